@@ -1,0 +1,38 @@
+package node
+
+import "errors"
+
+// ErrNotFound is returned by Disk.Get for a key that is not stored.
+var ErrNotFound = errors.New("disk: key not found")
+
+// Disk is a node's durable key-value store: synchronous, ordered by key.
+//
+// Writes go through a Batch, which applies atomically on Commit. Commit(true)
+// returns only once the batch is durable: after a crash, a synced batch is
+// there in full, and an unsynced one may be lost (and, on the simulated disk,
+// the last one may be torn). Readers see committed batches immediately,
+// synced or not.
+//
+// Implementations: pebble on the OS file system in production (node/runtime),
+// a fault-injecting model in the simulator (sim/), and memdisk for tests.
+type Disk interface {
+	// Get returns a copy of the value stored at key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// NewBatch starts an empty batch of writes.
+	NewBatch() Batch
+	// Iterate calls fn for every key with the given prefix, in ascending key
+	// order, until fn returns an error (which Iterate then returns). The
+	// slices passed to fn are valid only during the call.
+	Iterate(prefix []byte, fn func(key, value []byte) error) error
+}
+
+// Batch collects writes that a Disk applies atomically.
+type Batch interface {
+	Set(key, value []byte)
+	Delete(key []byte)
+	// Len is the number of writes in the batch.
+	Len() int
+	// Commit applies the batch. With sync, it returns only after the batch is
+	// durable. A batch must not be used after Commit.
+	Commit(sync bool) error
+}

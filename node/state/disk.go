@@ -1,0 +1,276 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
+)
+
+// Disk layout of a state snapshot. Every value is a framed record (format
+// byte, RLP, CRC-32C), so a torn or corrupt record is detected, and Load
+// recomputes the root and compares it with the one the snapshot recorded.
+//
+//	state/m                  meta: root, account and slot counts
+//	state/a/<address>        account: nonce, balance, code hash
+//	state/s/<address><slot>  storage value (non-zero slots only)
+//	state/c/<code hash>      code
+var (
+	keyMeta       = []byte("state/m")
+	prefixAccount = []byte("state/a/")
+	prefixSlot    = []byte("state/s/")
+	prefixCode    = []byte("state/c/")
+)
+
+// Formats of the state snapshot records.
+const (
+	formatMetaV1    chain.Format = 0x41
+	formatAccountV1 chain.Format = 0x42
+	formatSlotV1    chain.Format = 0x43
+	formatCodeV1    chain.Format = 0x44
+)
+
+// ErrNoSnapshot is returned by Load from a disk that holds no state.
+var ErrNoSnapshot = errors.New("no state snapshot on disk")
+
+// ErrCorrupt wraps every defect Load finds in a snapshot.
+var ErrCorrupt = errors.New("state snapshot corrupt")
+
+type metaRLP struct {
+	Root     common.Hash
+	Accounts uint64
+	Slots    uint64
+}
+
+type accountRLP struct {
+	Nonce    uint64
+	Balance  [32]byte
+	CodeHash common.Hash
+}
+
+func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func mustRLP(v any) []byte {
+	b, err := rlp.EncodeToBytes(v)
+	if err != nil {
+		panic(err) // fixed-shape structs always encode
+	}
+	return b
+}
+
+// Save implements State. The first Save writes everything; later ones write
+// only accounts, slots and codes changed since, plus the meta record, all in
+// one batch. Save computes the root.
+func (m *Mem) Save(disk node.Disk, sync bool) error {
+	root := m.Root()
+	b := disk.NewBatch()
+	if !m.saved {
+		// Start from a clean namespace: remove whatever an older state left.
+		for _, p := range [][]byte{prefixAccount, prefixSlot} {
+			if err := disk.Iterate(p, func(k, _ []byte) error { b.Delete(bytes.Clone(k)); return nil }); err != nil {
+				return fmt.Errorf("save state: %w", err)
+			}
+		}
+		for addr := range m.accounts { // batch order does not affect its result
+			m.unsaved[addr] = struct{}{}
+			a := m.accounts[addr]
+			for k := range a.storage { // batch order does not affect its result
+				a.unsavedSlots[k] = struct{}{}
+			}
+		}
+		for h := range m.codes { // batch order does not affect its result
+			m.unsavedCodes[h] = struct{}{}
+		}
+	}
+	for h := range m.unsavedCodes { // batch order does not affect its result
+		b.Set(join(prefixCode, h[:]), chain.Frame(formatCodeV1, mustRLP(m.codes[h])))
+	}
+	for addr := range m.unsaved { // batch order does not affect its result
+		a := m.accounts[addr]
+		if a == nil || (a.unsavedWipe && m.saved) {
+			// Deleted or re-created: drop the slots of the old incarnation.
+			if err := disk.Iterate(join(prefixSlot, addr[:]), func(k, _ []byte) error {
+				b.Delete(bytes.Clone(k))
+				return nil
+			}); err != nil {
+				return fmt.Errorf("save state: %w", err)
+			}
+		}
+		if a == nil {
+			b.Delete(join(prefixAccount, addr[:]))
+			continue
+		}
+		b.Set(join(prefixAccount, addr[:]), chain.Frame(formatAccountV1, mustRLP(&accountRLP{
+			Nonce: a.Nonce, Balance: a.Balance.Bytes32(), CodeHash: a.CodeHash,
+		})))
+		for k := range a.unsavedSlots { // batch order does not affect its result
+			key := join(prefixSlot, addr[:], k[:])
+			if v, ok := a.storage[k]; ok {
+				b.Set(key, chain.Frame(formatSlotV1, mustRLP(common.TrimLeftZeroes(v[:]))))
+			} else {
+				b.Delete(key)
+			}
+		}
+	}
+	accounts, slots := m.Len()
+	b.Set(keyMeta, chain.Frame(formatMetaV1, mustRLP(&metaRLP{Root: root, Accounts: uint64(accounts), Slots: uint64(slots)})))
+	if err := b.Commit(sync); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	m.markSaved()
+	return nil
+}
+
+func (m *Mem) markSaved() {
+	for addr := range m.unsaved { // clearing flags: order cannot leak
+		if a := m.accounts[addr]; a != nil {
+			a.unsavedWipe = false
+			clear(a.unsavedSlots)
+		}
+	}
+	clear(m.unsaved)
+	clear(m.unsavedCodes)
+	m.saved = true
+}
+
+// Load reads the state snapshot on disk, checks every record and the root,
+// and returns the state. A disk without a snapshot gives ErrNoSnapshot; any
+// defect gives an error wrapping ErrCorrupt that names the record.
+func Load(disk node.Disk) (*Mem, error) {
+	raw, err := disk.Get(keyMeta)
+	if errors.Is(err, node.ErrNotFound) {
+		return nil, ErrNoSnapshot
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	var meta metaRLP
+	if err := unframeRLP(formatMetaV1, raw, &meta); err != nil {
+		return nil, fmt.Errorf("load state: %w: meta record: %v", ErrCorrupt, err)
+	}
+	m := New()
+	err = disk.Iterate(prefixCode, func(k, v []byte) error {
+		var code []byte
+		if err := unframeRLP(formatCodeV1, v, &code); err != nil {
+			return fmt.Errorf("code %x: %v", k[len(prefixCode):], err)
+		}
+		h := crypto.Keccak256Hash(code)
+		if !bytes.Equal(h[:], k[len(prefixCode):]) {
+			return fmt.Errorf("code %x hashes to %v", k[len(prefixCode):], h)
+		}
+		m.codes[h] = code
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w: %v", ErrCorrupt, err)
+	}
+	err = disk.Iterate(prefixAccount, func(k, v []byte) error {
+		if len(k) != len(prefixAccount)+common.AddressLength {
+			return fmt.Errorf("account key %x has the wrong length", k)
+		}
+		var rec accountRLP
+		if err := unframeRLP(formatAccountV1, v, &rec); err != nil {
+			return fmt.Errorf("account %x: %v", k[len(prefixAccount):], err)
+		}
+		addr := common.BytesToAddress(k[len(prefixAccount):])
+		a := newAccount(addr)
+		a.Nonce, a.CodeHash = rec.Nonce, rec.CodeHash
+		a.Balance.SetBytes32(rec.Balance[:])
+		if rec.CodeHash != types.EmptyCodeHash && m.codes[rec.CodeHash] == nil {
+			return fmt.Errorf("account %v: code %v missing", addr, rec.CodeHash)
+		}
+		m.accounts[addr] = a
+		m.dirty[addr] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w: %v", ErrCorrupt, err)
+	}
+	slots := 0
+	err = disk.Iterate(prefixSlot, func(k, v []byte) error {
+		if len(k) != len(prefixSlot)+common.AddressLength+common.HashLength {
+			return fmt.Errorf("slot key %x has the wrong length", k)
+		}
+		addr := common.BytesToAddress(k[len(prefixSlot) : len(prefixSlot)+common.AddressLength])
+		key := common.BytesToHash(k[len(prefixSlot)+common.AddressLength:])
+		var val []byte
+		if err := unframeRLP(formatSlotV1, v, &val); err != nil {
+			return fmt.Errorf("slot %v/%v: %v", addr, key, err)
+		}
+		if len(val) == 0 || len(val) > common.HashLength || val[0] == 0 {
+			return fmt.Errorf("slot %v/%v: non-canonical value %x", addr, key, val)
+		}
+		a := m.accounts[addr]
+		if a == nil {
+			return fmt.Errorf("slot %v/%v belongs to no account", addr, key)
+		}
+		a.storage[key] = common.BytesToHash(val)
+		slots++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w: %v", ErrCorrupt, err)
+	}
+	if uint64(len(m.accounts)) != meta.Accounts || uint64(slots) != meta.Slots {
+		return nil, fmt.Errorf("load state: %w: %d accounts and %d slots, meta says %d and %d",
+			ErrCorrupt, len(m.accounts), slots, meta.Accounts, meta.Slots)
+	}
+	if root := m.Root(); root != meta.Root {
+		return nil, fmt.Errorf("load state: %w: root %v, meta says %v", ErrCorrupt, root, meta.Root)
+	}
+	m.saved = true
+	return m, nil
+}
+
+func unframeRLP(f chain.Format, rec []byte, v any) error {
+	payload, err := chain.Unframe(f, rec)
+	if err != nil {
+		return err
+	}
+	return rlp.DecodeBytes(payload, v)
+}
+
+// AllocDiff is the diff that creates a genesis allocation from nothing.
+func AllocDiff(alloc types.GenesisAlloc) *chain.Diff {
+	d := &chain.Diff{Accounts: make([]chain.AccountDiff, 0, len(alloc))}
+	for addr, ga := range alloc { // sorted below: order cannot leak
+		ad := chain.AccountDiff{Address: addr}
+		if ga.Nonce != 0 {
+			ad.Flags |= chain.SetNonce
+			ad.Nonce = ga.Nonce
+		}
+		if ga.Balance != nil && ga.Balance.Sign() != 0 {
+			ad.Flags |= chain.SetBalance
+			ad.Balance.SetFromBig(ga.Balance)
+		}
+		if len(ga.Code) > 0 {
+			ad.Flags |= chain.SetCode
+			ad.Code = bytes.Clone(ga.Code)
+		}
+		for k, v := range ga.Storage { // sorted below
+			if v != (common.Hash{}) {
+				ad.Storage = append(ad.Storage, chain.Slot{Key: k, Value: v})
+			}
+		}
+		slices.SortFunc(ad.Storage, func(x, y chain.Slot) int { return bytes.Compare(x.Key[:], y.Key[:]) })
+		d.Accounts = append(d.Accounts, ad)
+	}
+	slices.SortFunc(d.Accounts, func(x, y chain.AccountDiff) int { return bytes.Compare(x.Address[:], y.Address[:]) })
+	return d
+}
+
+// FromAlloc returns a state holding exactly the given allocation.
+func FromAlloc(alloc types.GenesisAlloc) (*Mem, error) {
+	m := New()
+	if err := m.Apply(AllocDiff(alloc)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
