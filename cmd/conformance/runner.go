@@ -325,4 +325,3 @@ func runCase(ex *mexec.Executor, t *stTest, post stPost) (err error) {
 	}
 	return nil
 }
-

@@ -108,4 +108,3 @@ func sortSlots(s []chain.Slot) {
 func sortDiff(d *chain.Diff) {
 	slices.SortFunc(d.Accounts, func(a, b chain.AccountDiff) int { return bytes.Compare(a.Address[:], b.Address[:]) })
 }
-
