@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/ethereum/go-ethereum v1.17.10
 	github.com/holiman/uint256 v1.3.2
+	github.com/klauspost/compress v1.17.11
 	pgregory.net/rapid v1.3.0
 )
 

@@ -60,22 +60,30 @@ func (r *Reference) Root() common.Hash {
 
 // RefBlock executes one block's transactions.
 type RefBlock struct {
-	r      *Reference
-	header *types.Header
-	evm    *vm.EVM
-	gp     *core.GasPool
-	index  int
+	r       *Reference
+	header  *types.Header
+	evm     *vm.EVM
+	gp      *core.GasPool
+	index   int
+	logBase uint // logs the StateDB holds from earlier blocks
 }
 
 // NewBlock starts a block with the given header; getHash answers BLOCKHASH.
-func (r *Reference) NewBlock(header *types.Header, getHash vm.GetHashFunc) *RefBlock {
+//
+// Blocks share one StateDB: go-ethereum's Commit refuses to wipe the storage
+// of an EIP-161-empty account after Cancun ("unexpected storage wiping"),
+// which a genesis may legitimately hold and a touch deletes, so the
+// reference never commits and hashes with IntermediateRoot instead. The one
+// block-scoped counter a StateDB keeps, the log index, is rebased per block.
+func (r *Reference) NewBlock(header *types.Header, getHash vm.GetHashFunc) (*RefBlock, error) {
 	ctx := core.NewEVMBlockContext(header, headerChain{r.config}, &header.Coinbase)
 	ctx.GetHash = getHash
 	return &RefBlock{
 		r: r, header: header,
-		evm: vm.NewEVM(ctx, r.sdb, r.config, vm.Config{}),
-		gp:  core.NewGasPool(header.GasLimit),
-	}
+		evm:     vm.NewEVM(ctx, r.sdb, r.config, vm.Config{}),
+		gp:      core.NewGasPool(header.GasLimit),
+		logBase: uint(len(r.sdb.Logs())),
+	}, nil
 }
 
 // ApplyTx executes tx as go-ethereum's block processor does. A transaction
@@ -90,6 +98,9 @@ func (b *RefBlock) ApplyTx(tx *types.Transaction) (*types.Receipt, error) {
 		b.r.sdb.RevertToSnapshot(snap)
 		b.gp.Set(gp)
 		return nil, err
+	}
+	for _, l := range receipt.Logs {
+		l.Index -= b.logBase
 	}
 	b.index++
 	return receipt, nil
@@ -142,3 +153,14 @@ func ReceiptsEqual(a, b *types.Receipt) string {
 
 // Root is the state root after the block's transactions so far.
 func (b *RefBlock) Root() common.Hash { return b.r.sdb.IntermediateRoot(b.evm.GetRules()) }
+
+// Begin runs the block-start system calls (EIP-4788, EIP-2935) as
+// go-ethereum's block processor does.
+func (b *RefBlock) Begin() {
+	if b.header.ParentBeaconRoot != nil && b.evm.GetRules().IsCancun {
+		core.ProcessBeaconBlockRoot(*b.header.ParentBeaconRoot, b.evm, nil)
+	}
+	if b.evm.GetRules().IsPrague {
+		core.ProcessParentBlockHash(b.header.ParentHash, b.evm, nil)
+	}
+}
