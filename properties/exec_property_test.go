@@ -28,7 +28,7 @@ type txGen struct {
 type drawn struct {
 	tx   *types.Transaction
 	then *types.Transaction // a second transaction that must follow in the same mini-block
-	want *exec.Reason // the refusal a bad transaction must get; nil for a good one
+	want *exec.Reason       // the refusal a bad transaction must get; nil for a good one
 }
 
 func reason(r exec.Reason) *exec.Reason { return &r }

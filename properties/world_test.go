@@ -24,7 +24,7 @@ type world struct {
 	keys                                []*ecdsa.PrivateKey
 	addrs                               []common.Address
 	tokenA, tokenB, amm, factory, probe common.Address
-	empties                             []common.Address // EIP-161-empty accounts holding storage
+	empties                             []common.Address   // EIP-161-empty accounts holding storage
 	alloc                               types.GenesisAlloc // including the system contracts
 }
 

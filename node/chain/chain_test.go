@@ -366,3 +366,46 @@ func TestBlockRoundTrip(t *testing.T) {
 		t.Fatalf("got %v, want ErrBodyMismatch", err)
 	}
 }
+
+// TestDecodersNeverPanic feeds the decoders random bytes and random
+// mutations of valid records; each must return a value or an error. The
+// same property runs under `go test -fuzz` (fuzz_test.go).
+func TestDecodersNeverPanic(t *testing.T) {
+	mb := testMiniBlock(t)
+	if err := mb.Seal(testKey); err != nil {
+		t.Fatal(err)
+	}
+	mbEnc, _ := mb.Encode()
+	valid := [][]byte{mbEnc, genDiffExample().Encode()}
+	rapid.Check(t, func(t *rapid.T) {
+		var b []byte
+		if rapid.Bool().Draw(t, "mutate") {
+			b = bytes.Clone(rapid.SampledFrom(valid).Draw(t, "valid"))
+			for range rapid.IntRange(1, 4).Draw(t, "edits") {
+				i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
+				b[i] = rapid.Byte().Draw(t, "byte")
+			}
+			if rapid.Bool().Draw(t, "cut") {
+				b = b[:rapid.IntRange(0, len(b)).Draw(t, "len")]
+			}
+		} else {
+			b = rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "random")
+		}
+		// Half the time, fix the checksum, so the decoders behind it run too.
+		if len(b) >= 5 && rapid.Bool().Draw(t, "reframe") {
+			b = Frame(Format(b[0]), b[1:len(b)-4])
+		}
+		_, _ = DecodeDiff(b)
+		_, _ = DecodeMiniBlock(b)
+		_, _ = DecodeTx(b)
+		_, _ = DecodeBlock(b)
+	})
+}
+
+func genDiffExample() *Diff {
+	return &Diff{Accounts: []AccountDiff{
+		{Address: common.Address{1}, Flags: SetNonce | SetBalance | SetCode, Nonce: 3, Balance: *uint256.NewInt(5), Code: []byte{0x60}, Storage: []Slot{{Key: common.Hash{1}, Value: common.Hash{31: 2}}}},
+		{Address: common.Address{2}, Flags: Deleted},
+		{Address: common.Address{3}, Flags: Reset, Storage: []Slot{{Key: common.Hash{31: 1}, Value: common.Hash{}}}},
+	}}
+}

@@ -528,6 +528,9 @@ func (s *overlay) Empty(addr common.Address) bool {
 
 // AddressInAccessList implements vm.StateDB.
 func (s *overlay) AddressInAccessList(addr common.Address) bool {
+	if s.access.isPrecompile(addr) {
+		return true
+	}
 	_, ok := s.access.addresses[addr]
 	return ok
 }
@@ -559,13 +562,10 @@ func (s *overlay) AddSlotToAccessList(addr common.Address, slot common.Hash) {
 // EIP-2930, EIP-3651) and transient storage (EIP-1153) for a transaction.
 func (s *overlay) Prepare(rules params.Rules, sender, coinbase common.Address, dst *common.Address, precompiles []common.Address, list types.AccessList) {
 	if rules.IsEIP2929 {
-		s.access = newAccessList()
+		s.access.reset(precompiles)
 		s.access.addAddress(sender)
 		if dst != nil {
 			s.access.addAddress(*dst)
-		}
-		for _, addr := range precompiles {
-			s.access.addAddress(addr)
 		}
 		for _, el := range list {
 			s.access.addAddress(el.Address)
@@ -676,19 +676,50 @@ func (s *overlay) discardTx() {
 	s.logs = nil
 }
 
-// The access list, as go-ethereum keeps it.
+// The access list, as go-ethereum keeps it, except that the precompiles,
+// which are in it for the whole transaction, are checked against their own
+// short list instead of being inserted into the map for every transaction.
 
 type accessList struct {
-	addresses map[common.Address]int
-	slots     []map[common.Hash]struct{}
+	addresses   map[common.Address]int
+	slots       []map[common.Hash]struct{}
+	precompiles []common.Address
 }
 
 func newAccessList() accessList {
 	return accessList{addresses: make(map[common.Address]int)}
 }
 
+// reset empties the list for a new transaction, keeping its memory.
+func (al *accessList) reset(precompiles []common.Address) {
+	clear(al.addresses)
+	for i := range al.slots {
+		al.slots[i] = nil
+	}
+	al.slots = al.slots[:0]
+	al.precompiles = precompiles
+}
+
+// isPrecompile reports whether addr is one of the transaction's precompiles.
+// Precompiles live at tiny addresses, so most addresses are ruled out by
+// their first bytes alone.
+func (al *accessList) isPrecompile(addr common.Address) bool {
+	if addr[0]|addr[1]|addr[2]|addr[3]|addr[4]|addr[5]|addr[6]|addr[7]|addr[8]|addr[9] != 0 {
+		return false
+	}
+	for _, p := range al.precompiles {
+		if p == addr {
+			return true
+		}
+	}
+	return false
+}
+
 func (al *accessList) contains(addr common.Address, slot common.Hash) (bool, bool) {
 	idx, ok := al.addresses[addr]
+	if !ok && al.isPrecompile(addr) {
+		return true, false
+	}
 	if !ok {
 		return false, false
 	}
@@ -700,7 +731,7 @@ func (al *accessList) contains(addr common.Address, slot common.Hash) (bool, boo
 }
 
 func (al *accessList) addAddress(addr common.Address) bool {
-	if _, ok := al.addresses[addr]; ok {
+	if _, ok := al.addresses[addr]; ok || al.isPrecompile(addr) {
 		return false
 	}
 	al.addresses[addr] = -1
@@ -709,6 +740,13 @@ func (al *accessList) addAddress(addr common.Address) bool {
 
 func (al *accessList) addSlot(addr common.Address, slot common.Hash) (addrChange, slotChange bool) {
 	idx, addrOK := al.addresses[addr]
+	if !addrOK && al.isPrecompile(addr) {
+		// A precompile's slot: give it an entry like any address, so that
+		// reverting the slot leaves the precompile warm.
+		al.addresses[addr] = len(al.slots)
+		al.slots = append(al.slots, map[common.Hash]struct{}{slot: {}})
+		return false, true
+	}
 	if !addrOK || idx == -1 {
 		al.addresses[addr] = len(al.slots)
 		al.slots = append(al.slots, map[common.Hash]struct{}{slot: {}})

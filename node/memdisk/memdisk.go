@@ -1,7 +1,3 @@
-// Package memdisk is an in-memory node.Disk: every commit is immediately
-// "durable", nothing is ever lost or torn. It backs unit tests and tools that
-// need a Disk without a file system; the simulator has its own fault-injecting
-// disk and production uses pebble.
 package memdisk
 
 import (

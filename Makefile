@@ -1,0 +1,34 @@
+# meganode: the commands every issue builds on (DESIGN.md §7).
+GO      ?= go
+PKGS    := ./...
+FUZZTIME ?= 30s
+
+.PHONY: test check conformance bench fuzz contracts
+
+## test: formatting and vet, then every test in short mode (the CI command)
+test: check
+	$(GO) test -short -count=1 $(PKGS)
+
+## check: gofmt and go vet must be clean
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## conformance: every Cancun GeneralStateTests case through our executor and state root
+conformance:
+	$(GO) run ./cmd/conformance
+
+## bench: the performance figures, one "name value unit" line each
+bench:
+	$(GO) run ./cmd/megabench
+
+## fuzz: run each decoder fuzz target for FUZZTIME
+fuzz:
+	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/chain || exit 1; \
+	done
+
+## contracts: recompile the workload contracts from Solidity (needs npm)
+contracts:
+	./model/contracts/build.sh
