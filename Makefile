@@ -2,12 +2,14 @@
 GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 30s
+# rapid runs a fifth of this many cases per property in short mode.
+RAPID_CHECKS ?= 1000
 
 .PHONY: test check conformance bench fuzz contracts
 
 ## test: formatting and vet, then every test in short mode (the CI command)
 test: check
-	$(GO) test -short -count=1 $(PKGS)
+	RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -short -count=1 $(PKGS)
 
 ## check: gofmt and go vet must be clean
 check:

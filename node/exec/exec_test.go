@@ -142,7 +142,7 @@ func TestBadTransactionsAreRefusedAndChangeNothing(t *testing.T) {
 		{"intrinsic gas too low", func() *types.Transaction {
 			return types.MustSignNewTx(keyA, signer, dyn(1, 20999, big.NewInt(1), nil))
 		}, ReasonIntrinsicGas, core.ErrIntrinsicGas},
-		{"gas above the block limit", func() *types.Transaction {
+		{"gas above the per-transaction cap", func() *types.Transaction {
 			return types.MustSignNewTx(keyA, signer, dyn(1, 30_000_001, big.NewInt(1), nil))
 		}, ReasonGasLimit, core.ErrGasLimitTooHigh},
 		{"oversized", func() *types.Transaction {
@@ -464,5 +464,31 @@ func TestRecreatedAccountIsResetWithAllFields(t *testing.T) {
 	}
 	if d := state.FirstDifference(apply(t, pre, diffs...), e.st); d != "" {
 		t.Fatal(d)
+	}
+}
+
+func TestGasAboveTheBlockLimitIsRefused(t *testing.T) {
+	for _, policy := range []Policy{DefaultPolicy(), {}} {
+		e := newEnv(t, policy)
+		e.header.GasLimit = 1_000_000
+		_, _, err := e.block().ApplyTx(e.tx(keyA, ptr(addrB), big.NewInt(1), 1_000_001, nil))
+		var te *TxError
+		if !errors.As(err, &te) || te.Reason != ReasonGasLimit {
+			t.Fatalf("policy %+v: got %v", policy, err)
+		}
+		// The pool's message with the pool's checks; the block processor's without.
+		want := core.ErrGasLimitReached
+		if policy.Stateless {
+			want = txpool.ErrGasLimit
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("policy %+v: %q does not carry %q", policy, err, want)
+		}
+	}
+	// Above EIP-7825's per-transaction cap, whatever the block allows.
+	e := newEnv(t, DefaultPolicy())
+	_, _, err := e.block().ApplyTx(e.tx(keyA, ptr(addrB), big.NewInt(1), params.MaxTxGas+1, nil))
+	if !errors.Is(err, core.ErrGasLimitTooHigh) {
+		t.Fatalf("got %v", err)
 	}
 }
