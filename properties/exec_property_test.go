@@ -146,15 +146,7 @@ func TestExecutionAgreesWithGoEthereum(t *testing.T) {
 	// stops producing some case fails the test instead of passing it.
 	seen := map[string]int{}
 	rapid.Check(t, func(t *rapid.T) {
-		genesis, st, err := w.genesis()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ex, err := exec.New(exec.Config{Chain: w.cfg, Policy: exec.DefaultPolicy()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := &txGen{w: w, nonces: map[common.Address]uint64{}, signer: types.LatestSignerForChainID(big.NewInt(chainID))}
+		genesis, st, ex, g := w.start(t)
 		seq := st.Copy().(*state.Mem) // diffs applied one transaction at a time
 		var blocks []ExecutedBlock
 		parent := genesis.Hash()

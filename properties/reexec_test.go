@@ -8,22 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/meganode/meganode/model/contracts"
-	"github.com/meganode/meganode/node/exec"
 )
 
 // honestRun executes a short block with the node's executor and records it.
 func honestRun(t *testing.T) (*world, []ExecutedBlock) {
 	t.Helper()
 	w := newWorld()
-	genesis, st, err := w.genesis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := exec.New(exec.Config{Chain: w.cfg, Policy: exec.DefaultPolicy()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &txGen{w: w, signer: types.LatestSignerForChainID(big.NewInt(chainID))}
+	genesis, st, ex, g := w.start(t)
 	header := w.header(1, genesis.Hash())
 	b := ex.NewBlock(st, header, getHash)
 	eb := ExecutedBlock{Header: header}

@@ -82,8 +82,18 @@ func newWorld() *world {
 	return w
 }
 
-func (w *world) genesis() (*types.Block, *state.Mem, error) {
-	return exec.Genesis(&core.Genesis{Config: w.cfg, Alloc: w.alloc, GasLimit: 60_000_000, BaseFee: big.NewInt(params.GWei)})
+// start builds the genesis state, an executor with the sequencer's policy
+// and a transaction generator.
+func (w *world) start(t interface{ Fatal(...any) }) (*types.Block, *state.Mem, *exec.Executor, *txGen) {
+	genesis, st, err := exec.Genesis(&core.Genesis{Config: w.cfg, Alloc: w.alloc, GasLimit: 60_000_000, BaseFee: big.NewInt(params.GWei)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := exec.New(exec.Config{Chain: w.cfg, Policy: exec.DefaultPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return genesis, st, ex, &txGen{w: w, nonces: map[common.Address]uint64{}, signer: types.LatestSignerForChainID(big.NewInt(chainID))}
 }
 
 func (w *world) header(number uint64, parent common.Hash) *types.Header {
