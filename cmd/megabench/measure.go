@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/klauspost/compress/zstd"
 	"runtime"
 	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/klauspost/compress/zstd"
 	"github.com/meganode/meganode/model"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/state"

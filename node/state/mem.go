@@ -222,15 +222,14 @@ func (m *Mem) Copy() State { return m.clone() }
 func (m *Mem) clone() *Mem {
 	c := &Mem{
 		accounts:     make(map[common.Address]*account, len(m.accounts)),
-		codes:        m.codes, // copy-on-write below: codes are immutable and only added
+		codes:        make(map[common.Hash][]byte, len(m.codes)),
 		trie:         m.trie.Copy(),
 		dirty:        cloneSet(m.dirty),
 		unsaved:      cloneSet(m.unsaved),
 		unsavedCodes: cloneSet(m.unsavedCodes),
 		saved:        m.saved,
 	}
-	c.codes = make(map[common.Hash][]byte, len(m.codes))
-	for h, code := range m.codes { // copying a map: order cannot leak
+	for h, code := range m.codes { // copying a map: order cannot leak; code slices are never mutated
 		c.codes[h] = code
 	}
 	for addr, a := range m.accounts { // copying a map: order cannot leak
