@@ -16,8 +16,10 @@
 //	                                        └─▶ fullnodes apply the diff to state, check sealed roots
 //	                                        └─▶ provers validate sealed blocks statelessly
 //
-// This package defines Disk, the synchronous key-value store a node keeps its
-// durable data in. Sub-packages: chain (types and codecs), state (world state
-// and its root), exec (EVM execution with exact state diffs), memdisk (an
-// in-memory Disk).
+// This package defines the contracts between a node and its runtime: Node,
+// the state machine every role implements; Env, the only way a node touches
+// the world; Request, a client call; and Disk, the synchronous key-value
+// store a node keeps its durable data in. Sub-packages: chain (types and
+// codecs), state (world state and its root), exec (EVM execution with exact
+// state diffs), memdisk (an in-memory Disk), runtime (production only).
 package node

@@ -15,16 +15,16 @@ import (
 // Violation is a property that does not hold, with the evidence.
 type Violation struct {
 	Property string // e.g. "P3 state-diff equivalence"
-	Block    uint64
-	Tx       int // index in the block, or -1
+	Where    string // e.g. "block 3 tx 1"; empty when the whole history is the evidence
 	Detail   string
+	Artifact string // a file with more evidence (a visualization), if one was written
 }
 
 func (v *Violation) Error() string {
-	if v.Tx >= 0 {
-		return fmt.Sprintf("%s violated at block %d tx %d: %s", v.Property, v.Block, v.Tx, v.Detail)
+	if v.Where != "" {
+		return fmt.Sprintf("%s violated at %s: %s", v.Property, v.Where, v.Detail)
 	}
-	return fmt.Sprintf("%s violated at block %d: %s", v.Property, v.Block, v.Detail)
+	return fmt.Sprintf("%s violated: %s", v.Property, v.Detail)
 }
 
 // PropDiffEquivalence is P3.
@@ -66,7 +66,7 @@ func CheckReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, blocks 
 		}
 		for i, x := range b.Txs {
 			v := func(format string, args ...any) error {
-				return &Violation{Property: PropDiffEquivalence, Block: n, Tx: i, Detail: fmt.Sprintf(format, args...)}
+				return &Violation{Property: PropDiffEquivalence, Where: fmt.Sprintf("block %d tx %d", n, i), Detail: fmt.Sprintf(format, args...)}
 			}
 			if policyRefusal(x.Err) {
 				continue

@@ -2,6 +2,7 @@ package properties
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -67,7 +68,7 @@ func TestCheckReexecutionRejectsDoctoredRuns(t *testing.T) {
 			if !errors.As(err, &v) {
 				t.Fatalf("doctored run accepted (err %v)", err)
 			}
-			if v.Property != PropDiffEquivalence || v.Block != 1 || v.Tx != c.tx {
+			if v.Property != PropDiffEquivalence || v.Where != fmt.Sprintf("block 1 tx %d", c.tx) {
 				t.Fatalf("violation reported at the wrong place: %v", v)
 			}
 		})

@@ -1,0 +1,798 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/traces"
+)
+
+// Epoch is every node's clock at virtual time zero, before skew.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// NodeSpec is one node of a scenario's cluster.
+type NodeSpec struct {
+	ID  node.NodeID
+	New func() node.Node // a fresh node, for the first start and every restart
+}
+
+// Scenario is what a profile runs in the world: its nodes, its clients'
+// calls, its liveness goal and its checks.
+type Scenario interface {
+	// Nodes lists the cluster, in a fixed order.
+	Nodes() []NodeSpec
+	// NextCall draws a client's next call: the node to call and the
+	// encoded call; ok is false when the client has nothing more to do.
+	NextCall(c *Client) (to node.NodeID, body []byte, ok bool)
+	// Converged reports whether the run has reached its liveness goal,
+	// and if not, what is missing.
+	Converged(w *World) (ok bool, missing string)
+	// Check checks the run once it is over.
+	Check(w *World) []traces.Violation
+}
+
+// Profile is a named kind of run: ranges for the configuration and the
+// scenario to build from it.
+type Profile struct {
+	Name   string
+	Ranges Ranges
+	// New builds the scenario for cfg. It may draw its own settings from
+	// rng and describe them in cfg.Scenario.
+	New func(cfg *Config, rng *rand.Rand) Scenario
+}
+
+// Op is one client call as its client saw it. A client whose call times
+// out sends the same call again, until it gets an answer; the Op spans all
+// the attempts.
+type Op struct {
+	Client, Node node.NodeID
+	Call, Return time.Duration // Return is meaningless when TimedOut
+	Input        []byte
+	Output       []byte
+	Attempts     int
+	TimedOut     bool // the run ended with the call unanswered: it may or may not have taken effect
+}
+
+// Options control a run.
+type Options struct {
+	Keep      bool      // keep the event log, to write a trace
+	BuildID   string    // recorded in the trace
+	Log       io.Writer // node logs, with virtual times; nil discards them
+	MaxEvents int       // a run with more events stops with a violation; 0 = 50 million
+	// ArtifactDir, when set, is where checkers may write evidence of a
+	// failure (porcupine's visualization); it never changes a run.
+	ArtifactDir string
+}
+
+// Phase names.
+const (
+	PhaseSafety   = "safety"
+	PhaseLiveness = "liveness"
+)
+
+// Property names the world itself checks.
+const (
+	PropLiveness = "P6 liveness"
+	PropRunaway  = "runaway run"
+)
+
+// Result is what a run produced.
+type Result struct {
+	Config      Config
+	Fingerprint [32]byte
+	Events      int
+	Violations  []traces.Violation
+	History     []Op
+	SimTime     time.Duration // virtual time at the end
+	HealedAt    time.Duration // when the liveness phase began
+	Converged   time.Duration // when the liveness goal was reached; 0 if never
+	Trace       *traces.Trace // the whole trace, with events if Options.Keep
+	Artifacts   []string      // files the checkers wrote (see Options.ArtifactDir)
+}
+
+// Failed reports whether the run found a violation.
+func (r *Result) Failed() bool { return len(r.Violations) > 0 }
+
+type linkKey struct{ from, to node.NodeID }
+
+type link struct {
+	latency time.Duration
+	jitter  float64
+}
+
+// World is one simulated run.
+type World struct {
+	cfg  Config
+	sc   Scenario
+	opts Options
+	q    queue
+	now  time.Duration
+	rec  *traces.Recorder
+
+	netRng, nemRng *rand.Rand
+
+	nodes   []*simNode
+	byID    map[node.NodeID]*simNode
+	clients []*Client
+	client  map[node.NodeID]*Client
+	links   map[linkKey]*link
+	cut     map[linkKey]bool
+	clogged map[linkKey]time.Duration
+	topics  map[node.Topic][]node.NodeID
+
+	history    []Op
+	phase      string
+	faultsOn   bool
+	healedAt   time.Duration
+	converged  time.Duration
+	stopped    bool
+	violations []traces.Violation
+	events     int
+	maxEvents  int
+	artifacts  []string
+}
+
+// Run runs one seed of a profile and checks it.
+func Run(p *Profile, seed uint64, opts Options) *Result {
+	root := newRand(seed)
+	cfg := p.Ranges.derive(seed, p.Name, split(root))
+	sc := p.New(&cfg, split(root))
+	w := &World{
+		cfg: cfg, sc: sc, opts: opts,
+		rec:    traces.NewRecorder(opts.Keep),
+		netRng: split(root), nemRng: split(root),
+		byID: map[node.NodeID]*simNode{}, client: map[node.NodeID]*Client{},
+		links: map[linkKey]*link{}, cut: map[linkKey]bool{}, clogged: map[linkKey]time.Duration{},
+		topics:    map[node.Topic][]node.NodeID{},
+		maxEvents: opts.MaxEvents,
+	}
+	if w.maxEvents == 0 {
+		w.maxEvents = 50_000_000
+	}
+	nodeRng, clientRng := split(root), split(root)
+	for _, spec := range sc.Nodes() {
+		n := &simNode{w: w, spec: spec, id: spec.ID, disk: NewDisk(split(nodeRng)), rng: split(nodeRng)}
+		n.disk.Observe(func(f DiskFault) {
+			w.record(traces.Event{Kind: traces.KindDiskFault, Node: string(n.id), Data: []byte(f.String())})
+		})
+		if cfg.Faults.ClockJump > 0 && cfg.Faults.MaxSkew > 0 {
+			n.skew = time.Duration(between(nodeRng, -float64(cfg.Faults.MaxSkew), float64(cfg.Faults.MaxSkew)))
+		}
+		w.nodes = append(w.nodes, n)
+		w.byID[n.id] = n
+	}
+	for i := range cfg.Clients {
+		c := &Client{ID: node.NodeID(fmt.Sprintf("client%d", i+1)), Rand: split(clientRng), w: w}
+		w.clients = append(w.clients, c)
+		w.client[c.ID] = c
+	}
+	w.run()
+	res := &Result{
+		Config: cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
+		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
+		Artifacts: w.artifacts,
+	}
+	res.Trace = &traces.Trace{
+		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: cfg.String(), BuildID: opts.BuildID},
+		Events:      w.rec.Events(),
+		Violations:  w.violations,
+		Fingerprint: res.Fingerprint,
+		Phases:      map[string]time.Duration{PhaseSafety: 0, PhaseLiveness: w.healedAt},
+	}
+	return res
+}
+
+// Config is the run's configuration.
+func (w *World) Config() *Config { return &w.cfg }
+
+// ArtifactDir is where checkers may write evidence of a failure; "" for
+// nowhere.
+func (w *World) ArtifactDir() string { return w.opts.ArtifactDir }
+
+// AddArtifact lists a file a checker wrote, for the run's report.
+func (w *World) AddArtifact(path string) { w.artifacts = append(w.artifacts, path) }
+
+// Now is the virtual time since the start of the run.
+func (w *World) Now() time.Duration { return w.now }
+
+// Phase is the current phase.
+func (w *World) Phase() string { return w.phase }
+
+// History is the client calls so far.
+func (w *World) History() []Op { return w.history }
+
+// Node returns the running instance of a node, or nil if it is down.
+func (w *World) Node(id node.NodeID) node.Node {
+	if n := w.byID[id]; n != nil && n.up {
+		return n.n
+	}
+	return nil
+}
+
+// Disk returns a node's disk.
+func (w *World) Disk(id node.NodeID) *Disk {
+	if n := w.byID[id]; n != nil {
+		return n.disk
+	}
+	return nil
+}
+
+// Note adds a scenario's remark to the event log.
+func (w *World) Note(at node.NodeID, text string) {
+	w.record(traces.Event{Kind: traces.KindNote, Node: string(at), Data: []byte(text)})
+}
+
+// Violate records a violation found during the run.
+func (w *World) Violate(property, detail string) {
+	w.violations = append(w.violations, traces.Violation{Property: property, At: w.now, Detail: detail})
+}
+
+func (w *World) record(e traces.Event) {
+	e.At = w.now
+	w.rec.Add(e)
+}
+
+func (w *World) after(d time.Duration, fn func()) { w.q.push(w.now+d, fn) }
+
+func (w *World) run() {
+	w.phase = PhaseSafety
+	w.faultsOn = true
+	w.record(traces.Event{Kind: traces.KindPhase, Data: []byte(PhaseSafety)})
+	for _, n := range w.nodes {
+		n.disk.SetFaults(w.cfg.Faults.Disk)
+		w.after(0, n.start)
+	}
+	for _, c := range w.clients {
+		w.after(w.cfg.ThinkTime.draw(c.Rand), c.next)
+	}
+	w.nemesis()
+	w.after(w.cfg.Duration, w.heal)
+	deadline := w.cfg.Duration + w.cfg.Liveness
+	for w.q.len() > 0 && !w.stopped {
+		e := w.q.pop()
+		if e.at > deadline {
+			w.now = deadline
+			break
+		}
+		w.now = e.at
+		e.fn()
+		w.events++
+		if w.events > w.maxEvents {
+			w.Violate(PropRunaway, fmt.Sprintf("more than %d events by %v", w.maxEvents, w.now))
+			return
+		}
+	}
+	for _, c := range w.clients {
+		if c.pending != nil {
+			w.history[c.pending.op].TimedOut = true
+		}
+	}
+	if w.converged == 0 {
+		_, missing := w.sc.Converged(w)
+		if missing == "" {
+			missing = "the liveness goal was not met"
+		}
+		if pending := w.pendingCalls(); pending > 0 {
+			missing += fmt.Sprintf("; %d client calls still pending", pending)
+		}
+		w.Violate(PropLiveness, fmt.Sprintf("not converged %v after faults healed: %s", w.cfg.Liveness, missing))
+	}
+	w.violations = append(w.violations, w.sc.Check(w)...)
+}
+
+// heal ends the safety phase: faults stop, partitions and clogs go,
+// paused nodes resume and crashed ones restart; then the world waits for
+// the scenario's liveness goal.
+func (w *World) heal() {
+	w.phase = PhaseLiveness
+	w.faultsOn = false
+	w.healedAt = w.now
+	w.record(traces.Event{Kind: traces.KindPhase, Data: []byte(PhaseLiveness)})
+	clear(w.cut)
+	clear(w.clogged)
+	w.record(traces.Event{Kind: traces.KindHeal})
+	for _, n := range w.nodes {
+		n.disk.SetFaults(DiskFaults{})
+		if n.paused {
+			n.resume()
+		}
+		if !n.up {
+			n.start()
+		}
+	}
+	w.poll()
+}
+
+func (w *World) poll() {
+	if ok, _ := w.sc.Converged(w); ok && w.pendingCalls() == 0 {
+		w.converged = w.now
+		w.stopped = true
+		return
+	}
+	w.after(20*time.Millisecond, w.poll)
+}
+
+func (w *World) pendingCalls() int {
+	n := 0
+	for _, c := range w.clients {
+		if c.pending != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// The network.
+
+type packetKind uint8
+
+const (
+	pMessage packetKind = iota
+	pRequest
+	pResponse
+)
+
+func (w *World) linkTo(from, to node.NodeID) *link {
+	k := linkKey{from, to}
+	l := w.links[k]
+	if l == nil {
+		l = &link{latency: w.cfg.Latency.draw(w.netRng), jitter: w.cfg.Jitter}
+		w.links[k] = l
+	}
+	return l
+}
+
+func hashBytes(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
+// send puts a packet on the network. msg must already be the sender's copy.
+func (w *World) send(from, to node.NodeID, kind packetKind, reqID uint64, msg []byte) {
+	if w.faultsOn && w.cut[linkKey{from, to}] {
+		w.record(traces.Event{Kind: traces.KindDrop, Node: string(to), Peer: string(from), Hash: hashBytes(msg), Size: len(msg), Data: []byte("partitioned")})
+		return
+	}
+	if w.faultsOn && w.netRng.Float64() < w.cfg.Drop {
+		w.record(traces.Event{Kind: traces.KindDrop, Node: string(to), Peer: string(from), Hash: hashBytes(msg), Size: len(msg), Data: []byte("lost")})
+		return
+	}
+	copies := 1
+	if w.faultsOn && w.netRng.Float64() < w.cfg.Duplicate {
+		copies = 2
+	}
+	l := w.linkTo(from, to)
+	for range copies {
+		d := l.latency + time.Duration(w.netRng.Float64()*l.jitter*float64(l.latency))
+		if w.faultsOn && w.netRng.Float64() < w.cfg.Reorder {
+			d += time.Duration(w.netRng.Float64() * 10 * float64(l.latency))
+		}
+		if until, ok := w.clogged[linkKey{from, to}]; ok && w.now+d < until {
+			d = until - w.now + d
+		}
+		w.after(d, func() { w.deliver(from, to, kind, reqID, msg) })
+	}
+}
+
+func (w *World) deliver(from, to node.NodeID, kind packetKind, reqID uint64, msg []byte) {
+	if c := w.client[to]; c != nil {
+		c.onResponse(from, reqID, msg)
+		return
+	}
+	n := w.byID[to]
+	if n == nil {
+		return
+	}
+	if !n.up {
+		w.record(traces.Event{Kind: traces.KindDrop, Node: string(to), Peer: string(from), Hash: hashBytes(msg), Size: len(msg), Data: []byte("node down")})
+		return
+	}
+	if n.paused {
+		n.deferred = append(n.deferred, func() { w.deliver(from, to, kind, reqID, msg) })
+		return
+	}
+	w.record(traces.Event{Kind: traces.KindDeliver, Node: string(to), Peer: string(from), Hash: hashBytes(msg), Size: len(msg)})
+	switch kind {
+	case pMessage:
+		n.n.OnMessage(from, clone(msg))
+	case pRequest:
+		n.n.OnRequest(&request{w: w, at: to, client: from, id: reqID, body: clone(msg)})
+	}
+}
+
+// bytes hands a receiver its own copy, so that no two participants ever
+// share memory.
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// request is a client call delivered to a node.
+type request struct {
+	w        *World
+	at       node.NodeID
+	client   node.NodeID
+	id       uint64
+	body     []byte
+	answered bool
+}
+
+func (r *request) Client() node.NodeID { return r.client }
+func (r *request) Body() []byte        { return r.body }
+func (r *request) Respond(body []byte) {
+	if r.answered {
+		return
+	}
+	r.answered = true
+	r.w.send(r.at, r.client, pResponse, r.id, clone(body))
+}
+
+// Nodes.
+
+type simNode struct {
+	w        *World
+	spec     NodeSpec
+	id       node.NodeID
+	n        node.Node
+	up       bool
+	paused   bool
+	inc      uint64 // incarnation: a crash ends it, and with it its timers
+	deferred []func()
+	disk     *Disk
+	rng      *rand.Rand
+	skew     time.Duration
+}
+
+// start starts (or restarts) the node from its disk. A failed start leaves
+// it down and tries again a little later.
+func (n *simNode) start() {
+	w := n.w
+	if n.up {
+		return
+	}
+	n.inc++
+	inst := n.spec.New()
+	env := &env{n: n, inc: n.inc, rng: split(n.rng)}
+	if err := inst.Start(env); err != nil {
+		n.inc++ // whatever it set up is dead
+		w.record(traces.Event{Kind: traces.KindStartFail, Node: string(n.id), Data: []byte(err.Error())})
+		w.after(100*time.Millisecond, n.start)
+		return
+	}
+	n.n, n.up = inst, true
+	w.record(traces.Event{Kind: traces.KindRestart, Node: string(n.id), Hash: n.inc})
+}
+
+func (n *simNode) crash() {
+	if !n.up {
+		return
+	}
+	n.up, n.paused, n.n, n.deferred = false, false, nil, nil
+	n.inc++
+	lost, torn := n.disk.Crash()
+	detail := fmt.Sprintf("lost %d unsynced batches", lost)
+	if torn {
+		detail += ", tail torn"
+	}
+	n.w.record(traces.Event{Kind: traces.KindCrash, Node: string(n.id), Data: []byte(detail)})
+}
+
+func (n *simNode) pause() {
+	if !n.up || n.paused {
+		return
+	}
+	n.paused = true
+	n.w.record(traces.Event{Kind: traces.KindPause, Node: string(n.id)})
+}
+
+func (n *simNode) resume() {
+	if !n.paused {
+		return
+	}
+	n.paused = false
+	n.w.record(traces.Event{Kind: traces.KindResume, Node: string(n.id)})
+	held := n.deferred
+	n.deferred = nil
+	for _, fn := range held {
+		n.w.after(0, fn)
+	}
+}
+
+// env is a node incarnation's view of the world. Once the incarnation has
+// crashed, everything it asks for is ignored.
+type env struct {
+	n   *simNode
+	inc uint64
+	rng *rand.Rand
+	log *slog.Logger
+}
+
+func (e *env) alive() bool { return e.n.inc == e.inc && e.n.up }
+
+func (e *env) ID() node.NodeID { return e.n.id }
+
+func (e *env) Now() time.Time { return Epoch.Add(e.n.w.now + e.n.skew) }
+
+func (e *env) After(d time.Duration, id node.TimerID) {
+	if e.n.inc != e.inc {
+		return
+	}
+	n := e.n
+	inc := e.inc
+	var fire func()
+	fire = func() {
+		if n.inc != inc || !n.up {
+			return
+		}
+		if n.paused {
+			n.deferred = append(n.deferred, fire)
+			return
+		}
+		n.w.record(traces.Event{Kind: traces.KindTimer, Node: string(n.id), Hash: uint64(id)})
+		n.n.OnTimer(id)
+	}
+	n.w.after(max(d, 0), fire)
+}
+
+func (e *env) Send(to node.NodeID, msg []byte) {
+	if e.n.inc != e.inc {
+		return
+	}
+	e.n.w.send(e.n.id, to, pMessage, 0, clone(msg))
+}
+
+func (e *env) Subscribe(topic node.Topic) {
+	subs := e.n.w.topics[topic]
+	if i, found := slices.BinarySearch(subs, e.n.id); !found {
+		e.n.w.topics[topic] = slices.Insert(subs, i, e.n.id)
+	}
+}
+
+func (e *env) Publish(topic node.Topic, msg []byte) {
+	if e.n.inc != e.inc {
+		return
+	}
+	for _, to := range e.n.w.topics[topic] {
+		if to != e.n.id {
+			e.n.w.send(e.n.id, to, pMessage, 0, clone(msg))
+		}
+	}
+}
+
+func (e *env) Disk() node.Disk { return e.n.disk }
+
+func (e *env) Rand() *rand.Rand { return e.rng }
+
+func (e *env) Log() *slog.Logger {
+	if e.log == nil {
+		e.log = slog.New(&logHandler{n: e.n, out: e.n.w.opts.Log})
+	}
+	return e.log
+}
+
+// logHandler writes a node's log lines with virtual times (never the wall
+// clock slog stamps records with), or discards them.
+type logHandler struct {
+	n     *simNode
+	out   io.Writer
+	attrs []slog.Attr
+}
+
+func (h *logHandler) Enabled(context.Context, slog.Level) bool { return h.out != nil }
+
+func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%12.6fs %-8s %-5s %s", h.n.w.now.Seconds(), h.n.id, r.Level, r.Message)
+	for _, a := range h.attrs {
+		fmt.Fprintf(&b, " %s", a)
+	}
+	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s", a); return true })
+	b.WriteByte('\n')
+	_, err := io.WriteString(h.out, b.String())
+	return err
+}
+
+func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logHandler{n: h.n, out: h.out, attrs: append(slices.Clone(h.attrs), as...)}
+}
+
+func (h *logHandler) WithGroup(string) slog.Handler { return h }
+
+// Clients.
+
+// Client is a simulated client. It makes one call at a time: it waits a
+// think time, asks the scenario for its next call, sends it over the
+// network, and waits for the answer; when the answer does not come within
+// the timeout, it sends the same call again (so nodes must treat a
+// repeated call as one), until an answer comes or the run ends.
+type Client struct {
+	ID   node.NodeID
+	Rand *rand.Rand
+	Data any // the scenario's per-client state
+
+	w       *World
+	nextID  uint64
+	pending *pendingCall
+}
+
+type pendingCall struct {
+	id uint64
+	op int // index in the history
+}
+
+func (c *Client) next() {
+	w := c.w
+	if w.phase != PhaseSafety || c.pending != nil {
+		return
+	}
+	to, body, ok := w.sc.NextCall(c)
+	if !ok {
+		return
+	}
+	w.history = append(w.history, Op{Client: c.ID, Node: to, Call: w.now, Input: clone(body)})
+	c.pending = &pendingCall{op: len(w.history) - 1}
+	c.attempt()
+}
+
+// attempt sends the pending call (again) and arms its timeout.
+func (c *Client) attempt() {
+	w := c.w
+	op := &w.history[c.pending.op]
+	op.Attempts++
+	c.nextID++
+	id := c.nextID
+	c.pending.id = id
+	w.record(traces.Event{Kind: traces.KindCall, Node: string(c.ID), Peer: string(op.Node), Hash: id, Data: op.Input})
+	w.send(c.ID, op.Node, pRequest, id, clone(op.Input))
+	w.after(w.cfg.Timeout, func() {
+		if c.pending == nil || c.pending.id != id {
+			return
+		}
+		w.record(traces.Event{Kind: traces.KindTimeout, Node: string(c.ID), Peer: string(w.history[c.pending.op].Node), Hash: id})
+		c.attempt()
+	})
+}
+
+func (c *Client) onResponse(from node.NodeID, id uint64, body []byte) {
+	w := c.w
+	if c.pending == nil || c.pending.id != id {
+		w.record(traces.Event{Kind: traces.KindDrop, Node: string(c.ID), Peer: string(from), Hash: id, Size: len(body), Data: []byte("late answer")})
+		return
+	}
+	op := &w.history[c.pending.op]
+	op.Return, op.Output = w.now, body
+	c.pending = nil
+	w.record(traces.Event{Kind: traces.KindReturn, Node: string(c.ID), Peer: string(from), Hash: id, Data: body})
+	w.after(w.cfg.ThinkTime.draw(c.Rand), c.next)
+}
+
+// The nemesis: the faults of the safety phase.
+
+func (w *World) nemesis() {
+	f := &w.cfg.Faults
+	kinds := []struct {
+		every time.Duration
+		do    func()
+	}{
+		{f.Crash, w.crashOne},
+		{f.Pause, w.pauseOne},
+		{f.Partition, w.partition},
+		{f.Clog, w.clogOne},
+		{f.ClockJump, w.jumpClock},
+	}
+	for _, k := range kinds {
+		if k.every <= 0 {
+			continue
+		}
+		var tick func()
+		tick = func() {
+			if !w.faultsOn {
+				return
+			}
+			k.do()
+			w.after(time.Duration(w.nemRng.ExpFloat64()*float64(k.every)), tick)
+		}
+		w.after(time.Duration(w.nemRng.ExpFloat64()*float64(k.every)), tick)
+	}
+}
+
+func (w *World) pick(ok func(n *simNode) bool) *simNode {
+	var cands []*simNode
+	for _, n := range w.nodes {
+		if ok(n) {
+			cands = append(cands, n)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	return cands[w.nemRng.IntN(len(cands))]
+}
+
+func (w *World) crashOne() {
+	n := w.pick(func(n *simNode) bool { return n.up })
+	if n == nil {
+		return
+	}
+	n.crash()
+	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), func() {
+		if w.faultsOn {
+			n.start()
+		}
+	})
+}
+
+func (w *World) pauseOne() {
+	n := w.pick(func(n *simNode) bool { return n.up && !n.paused })
+	if n == nil {
+		return
+	}
+	n.pause()
+	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), n.resume)
+}
+
+// partition splits the nodes in two; symmetric cuts both ways, asymmetric
+// only from one side to the other. It heals after a while.
+func (w *World) partition() {
+	if len(w.nodes) < 2 {
+		return
+	}
+	order := w.nemRng.Perm(len(w.nodes))
+	k := 1 + w.nemRng.IntN(len(w.nodes)-1)
+	a, b := order[:k], order[k:]
+	symmetric := w.nemRng.IntN(2) == 0
+	var cuts []string
+	var keys []linkKey
+	for _, i := range a {
+		for _, j := range b {
+			x, y := w.nodes[i].id, w.nodes[j].id
+			keys = append(keys, linkKey{x, y})
+			cuts = append(cuts, fmt.Sprintf("%s→%s", x, y))
+			if symmetric {
+				keys = append(keys, linkKey{y, x})
+				cuts = append(cuts, fmt.Sprintf("%s→%s", y, x))
+			}
+		}
+	}
+	for _, key := range keys {
+		w.cut[key] = true
+	}
+	w.record(traces.Event{Kind: traces.KindPartition, Data: []byte(strings.Join(cuts, " "))})
+	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), func() {
+		for _, key := range keys {
+			delete(w.cut, key)
+		}
+		w.record(traces.Event{Kind: traces.KindHeal, Data: []byte("partition")})
+	})
+}
+
+func (w *World) clogOne() {
+	if len(w.nodes) < 2 {
+		return
+	}
+	i := w.nemRng.IntN(len(w.nodes))
+	j := (i + 1 + w.nemRng.IntN(len(w.nodes)-1)) % len(w.nodes)
+	key := linkKey{w.nodes[i].id, w.nodes[j].id}
+	until := w.now + w.cfg.Faults.DownFor.draw(w.nemRng)
+	w.clogged[key] = until
+	w.record(traces.Event{Kind: traces.KindClog, Node: string(key.to), Peer: string(key.from), Hash: uint64(until)})
+}
+
+func (w *World) jumpClock() {
+	n := w.pick(func(*simNode) bool { return true })
+	if n == nil || w.cfg.Faults.MaxSkew <= 0 {
+		return
+	}
+	n.skew += time.Duration(between(w.nemRng, -float64(w.cfg.Faults.MaxSkew), float64(w.cfg.Faults.MaxSkew)))
+	w.record(traces.Event{Kind: traces.KindClock, Node: string(n.id), Hash: uint64(n.skew)})
+}
+
+// ErrNoProfile is returned for a profile name nobody registered.
+var ErrNoProfile = errors.New("no such profile")
