@@ -143,6 +143,13 @@ type World struct {
 
 // Run runs one seed of a profile and checks it.
 func Run(p *Profile, seed uint64, opts Options) *Result {
+	w := newWorld(p, seed, opts)
+	w.run()
+	return w.result(p, seed)
+}
+
+// newWorld builds the world a seed describes, ready to run.
+func newWorld(p *Profile, seed uint64, opts Options) *World {
 	root := newRand(seed)
 	cfg := p.Ranges.derive(seed, p.Name, split(root))
 	sc := p.New(&cfg, split(root))
@@ -175,14 +182,17 @@ func Run(p *Profile, seed uint64, opts Options) *Result {
 		w.clients = append(w.clients, c)
 		w.client[c.ID] = c
 	}
-	w.run()
+	return w
+}
+
+func (w *World) result(p *Profile, seed uint64) *Result {
 	res := &Result{
-		Config: cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
+		Config: w.cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
 		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
 		Artifacts: w.artifacts,
 	}
 	res.Trace = &traces.Trace{
-		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: cfg.String(), BuildID: opts.BuildID},
+		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: w.cfg.String(), BuildID: w.opts.BuildID},
 		Events:      w.rec.Events(),
 		Violations:  w.violations,
 		Fingerprint: res.Fingerprint,
@@ -746,18 +756,29 @@ func (w *World) partition() {
 	}
 	order := w.nemRng.Perm(len(w.nodes))
 	k := 1 + w.nemRng.IntN(len(w.nodes)-1)
-	a, b := order[:k], order[k:]
-	symmetric := w.nemRng.IntN(2) == 0
+	var a, b []*simNode
+	for i, j := range order {
+		if i < k {
+			a = append(a, w.nodes[j])
+		} else {
+			b = append(b, w.nodes[j])
+		}
+	}
+	w.cutLinks(a, b, w.nemRng.IntN(2) == 0, w.cfg.Faults.DownFor.draw(w.nemRng))
+}
+
+// cutLinks cuts every link from a to b, and from b to a when symmetric,
+// for a while.
+func (w *World) cutLinks(a, b []*simNode, symmetric bool, d time.Duration) {
 	var cuts []string
 	var keys []linkKey
-	for _, i := range a {
-		for _, j := range b {
-			x, y := w.nodes[i].id, w.nodes[j].id
-			keys = append(keys, linkKey{x, y})
-			cuts = append(cuts, fmt.Sprintf("%s→%s", x, y))
+	for _, x := range a {
+		for _, y := range b {
+			keys = append(keys, linkKey{x.id, y.id})
+			cuts = append(cuts, fmt.Sprintf("%s→%s", x.id, y.id))
 			if symmetric {
-				keys = append(keys, linkKey{y, x})
-				cuts = append(cuts, fmt.Sprintf("%s→%s", y, x))
+				keys = append(keys, linkKey{y.id, x.id})
+				cuts = append(cuts, fmt.Sprintf("%s→%s", y.id, x.id))
 			}
 		}
 	}
@@ -765,7 +786,7 @@ func (w *World) partition() {
 		w.cut[key] = true
 	}
 	w.record(traces.Event{Kind: traces.KindPartition, Data: []byte(strings.Join(cuts, " "))})
-	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), func() {
+	w.after(d, func() {
 		for _, key := range keys {
 			delete(w.cut, key)
 		}
@@ -779,10 +800,13 @@ func (w *World) clogOne() {
 	}
 	i := w.nemRng.IntN(len(w.nodes))
 	j := (i + 1 + w.nemRng.IntN(len(w.nodes)-1)) % len(w.nodes)
-	key := linkKey{w.nodes[i].id, w.nodes[j].id}
-	until := w.now + w.cfg.Faults.DownFor.draw(w.nemRng)
-	w.clogged[key] = until
-	w.record(traces.Event{Kind: traces.KindClog, Node: string(key.to), Peer: string(key.from), Hash: uint64(until)})
+	w.clog(w.nodes[i].id, w.nodes[j].id, w.now+w.cfg.Faults.DownFor.draw(w.nemRng))
+}
+
+// clog holds everything sent from one node to another until a time.
+func (w *World) clog(from, to node.NodeID, until time.Duration) {
+	w.clogged[linkKey{from, to}] = until
+	w.record(traces.Event{Kind: traces.KindClog, Node: string(to), Peer: string(from), Hash: uint64(until)})
 }
 
 func (w *World) jumpClock() {
@@ -790,8 +814,13 @@ func (w *World) jumpClock() {
 	if n == nil || w.cfg.Faults.MaxSkew <= 0 {
 		return
 	}
-	n.skew += time.Duration(between(w.nemRng, -float64(w.cfg.Faults.MaxSkew), float64(w.cfg.Faults.MaxSkew)))
-	w.record(traces.Event{Kind: traces.KindClock, Node: string(n.id), Hash: uint64(n.skew)})
+	n.jump(time.Duration(between(w.nemRng, -float64(w.cfg.Faults.MaxSkew), float64(w.cfg.Faults.MaxSkew))))
+}
+
+// jump moves a node's clock by d.
+func (n *simNode) jump(d time.Duration) {
+	n.skew += d
+	n.w.record(traces.Event{Kind: traces.KindClock, Node: string(n.id), Hash: uint64(n.skew)})
 }
 
 // ErrNoProfile is returned for a profile name nobody registered.

@@ -26,10 +26,7 @@ var buggyProfile = &sim.Profile{Name: "register-ack-before-sync", Ranges: Ranges
 	})
 }}
 
-func init() {
-	sim.Register(Profile)
-	sim.Register(buggyProfile)
-}
+func init() { sim.Register(buggyProfile) }
 
 func TestCorrectRegisterPasses1000Seeds(t *testing.T) {
 	failed := 0

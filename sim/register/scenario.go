@@ -46,10 +46,12 @@ var Ranges = sim.Ranges{
 	Timeout:   300 * time.Millisecond,
 }
 
-// Profile is the register profile. Scenario.NewPrimary builds its primary.
+// Profile is the register profile; importing this package registers it.
 var Profile = &sim.Profile{Name: "register", Ranges: Ranges, New: func(cfg *sim.Config, rng *rand.Rand) sim.Scenario {
 	return New(cfg, rng, func(backups []node.NodeID) node.Node { return NewPrimary(backups) })
 }}
+
+func init() { sim.Register(Profile) }
 
 // Scenario runs the register in the world.
 type Scenario struct {

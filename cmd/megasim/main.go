@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meganode/meganode/sim"
+	_ "github.com/meganode/meganode/sim/register" // the register profile
+	"github.com/meganode/meganode/traces"
+)
+
+const defaultProfile = "register"
+
+func main() {
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	var err error
+	code := 0
+	out, log := io.Writer(os.Stdout), io.Writer(os.Stderr)
+	switch os.Args[1] {
+	case "run":
+		code, err = cmdRun(os.Args[2:], out, log)
+	case "sweep":
+		code, err = cmdSweep(os.Args[2:], out, log)
+	case "replay":
+		code, err = cmdReplay(os.Args[2:], out, log)
+	case "profiles":
+		fmt.Println(strings.Join(sim.ProfileNames(), "\n"))
+	case "-h", "--help", "help":
+		usage(os.Stdout)
+	default:
+		fmt.Fprintf(os.Stderr, "megasim: unknown command %q\n", os.Args[1])
+		usage(os.Stderr)
+		code = 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "megasim:", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  megasim run    --seed S [--profile P] [--trace FILE] [-v]
+  megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR]
+  megasim replay FILE [-v]
+  megasim profiles
+
+Each command takes --help.
+`)
+}
+
+// buildID is the git commit of the source this binary was built from, with
+// "+dirty" when the tree had uncommitted changes.
+func buildID() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		var rev, modified string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" {
+			if modified == "true" {
+				rev += "+dirty"
+			}
+			return rev
+		}
+	}
+	// Built without VCS stamping (go run, -buildvcs=false): ask git about
+	// the working tree, which is what `go run` compiled.
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	id := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		id += "+dirty"
+	}
+	return id
+}
+
+func writeTrace(path string, t *traces.Trace) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := traces.Write(&buf, t); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func readTrace(path string) (*traces.Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := traces.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+func fingerprint(f [32]byte) string { return fmt.Sprintf("%x", f[:8]) }
+
+func summary(w io.Writer, r *sim.Result) {
+	fmt.Fprintf(w, "events %d, simulated %.3fs, healed at %.3fs", r.Events, r.SimTime.Seconds(), r.HealedAt.Seconds())
+	if r.Converged > 0 {
+		fmt.Fprintf(w, ", converged %.3fs later", (r.Converged - r.HealedAt).Seconds())
+	}
+	fmt.Fprintf(w, ", %d client calls, fingerprint %s\n", len(r.History), fingerprint(r.Fingerprint))
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "VIOLATION %s\n", v)
+	}
+	for _, a := range r.Artifacts {
+		fmt.Fprintf(w, "evidence: %s\n", a)
+	}
+}
+
+func cmdRun(args []string, out, log io.Writer) (int, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(log)
+	seed := fs.Uint64("seed", 1, "the seed to run")
+	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
+	tracePath := fs.String("trace", "", "write the trace here (always; by default only on a violation, to megasim-PROFILE-seedS.trace)")
+	verbose := fs.Bool("v", false, "print the nodes' logs and every event")
+	if err := fs.Parse(args); err != nil {
+		return 2, nil
+	}
+	p, err := sim.Lookup(*profile)
+	if err != nil {
+		return 2, err
+	}
+	opts := sim.Options{Keep: true, BuildID: buildID(), ArtifactDir: "."}
+	if *verbose {
+		opts.Log = log
+	}
+	start := time.Now()
+	r := sim.Run(p, *seed, opts)
+	wall := time.Since(start)
+	fmt.Fprint(out, r.Trace.Config)
+	if *verbose {
+		for _, e := range r.Trace.Events {
+			fmt.Fprintln(out, e)
+		}
+	}
+	summary(out, r)
+	fmt.Fprintf(out, "wall %v, %.0f simulated seconds per wall second\n", wall.Round(time.Millisecond), r.SimTime.Seconds()/wall.Seconds())
+	path := *tracePath
+	if path == "" && r.Failed() {
+		path = fmt.Sprintf("megasim-%s-seed%d.trace", p.Name, *seed)
+	}
+	if path != "" {
+		if err := writeTrace(path, r.Trace); err != nil {
+			return 2, err
+		}
+		fmt.Fprintf(out, "trace: %s\n", path)
+	}
+	if r.Failed() {
+		fmt.Fprintf(out, "replay: megasim replay %s\n", path)
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func parseShard(s string) (sim.Shard, error) {
+	if s == "" {
+		return sim.Shard{I: 0, N: 1}, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return sim.Shard{}, fmt.Errorf("--shard %q: want i/n with 0 ≤ i < n", s)
+	}
+	return sim.Shard{I: i, N: n}, nil
+}
+
+func cmdSweep(args []string, out, log io.Writer) (int, error) {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(log)
+	seeds := fs.Int("seeds", 100, "how many seeds")
+	from := fs.Uint64("from", 1, "the first seed")
+	shardFlag := fs.String("shard", "", "run shard i of n (i/n): the seeds whose index is i modulo n")
+	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "seeds run in parallel")
+	dir := fs.String("traces", "megasim-traces", "where the traces of failing seeds go")
+	if err := fs.Parse(args); err != nil {
+		return 2, nil
+	}
+	p, err := sim.Lookup(*profile)
+	if err != nil {
+		return 2, err
+	}
+	shard, err := parseShard(*shardFlag)
+	if err != nil {
+		return 2, err
+	}
+	list := shard.Seeds(*from, *seeds)
+	id := buildID()
+	var passed, failed int
+	var simTime time.Duration
+	start := time.Now()
+	var writeErr error
+	sim.Sweep(p, list, *jobs, sim.Options{BuildID: id}, func(r *sim.Result) {
+		simTime += r.SimTime
+		if !r.Failed() {
+			passed++
+			return
+		}
+		failed++
+		// Runs are deterministic: run the seed again, keeping its events.
+		full := sim.Run(p, r.Config.Seed, sim.Options{Keep: true, BuildID: id, ArtifactDir: *dir})
+		path := filepath.Join(*dir, fmt.Sprintf("%s-seed%d.trace", p.Name, r.Config.Seed))
+		if err := writeTrace(path, full.Trace); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		fmt.Fprintf(out, "FAIL seed %d: %s\n  replay: megasim replay %s\n", r.Config.Seed, r.Violations[0], path)
+	})
+	wall := time.Since(start)
+	fmt.Fprintf(log, "sweep: %d seeds of %s in %v (%.0f seeds/hour, %.0f simulated seconds per wall second, %d jobs)\n",
+		len(list), p.Name, wall.Round(time.Millisecond), float64(len(list))/wall.Hours(), simTime.Seconds()/wall.Seconds(), *jobs)
+	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
+	if writeErr != nil {
+		return 2, writeErr
+	}
+	if failed > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func cmdReplay(args []string, out, log io.Writer) (int, error) {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(log)
+	verbose := fs.Bool("v", false, "print the nodes' logs")
+	if err := fs.Parse(args); err != nil {
+		return 2, nil
+	}
+	if fs.NArg() != 1 {
+		return 2, errors.New("replay takes one trace file")
+	}
+	t, err := readTrace(fs.Arg(0))
+	if err != nil {
+		return 2, err
+	}
+	fmt.Fprintf(out, "trace: seed %d, profile %s, %d events, fingerprint %s, recorded by build %s\n",
+		t.Seed, t.Profile, len(t.Events), fingerprint(t.Fingerprint), t.BuildID)
+	if id := buildID(); id != t.BuildID {
+		fmt.Fprintf(out, "note: this is build %s; a change in the code can make the replay diverge\n", id)
+	}
+	fmt.Fprint(out, t.Config)
+	for _, v := range t.Violations {
+		fmt.Fprintf(out, "recorded VIOLATION %s\n", v)
+	}
+	opts := sim.Options{}
+	if *verbose {
+		opts.Log = log
+	}
+	r, div, err := sim.Replay(t, opts)
+	if err != nil {
+		return 1, err
+	}
+	if div != nil {
+		fmt.Fprintf(out, "DIVERGED at %s\n", div)
+		return 1, nil
+	}
+	fmt.Fprintf(out, "reproduced exactly: %d events, fingerprint %s, %d violations\n", r.Events, fingerprint(r.Fingerprint), len(r.Violations))
+	return 0, nil
+}
