@@ -148,14 +148,14 @@ func (s *probeScenario) Nodes() []NodeSpec {
 	return specs
 }
 func (s *probeScenario) NextCall(*Client) (node.NodeID, []byte, bool) { return "", nil, false }
-func (s *probeScenario) Converged(*World) (bool, string)                { return true, "" }
-func (s *probeScenario) Check(*World) []traces.Violation                { return nil }
+func (s *probeScenario) Converged(*World) (bool, string)              { return true, "" }
+func (s *probeScenario) Check(*World) []traces.Violation              { return nil }
 
 // quiet ranges: three nodes, 1 s of safety, a fixed 1 ms latency, no faults.
 func quiet() Ranges {
 	return Ranges{
 		Nodes: IntRange{3, 3}, Duration: DurRange{time.Second, time.Second}, Liveness: time.Second,
-		Latency: DurRange{2 * time.Millisecond, 2 * time.Millisecond}, // links draw from 1..4 ms
+		Latency:   DurRange{2 * time.Millisecond, 2 * time.Millisecond}, // links draw from 1..4 ms
 		ThinkTime: DurRange{time.Millisecond, time.Millisecond}, Timeout: time.Second,
 		DownFor: DurRange{100 * time.Millisecond, 100 * time.Millisecond},
 	}
