@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # rapid runs a fifth of this many cases per property in short mode.
 RAPID_CHECKS ?= 1000
 
-.PHONY: test check conformance bench fuzz contracts
+.PHONY: test check conformance bench sweep fuzz contracts
 
 ## test: formatting and vet, then every test in short mode (the CI command)
 test: check
@@ -24,6 +24,13 @@ conformance:
 ## bench: the performance figures, one "name value unit" line each
 bench:
 	$(GO) run ./cmd/megabench
+	$(GO) run ./cmd/megasim bench
+
+## sweep: SEEDS seeds of the simulator's PROFILE on every CPU
+SEEDS   ?= 1000
+PROFILE ?= register
+sweep:
+	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE)
 
 ## fuzz: run each decoder fuzz target for FUZZTIME
 fuzz:

@@ -3,6 +3,7 @@
 //	megasim run    --seed S [--profile P] [--trace FILE] [-v]
 //	megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR]
 //	megasim replay FILE [-v]
+//	megasim bench  [--seeds N]
 //	megasim profiles
 //
 // run prints the configuration the seed derives, runs it, and prints what

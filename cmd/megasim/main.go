@@ -37,6 +37,8 @@ func main() {
 		code, err = cmdSweep(os.Args[2:], out, log)
 	case "replay":
 		code, err = cmdReplay(os.Args[2:], out, log)
+	case "bench":
+		code, err = cmdBench(os.Args[2:], out, log)
 	case "profiles":
 		fmt.Println(strings.Join(sim.ProfileNames(), "\n"))
 	case "-h", "--help", "help":
@@ -60,6 +62,7 @@ func usage(w io.Writer) {
   megasim run    --seed S [--profile P] [--trace FILE] [-v]
   megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR]
   megasim replay FILE [-v]
+  megasim bench  [--seeds N]
   megasim profiles
 
 Each command takes --help.
@@ -288,5 +291,44 @@ func cmdReplay(args []string, out, log io.Writer) (int, error) {
 		return 1, nil
 	}
 	fmt.Fprintf(out, "reproduced exactly: %d events, fingerprint %s, %d violations\n", r.Events, fingerprint(r.Fingerprint), len(r.Violations))
+	return 0, nil
+}
+
+// cmdBench prints the simulator's figures as "name value unit" lines:
+// simulated seconds per wall second and events per second of 5-node
+// register runs on one goroutine, and the seeds per hour of a sweep of the
+// default profile on every CPU.
+func cmdBench(args []string, out, log io.Writer) (int, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(log)
+	seeds := fs.Int("seeds", 200, "seeds per figure")
+	if err := fs.Parse(args); err != nil {
+		return 2, nil
+	}
+	base, err := sim.Lookup(defaultProfile)
+	if err != nil {
+		return 2, err
+	}
+	five := *base
+	five.Name = base.Name + "-5-nodes"
+	five.Ranges.Nodes = sim.IntRange{Min: 5, Max: 5}
+	var simTime time.Duration
+	var events int
+	start := time.Now()
+	for _, s := range (sim.Shard{}).Seeds(1, *seeds) {
+		r := sim.Run(&five, s, sim.Options{})
+		simTime += r.SimTime
+		events += r.Events
+	}
+	wall := time.Since(start)
+	fmt.Fprintf(log, "megasim bench: %d 5-node register runs, %.0f simulated seconds, %d events, %v wall, one goroutine\n",
+		*seeds, simTime.Seconds(), events, wall.Round(time.Millisecond))
+	fmt.Fprintf(out, "sim_speedup %.0f sim_s/wall_s\n", simTime.Seconds()/wall.Seconds())
+	fmt.Fprintf(out, "sim_events_per_s %.0f events/s\n", float64(events)/wall.Seconds())
+	start = time.Now()
+	sim.Sweep(base, sim.Shard{}.Seeds(1, *seeds), runtime.NumCPU(), sim.Options{}, func(*sim.Result) {})
+	wall = time.Since(start)
+	fmt.Fprintf(log, "megasim bench: sweep of %d %s seeds on %d CPUs in %v\n", *seeds, base.Name, runtime.NumCPU(), wall.Round(time.Millisecond))
+	fmt.Fprintf(out, "sweep_seeds_per_hour %.0f seeds/h\n", float64(*seeds)/wall.Hours())
 	return 0, nil
 }

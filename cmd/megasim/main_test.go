@@ -109,3 +109,15 @@ func TestShardsPartitionTheSeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchPrintsItsFigures(t *testing.T) {
+	var out, log bytes.Buffer
+	if code, err := cmdBench([]string{"--seeds", "10"}, &out, &log); code != 0 || err != nil {
+		t.Fatalf("code %d err %v", code, err)
+	}
+	for _, name := range []string{"sim_speedup", "sim_events_per_s", "sweep_seeds_per_hour"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` [0-9]+ \S+$`).MatchString(out.String()) {
+			t.Errorf("no %s line in:\n%s", name, out.String())
+		}
+	}
+}
