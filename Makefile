@@ -37,6 +37,7 @@ fuzz:
 	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/chain || exit 1; \
 	done
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./traces
 
 ## contracts: recompile the workload contracts from Solidity (needs npm)
 contracts:
