@@ -164,3 +164,21 @@ func (b *RefBlock) Begin() {
 		core.ProcessParentBlockHash(b.header.ParentHash, b.evm, nil)
 	}
 }
+
+// End runs the block-end system calls (EIP-7002, EIP-7251) as go-ethereum's
+// block processor does, and returns the execution requests (nil before
+// Prague).
+func (b *RefBlock) End() ([][]byte, error) {
+	rules := b.evm.GetRules()
+	if !rules.IsPrague {
+		return nil, nil
+	}
+	requests := [][]byte{}
+	if err := core.ProcessWithdrawalQueue(&requests, rules, b.evm, 0, nil); err != nil {
+		return nil, err
+	}
+	if err := core.ProcessConsolidationQueue(&requests, rules, b.evm, 0, nil); err != nil {
+		return nil, err
+	}
+	return requests, nil
+}

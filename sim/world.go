@@ -178,7 +178,7 @@ func newWorld(p *Profile, seed uint64, opts Options) *World {
 		w.byID[n.id] = n
 	}
 	for i := range cfg.Clients {
-		c := &Client{ID: node.NodeID(fmt.Sprintf("client%d", i+1)), Rand: split(clientRng), w: w}
+		c := &Client{ID: node.NodeID(fmt.Sprintf("client%d", i+1)), Rand: split(clientRng), w: w, last: -1}
 		w.clients = append(w.clients, c)
 		w.client[c.ID] = c
 	}
@@ -630,7 +630,20 @@ type Client struct {
 	w       *World
 	nextID  uint64
 	pending *pendingCall
+	last    int // index in the history of the client's last call, -1 for none
 }
+
+// Last is the client's previous call, with its answer; nil before the
+// first.
+func (c *Client) Last() *Op {
+	if c.last < 0 {
+		return nil
+	}
+	return &c.w.history[c.last]
+}
+
+// Now is the virtual time.
+func (c *Client) Now() time.Duration { return c.w.now }
 
 type pendingCall struct {
 	id uint64
@@ -648,6 +661,7 @@ func (c *Client) next() {
 	}
 	w.history = append(w.history, Op{Client: c.ID, Node: to, Call: w.now, Input: clone(body)})
 	c.pending = &pendingCall{op: len(w.history) - 1}
+	c.last = c.pending.op
 	c.attempt()
 }
 

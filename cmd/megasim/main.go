@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meganode/meganode/sim"
+	_ "github.com/meganode/meganode/sim/chainsim" // the chain profile (the default)
 	_ "github.com/meganode/meganode/sim/register" // the register profile
 	"github.com/meganode/meganode/traces"
 )

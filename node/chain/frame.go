@@ -18,6 +18,14 @@ const (
 	FormatDiffV1      Format = 0x11
 	FormatMiniBlockV1 Format = 0x21
 	FormatBlockV1     Format = 0x31
+
+	// Client API calls and answers (node/api).
+	FormatCallV1   Format = 0x51
+	FormatAnswerV1 Format = 0x52
+
+	// Node-to-node requests for mini-blocks (range sync).
+	FormatRangeRequestV1  Format = 0x61
+	FormatRangeResponseV1 Format = 0x62
 )
 
 func (f Format) String() string {
@@ -28,6 +36,14 @@ func (f Format) String() string {
 		return "mini-block/v1"
 	case FormatBlockV1:
 		return "block/v1"
+	case FormatCallV1:
+		return "call/v1"
+	case FormatAnswerV1:
+		return "answer/v1"
+	case FormatRangeRequestV1:
+		return "range-request/v1"
+	case FormatRangeResponseV1:
+		return "range-response/v1"
 	}
 	return fmt.Sprintf("unknown format 0x%02x", byte(f))
 }

@@ -26,6 +26,10 @@ type MiniBlockHeader struct {
 	TxHash      common.Hash // keccak256 of the RLP list of transactions
 	ReceiptHash common.Hash // keccak256 of the RLP list of receipts
 	DiffHash    common.Hash // Diff.Hash of the merged state diff
+	// SealHash is the hash of the EVM block header this mini-block seals,
+	// when it is the last mini-block of its block; zero otherwise. The
+	// header itself travels in MiniBlock.Sealed.
+	SealHash common.Hash
 }
 
 // Hash is keccak256 of the header's RLP encoding.
@@ -41,12 +45,19 @@ func (h *MiniBlockHeader) Hash() common.Hash {
 // transactions it executed, their receipts, the merged state diff, and its
 // secp256k1 signature over the header hash.
 type MiniBlock struct {
-	Header    MiniBlockHeader
-	Txs       []*types.Transaction
-	Receipts  []*types.Receipt
-	Diff      *Diff
+	Header   MiniBlockHeader
+	Txs      []*types.Transaction
+	Receipts []*types.Receipt
+	Diff     *Diff
+	// Sealed is the sealed EVM block header when this is the last mini-block
+	// of its block: its state root is the state after this mini-block, its
+	// transactions and receipts roots cover every mini-block of the block.
+	Sealed    *types.Header
 	Signature []byte // 65 bytes [R ‖ S ‖ V], V in {0,1}
 }
+
+// Seals reports whether the mini-block ends an EVM block.
+func (m *MiniBlock) Seals() bool { return m.Sealed != nil }
 
 // Hash is the header hash, which identifies the mini-block.
 func (m *MiniBlock) Hash() common.Hash { return m.Header.Hash() }
@@ -63,6 +74,13 @@ func (m *MiniBlock) Seal(key *ecdsa.PrivateKey) error {
 	m.Header.TxHash = hashTxs(m.Txs)
 	m.Header.ReceiptHash = hashReceipts(m.Receipts)
 	m.Header.DiffHash = m.Diff.Hash()
+	m.Header.SealHash = common.Hash{}
+	if m.Sealed != nil {
+		if m.Sealed.Number == nil || m.Sealed.Number.Uint64() != m.Header.BlockNumber {
+			return fmt.Errorf("mini-block %d: seals block %v but belongs to block %d", m.Header.Number, m.Sealed.Number, m.Header.BlockNumber)
+		}
+		m.Header.SealHash = m.Sealed.Hash()
+	}
 	h := m.Header.Hash()
 	sig, err := crypto.Sign(h[:], key)
 	if err != nil {
@@ -103,6 +121,7 @@ type miniBlockRLP struct {
 	Txs       []*types.Transaction
 	Receipts  []receiptRLP
 	Diff      *Diff
+	Seal      *types.Header `rlp:"nil"`
 	Signature []byte
 }
 
@@ -115,7 +134,7 @@ func (m *MiniBlock) Encode() ([]byte, error) {
 	if d == nil {
 		d = new(Diff)
 	}
-	w := miniBlockRLP{Header: m.Header, Txs: m.Txs, Receipts: toReceiptRLP(m.Receipts), Diff: d, Signature: m.Signature}
+	w := miniBlockRLP{Header: m.Header, Txs: m.Txs, Receipts: toReceiptRLP(m.Receipts), Diff: d, Seal: m.Sealed, Signature: m.Signature}
 	payload, err := rlp.EncodeToBytes(&w)
 	if err != nil {
 		return nil, fmt.Errorf("encode mini-block %d: %w", m.Header.Number, err)
@@ -140,7 +159,7 @@ func DecodeMiniBlock(rec []byte) (*MiniBlock, error) {
 	if len(w.Txs) != len(w.Receipts) {
 		return nil, fmt.Errorf("decode mini-block %d: %w: %d transactions but %d receipts", w.Header.Number, ErrInvalidPayload, len(w.Txs), len(w.Receipts))
 	}
-	m := &MiniBlock{Header: w.Header, Txs: w.Txs, Diff: w.Diff, Signature: w.Signature}
+	m := &MiniBlock{Header: w.Header, Txs: w.Txs, Diff: w.Diff, Sealed: w.Seal, Signature: w.Signature}
 	if m.Diff == nil {
 		m.Diff = new(Diff)
 	}
@@ -156,6 +175,14 @@ func DecodeMiniBlock(rec []byte) (*MiniBlock, error) {
 	}
 	if got := m.Diff.Hash(); got != m.Header.DiffHash {
 		return nil, fmt.Errorf("decode mini-block %d: diff: %w", m.Header.Number, ErrBodyMismatch)
+	}
+	switch {
+	case m.Sealed == nil && m.Header.SealHash != (common.Hash{}):
+		return nil, fmt.Errorf("decode mini-block %d: seal missing: %w", m.Header.Number, ErrBodyMismatch)
+	case m.Sealed != nil && m.Sealed.Hash() != m.Header.SealHash:
+		return nil, fmt.Errorf("decode mini-block %d: seal: %w", m.Header.Number, ErrBodyMismatch)
+	case m.Sealed != nil && (m.Sealed.Number == nil || m.Sealed.Number.Uint64() != m.Header.BlockNumber):
+		return nil, fmt.Errorf("decode mini-block %d: %w: seals block %v in block %d", m.Header.Number, ErrInvalidPayload, m.Sealed.Number, m.Header.BlockNumber)
 	}
 	return m, nil
 }

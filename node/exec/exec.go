@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/state"
 )
@@ -141,6 +142,41 @@ func (e *Executor) NewBlock(st state.State, header *types.Header, getHash vm.Get
 	b.rules = b.evm.GetRules()
 	return b
 }
+
+// ResumeBlock continues executing a block whose Begin and first
+// transactions already ran and were flushed into st, as a restarted
+// sequencer does after re-applying its log: gasUsed, blobGasUsed, txs and
+// logs are the block's totals so far, so that the next receipt carries the
+// right cumulative gas and indexes.
+func (e *Executor) ResumeBlock(st state.State, header *types.Header, getHash vm.GetHashFunc, gasUsed, blobGasUsed uint64, txs, logs int) (*Block, error) {
+	if gasUsed > header.GasLimit {
+		return nil, fmt.Errorf("exec: resume block %d: %d gas used exceeds the limit %d", header.Number, gasUsed, header.GasLimit)
+	}
+	b := e.NewBlock(st, header, getHash)
+	if err := b.gp.CheckGasLegacy(gasUsed); err != nil {
+		return nil, fmt.Errorf("exec: resume block %d: %w", header.Number, err)
+	}
+	if err := b.gp.ChargeGasLegacy(0, gasUsed); err != nil {
+		return nil, fmt.Errorf("exec: resume block %d: %w", header.Number, err)
+	}
+	b.begun = true
+	b.txs = txs
+	b.blobGas = blobGasUsed
+	b.sdb.logIndex = uint(logs)
+	return b, nil
+}
+
+// Account reads an account as the block's execution sees it, including
+// transactions not yet flushed.
+func (b *Block) Account(addr common.Address) (nonce uint64, balance *uint256.Int) {
+	return b.sdb.GetNonce(addr), b.sdb.GetBalance(addr).Clone()
+}
+
+// GasLeft is the block gas not used yet.
+func (b *Block) GasLeft() uint64 { return b.header.GasLimit - b.gp.CumulativeUsed() }
+
+// LogCount is the number of logs the block's transactions emitted so far.
+func (b *Block) LogCount() int { return int(b.sdb.logIndex) }
 
 // Header is the header the block executes under.
 func (b *Block) Header() *types.Header { return b.header }

@@ -69,13 +69,37 @@ func mustRLP(v any) []byte {
 // only accounts, slots and codes changed since, plus the meta record, all in
 // one batch. Save computes the root.
 func (m *Mem) Save(disk node.Disk, sync bool) error {
-	root := m.Root()
 	b := disk.NewBatch()
+	done, err := m.SaveBatch(disk, b)
+	if err != nil {
+		return err
+	}
+	if err := b.Commit(sync); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	done()
+	return nil
+}
+
+// SaveBatch stages into b everything Save would write (everything the first
+// time, then only what changed since the last successful save) and returns
+// done, which the caller must call only after b.Commit succeeded; if the
+// commit fails, not calling done keeps the changes marked unsaved so the next
+// save writes them again. The caller may add its own records to b, which then
+// land atomically with the snapshot. SaveBatch reads disk (to find the slots
+// of deleted and re-created accounts) but writes only to b, and computes the
+// root.
+//
+// The batch holds the state as it is when SaveBatch returns. If diffs are
+// applied before done is called, done keeps every change marked unsaved
+// (the next save writes more than it must, never less).
+func (m *Mem) SaveBatch(disk node.Disk, b node.Batch) (done func(), err error) {
+	root := m.Root()
 	if !m.saved {
 		// Start from a clean namespace: remove whatever an older state left.
 		for _, p := range [][]byte{prefixAccount, prefixSlot} {
 			if err := disk.Iterate(p, func(k, _ []byte) error { b.Delete(bytes.Clone(k)); return nil }); err != nil {
-				return fmt.Errorf("save state: %w", err)
+				return nil, fmt.Errorf("save state: %w", err)
 			}
 		}
 		for addr := range m.accounts { // batch order does not affect its result
@@ -100,7 +124,7 @@ func (m *Mem) Save(disk node.Disk, sync bool) error {
 				b.Delete(bytes.Clone(k))
 				return nil
 			}); err != nil {
-				return fmt.Errorf("save state: %w", err)
+				return nil, fmt.Errorf("save state: %w", err)
 			}
 		}
 		if a == nil {
@@ -121,11 +145,17 @@ func (m *Mem) Save(disk node.Disk, sync bool) error {
 	}
 	accounts, slots := m.Len()
 	b.Set(keyMeta, chain.Frame(formatMetaV1, mustRLP(&metaRLP{Root: root, Accounts: uint64(accounts), Slots: uint64(slots)})))
-	if err := b.Commit(sync); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	m.markSaved()
-	return nil
+	version := m.version
+	return func() {
+		if m.version != version {
+			// The disk now holds the state as it was staged. Every change
+			// since the last successful save, including those staged, is
+			// still marked, so the next save writes all that differs.
+			m.saved = true
+			return
+		}
+		m.markSaved()
+	}, nil
 }
 
 func (m *Mem) markSaved() {

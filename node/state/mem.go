@@ -42,7 +42,7 @@ func newAccount(addr common.Address) *account {
 // Mem is the in-memory State.
 type Mem struct {
 	accounts map[common.Address]*account
-	codes    map[common.Hash][]byte
+	codes    map[common.Hash][]byte // every code ever stored, never removed: History relies on it
 
 	trie  *trie.Trie                  // account trie
 	dirty map[common.Address]struct{} // accounts changed since the last Root
@@ -50,6 +50,10 @@ type Mem struct {
 	unsaved      map[common.Address]struct{} // accounts changed since the last Save
 	unsavedCodes map[common.Hash]struct{}
 	saved        bool // Save has run at least once on this value
+
+	// version counts the diffs applied, so that SaveBatch's done and History
+	// notice a change made since they looked.
+	version uint64
 }
 
 var _ State = (*Mem)(nil)
@@ -104,13 +108,24 @@ func (m *Mem) Apply(d *chain.Diff) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("apply diff: %w", err)
 	}
-	for i := range d.Accounts {
-		m.applyAccount(&d.Accounts[i])
-	}
+	m.apply(d, nil)
 	return nil
 }
 
-func (m *Mem) applyAccount(ad *chain.AccountDiff) {
+// apply applies a diff that passed Validate. When newCodes is not nil, the
+// hashes of the codes it stores for the first time are appended to it.
+func (m *Mem) apply(d *chain.Diff, newCodes *[]common.Hash) {
+	m.version++
+	for i := range d.Accounts {
+		m.applyAccount(&d.Accounts[i], newCodes)
+	}
+}
+
+// applyAccount applies one account's diff. An account that is deleted or
+// reset is dropped and, if reset, replaced by a new one: the dropped
+// account's storage map is never changed again, which lets History keep it
+// as the storage before the wipe without copying it.
+func (m *Mem) applyAccount(ad *chain.AccountDiff, newCodes *[]common.Hash) {
 	addr := ad.Address
 	m.dirty[addr] = struct{}{}
 	m.unsaved[addr] = struct{}{}
@@ -141,6 +156,9 @@ func (m *Mem) applyAccount(ad *chain.AccountDiff) {
 			if _, ok := m.codes[h]; !ok {
 				m.codes[h] = bytes.Clone(ad.Code)
 				m.unsavedCodes[h] = struct{}{}
+				if newCodes != nil {
+					*newCodes = append(*newCodes, h)
+				}
 			}
 			a.CodeHash = h
 		}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"errors"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+)
+
+// LedgerError turns a ledger error into the API's.
+func LedgerError(err error) *Error {
+	switch {
+	case errors.Is(err, ledger.ErrSealMismatch):
+		return Errorf(KindHalted, "node halted: %v", err)
+	case errors.Is(err, ledger.ErrNotFound):
+		return Errorf(KindNotFound, "%v", err)
+	case errors.Is(err, ledger.ErrPruned):
+		return Errorf(KindPruned, "%v", err)
+	case errors.Is(err, ledger.ErrFuture):
+		return Errorf(KindFuture, "%v", err)
+	}
+	return Errorf(KindUnavailable, "%v", err)
+}
+
+// Resolve finds the mini-block a tag names on a ledger.
+func Resolve(l *ledger.Ledger, t Tag) (Height, *Error) {
+	head, _ := l.Head()
+	switch t.Kind {
+	case TagLatest:
+		return Height{MiniBlock: head.Number, Block: head.BlockNumber}, nil
+	case TagSafe:
+		s := l.Safe()
+		return Height{MiniBlock: s.Last, Block: s.Header.Number.Uint64()}, nil
+	case TagBlock:
+		s, err := l.SealedBlock(t.Number)
+		if err != nil {
+			if errors.Is(err, ledger.ErrNotFound) && t.Number > l.Safe().Header.Number.Uint64() {
+				return Height{}, Errorf(KindFuture, "block %d is not sealed yet (safe is %d)", t.Number, l.Safe().Header.Number)
+			}
+			return Height{}, LedgerError(err)
+		}
+		return Height{MiniBlock: s.Last, Block: t.Number}, nil
+	case TagMiniBlock:
+		if t.Number > head.Number {
+			return Height{}, Errorf(KindFuture, "mini-block %d is not reached yet (head is %d)", t.Number, head.Number)
+		}
+		if t.Number == 0 {
+			return Height{}, nil
+		}
+		mb, _, err := l.MiniBlock(t.Number)
+		if err != nil {
+			return Height{}, LedgerError(err)
+		}
+		return Height{MiniBlock: t.Number, Block: mb.Header.BlockNumber}, nil
+	}
+	return Height{}, Errorf(KindInvalidInput, "unknown block tag %v", t)
+}
+
+// ServeRead answers the calls every node serves the same way from its
+// ledger: reads at a tag, receipts, blocks, mini-blocks and the head. It
+// returns nil for a method it does not serve (sending).
+func ServeRead(l *ledger.Ledger, ex *exec.Executor, c *Call) *Answer {
+	if err := l.Poisoned(); err != nil {
+		return &Answer{Err: LedgerError(err)}
+	}
+	switch c.Method {
+	case MethodHead:
+		head, _ := l.Head()
+		return &Answer{At: Height{MiniBlock: head.Number, Block: head.BlockNumber}, Safe: l.Safe().Header.Number.Uint64()}
+	case MethodReceipt:
+		r, mb, loc, err := l.Receipt(c.Hash)
+		if err != nil {
+			return &Answer{Err: LedgerError(err)}
+		}
+		return &Answer{Receipt: ToReceipt(l, r, mb, loc)}
+	case MethodBlock:
+		b, err := l.Block(c.Number)
+		if err != nil {
+			return &Answer{Err: blockError(l, err, c.Number)}
+		}
+		enc, err := chain.EncodeBlock(b)
+		if err != nil {
+			return Failed(err)
+		}
+		return &Answer{Block: enc, At: Height{Block: c.Number}}
+	case MethodMiniBlock:
+		_, raw, err := l.MiniBlock(c.Number)
+		if err != nil {
+			return &Answer{Err: LedgerError(err)}
+		}
+		return &Answer{MiniBlock: raw}
+	}
+	if !c.Method.IsRead() {
+		return nil
+	}
+	at, aerr := Resolve(l, c.Tag)
+	if aerr != nil {
+		return &Answer{Err: aerr}
+	}
+	st, err := l.StateAt(at.MiniBlock)
+	if err != nil {
+		return &Answer{Err: LedgerError(err)}
+	}
+	a := &Answer{At: at}
+	acct, _ := st.Account(c.Address)
+	switch c.Method {
+	case MethodBalance:
+		v := acct.Balance.Bytes32()
+		a.Value = v[:]
+	case MethodNonce:
+		a.Nonce = acct.Nonce
+	case MethodCode:
+		a.Value = st.Code(acct.CodeHash)
+		if a.Value == nil {
+			a.Value = []byte{}
+		}
+	case MethodStorage:
+		v := st.Storage(c.Address, c.Key)
+		a.Value = v[:]
+	case MethodCall:
+		header := types.CopyHeader(l.Safe().Header)
+		header.Number.SetUint64(at.Block)
+		if mb, _, err := l.MiniBlock(at.MiniBlock); err == nil {
+			header.Time = mb.Header.TimeMicros / 1_000_000
+		}
+		to := c.Address
+		out, _, err := ex.Call(st, header, l.BlockHash, c.From, &to, c.Data, c.Gas)
+		if errors.Is(err, exec.ErrReverted) {
+			return &Answer{At: at, Err: &Error{Kind: KindReverted, Message: "execution reverted", Data: out}}
+		}
+		if err != nil {
+			return &Answer{At: at, Err: Errorf(KindInvalidInput, "%v", err)}
+		}
+		a.Value = out
+		if a.Value == nil {
+			a.Value = []byte{}
+		}
+	}
+	return a
+}
+
+func blockError(l *ledger.Ledger, err error, n uint64) *Error {
+	if errors.Is(err, ledger.ErrNotFound) && n > l.Safe().Header.Number.Uint64() {
+		return Errorf(KindFuture, "block %d is not sealed yet", n)
+	}
+	return LedgerError(err)
+}
+
+// ToReceipt builds the API's receipt from a stored one.
+func ToReceipt(l *ledger.Ledger, r *types.Receipt, mb *chain.MiniBlock, loc ledger.TxLoc) *Receipt {
+	out := &Receipt{
+		TxHash: r.TxHash, Status: r.Status, GasUsed: r.GasUsed, CumulativeGasUsed: r.CumulativeGasUsed,
+		EffectiveGasPrice: r.EffectiveGasPrice, ContractAddress: r.ContractAddress, Logs: r.Logs,
+		BlockNumber: mb.Header.BlockNumber, TxIndex: uint64(r.TransactionIndex), MiniBlock: loc.MiniBlock,
+	}
+	if out.Logs == nil {
+		out.Logs = []*types.Log{}
+	}
+	if mb.Header.BlockNumber <= l.Safe().Header.Number.Uint64() {
+		out.BlockHash = l.BlockHash(mb.Header.BlockNumber)
+	}
+	return out
+}

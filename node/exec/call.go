@@ -1,0 +1,62 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/holiman/uint256"
+	mstate "github.com/meganode/meganode/node/state"
+)
+
+// DefaultCallGas is the gas an eth_call gets when the caller names none.
+const DefaultCallGas = 50_000_000
+
+// ErrReverted is wrapped by Call's error for a call that reverted; the
+// revert data comes back as the output.
+var ErrReverted = errors.New("execution reverted")
+
+// Call runs a message against a read-only state, as eth_call does: no
+// nonce, balance or fee checks, nothing written anywhere. header is the
+// block the call pretends to run in (number, time, base fee, coinbase).
+func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, from common.Address, to *common.Address, data []byte, gas uint64) (out []byte, used uint64, err error) {
+	if gas == 0 || gas > DefaultCallGas {
+		gas = DefaultCallGas
+	}
+	ctx := vm.BlockContext{
+		CanTransfer: core.CanTransfer,
+		Transfer:    core.Transfer,
+		GetHash:     getHash,
+		Coinbase:    header.Coinbase,
+		GasLimit:    max(header.GasLimit, gas),
+		BlockNumber: new(big.Int).Set(header.Number),
+		Time:        header.Time,
+		Difficulty:  new(big.Int),
+		BaseFee:     new(big.Int),
+	}
+	random := header.MixDigest
+	ctx.Random = &random
+	cfg := e.cfg.VM
+	cfg.NoBaseFee = true
+	sdb := newOverlay(st)
+	evm := vm.NewEVM(ctx, sdb, e.cfg.Chain, cfg)
+	msg := (&core.Message{
+		From: from, To: to, Data: data, GasLimit: gas,
+		GasPrice: new(uint256.Int), GasFeeCap: new(uint256.Int), GasTipCap: new(uint256.Int), Value: new(uint256.Int),
+	}).SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck()
+	result, err := core.ApplyMessage(evm, msg, core.NewGasPool(gas))
+	if err != nil {
+		return nil, 0, fmt.Errorf("call: %w", err)
+	}
+	if result.Failed() {
+		if errors.Is(result.Err, vm.ErrExecutionReverted) {
+			return result.Revert(), result.UsedGas, fmt.Errorf("%w", ErrReverted)
+		}
+		return nil, result.UsedGas, fmt.Errorf("call: %w", result.Err)
+	}
+	return result.ReturnData, result.UsedGas, nil
+}

@@ -1,0 +1,353 @@
+package fullnode
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/sequencer"
+	"github.com/meganode/meganode/node/state"
+)
+
+// Config configures a fullnode.
+type Config struct {
+	Genesis   *core.Genesis
+	Sequencer common.Address // the key mini-blocks must be signed with
+	// Sources are asked, in turn, for missing mini-blocks: the sequencer
+	// first, then other fullnodes.
+	Sources []node.NodeID
+	Ledger  ledger.Config
+
+	// MaxBuffered bounds the mini-blocks held that arrived ahead of a gap;
+	// beyond it new ones are dropped (range repair fetches them again).
+	// Default 1024.
+	MaxBuffered int
+	// RepairTimeout is how long a range request may go unanswered before
+	// the next source is asked. Default 100 ms.
+	RepairTimeout time.Duration
+	// RepairBatch is how many mini-blocks one range request asks for.
+	// Default 64.
+	RepairBatch uint64
+	// PollEvery is how often an idle fullnode asks a source whether there
+	// is anything newer, which catches up after gossip was lost. Default
+	// 200 ms.
+	PollEvery time.Duration
+	// RetryRecovery is the wait before reopening the ledger after a disk
+	// error. Default 50 ms.
+	RetryRecovery time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Genesis == nil || c.Genesis.Config == nil {
+		return c, errors.New("fullnode: a genesis with a chain config is required")
+	}
+	if len(c.Sources) == 0 {
+		return c, errors.New("fullnode: at least one source (the sequencer) is required")
+	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = 1024
+	}
+	if c.RepairTimeout <= 0 {
+		c.RepairTimeout = 100 * time.Millisecond
+	}
+	if c.RepairBatch == 0 || c.RepairBatch > chain.MaxRangeCount {
+		c.RepairBatch = 64
+	}
+	if c.PollEvery <= 0 {
+		c.PollEvery = 200 * time.Millisecond
+	}
+	if c.RetryRecovery <= 0 {
+		c.RetryRecovery = 50 * time.Millisecond
+	}
+	return c, nil
+}
+
+// Timers.
+const (
+	timerRepair  node.TimerID = 1 // a range request timed out
+	timerPoll    node.TimerID = 2
+	timerRecover node.TimerID = 3
+)
+
+const maxRangeBytes = 4 << 20
+
+// Metrics are the fullnode's counters.
+type Metrics struct {
+	Applied        uint64 // mini-blocks applied
+	Sealed         uint64 // sealed blocks checked
+	RootMismatches uint64 // sealed blocks that disagreed with the applied state (the node halts)
+	BadMiniBlocks  uint64 // mini-blocks refused: undecodable or wrongly signed
+	Conflicts      uint64 // mini-blocks at an applied height with another hash
+	Repairs        uint64 // range requests sent
+	Dropped        uint64 // mini-blocks dropped because the buffer was full
+}
+
+type buffered struct {
+	mb  *chain.MiniBlock
+	raw []byte
+}
+
+// Fullnode applies the sequencer's mini-blocks by diff, strictly in order,
+// checks every sealed block's roots against its own state, repairs gaps by
+// range requests, and serves the client API from what it applied.
+type Fullnode struct {
+	cfg     Config
+	env     node.Env
+	ex      *exec.Executor
+	genesis *types.Block
+	gstate  *state.Mem
+
+	led    *ledger.Ledger
+	down   error
+	halted error
+
+	buffer map[uint64]buffered // ahead of the head, by number
+
+	reqID    uint64
+	inflight bool
+	source   int // index in cfg.Sources of the source asked next
+
+	metrics Metrics
+	// verify, when set, checks a decoded mini-block before it is applied;
+	// tests use it to build deliberately wrong fullnodes.
+	mutate func(*chain.MiniBlock)
+}
+
+// New returns a fullnode; Start recovers it from its disk.
+func New(cfg Config) (*Fullnode, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ex, err := exec.New(exec.Config{Chain: cfg.Genesis.Config, Policy: exec.DefaultPolicy()})
+	if err != nil {
+		return nil, err
+	}
+	gb, gs, err := exec.Genesis(cfg.Genesis)
+	if err != nil {
+		return nil, err
+	}
+	return &Fullnode{cfg: cfg, ex: ex, genesis: gb, gstate: gs}, nil
+}
+
+// Ledger is the fullnode's applied chain; nil while it recovers from a
+// disk error.
+func (f *Fullnode) Ledger() *ledger.Ledger {
+	if f.down != nil {
+		return nil
+	}
+	return f.led
+}
+
+// Metrics returns the counters.
+func (f *Fullnode) Metrics() Metrics { return f.metrics }
+
+// Halted is the seal mismatch that stopped the node, or nil.
+func (f *Fullnode) Halted() error { return f.halted }
+
+// Start implements node.Node.
+func (f *Fullnode) Start(env node.Env) error {
+	f.env = env
+	if err := f.open(); err != nil {
+		return err
+	}
+	env.Subscribe(sequencer.Topic)
+	env.After(f.cfg.PollEvery, timerPoll)
+	return nil
+}
+
+func (f *Fullnode) open() error {
+	led, err := ledger.Open(f.env.Disk(), f.genesis, f.gstate, f.cfg.Ledger)
+	if err != nil {
+		return fmt.Errorf("fullnode: %w", err)
+	}
+	f.led, f.down = led, nil
+	f.buffer = map[uint64]buffered{}
+	f.inflight = false
+	head, _ := led.Head()
+	f.env.Log().Info("fullnode started", "head", head.Number, "safe", led.Safe().Header.Number)
+	return nil
+}
+
+func (f *Fullnode) fail(err error) {
+	f.env.Log().Error("fullnode disk error: reopening the ledger", "err", err)
+	f.down = err
+	f.env.After(f.cfg.RetryRecovery, timerRecover)
+}
+
+// OnTimer implements node.Node.
+func (f *Fullnode) OnTimer(id node.TimerID) {
+	switch id {
+	case timerRecover:
+		if f.down != nil {
+			if err := f.open(); err != nil {
+				f.fail(err)
+			}
+		}
+	case timerRepair:
+		if f.inflight {
+			f.inflight = false
+			f.source = (f.source + 1) % len(f.cfg.Sources)
+			f.repair()
+		}
+	case timerPoll:
+		if !f.inflight {
+			f.repair()
+		}
+		f.env.After(f.cfg.PollEvery, timerPoll)
+	}
+}
+
+// repair asks the next source for the mini-blocks after the head.
+func (f *Fullnode) repair() {
+	if f.down != nil || f.halted != nil || f.inflight {
+		return
+	}
+	head, _ := f.led.Head()
+	f.reqID++
+	f.inflight = true
+	f.metrics.Repairs++
+	req := &chain.RangeRequest{ID: f.reqID, From: head.Number + 1, Count: f.cfg.RepairBatch}
+	f.env.Send(f.cfg.Sources[f.source], req.Encode())
+	f.env.After(f.cfg.RepairTimeout, timerRepair)
+}
+
+// OnMessage implements node.Node: gossiped mini-blocks, range responses,
+// and range requests from other fullnodes.
+func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
+	if f.down != nil {
+		return
+	}
+	switch chain.Kind(msg) {
+	case chain.FormatMiniBlockV1:
+		f.receive(from, msg)
+		f.drain()
+		if len(f.buffer) > 0 && !f.inflight {
+			f.repair() // a gap: something before the buffered ones is missing
+		}
+	case chain.FormatRangeResponseV1:
+		resp, err := chain.DecodeRangeResponse(msg)
+		if err != nil {
+			f.metrics.BadMiniBlocks++
+			f.env.Log().Warn("bad range response", "from", from, "err", err)
+			return
+		}
+		if resp.ID != f.reqID || !f.inflight {
+			return // late: an earlier request's answer
+		}
+		f.inflight = false
+		for _, raw := range resp.MiniBlocks {
+			f.receive(from, raw)
+		}
+		f.drain()
+		if head, _ := f.led.Head(); resp.Head > head.Number && len(resp.MiniBlocks) > 0 {
+			f.repair()
+		}
+	case chain.FormatRangeRequestV1:
+		req, err := chain.DecodeRangeRequest(msg)
+		if err != nil {
+			f.env.Log().Warn("bad range request", "from", from, "err", err)
+			return
+		}
+		if f.halted == nil {
+			f.env.Send(from, f.led.ServeRange(req, maxRangeBytes).Encode())
+		}
+	}
+}
+
+// receive checks one encoded mini-block and buffers it if it is ahead of
+// the head.
+func (f *Fullnode) receive(from node.NodeID, raw []byte) {
+	mb, err := chain.DecodeMiniBlock(raw)
+	if err == nil {
+		err = mb.VerifySigner(f.cfg.Sequencer)
+	}
+	if err != nil {
+		f.metrics.BadMiniBlocks++
+		f.env.Log().Warn("refused a mini-block", "from", from, "err", err)
+		return
+	}
+	head, hash := f.led.Head()
+	n := mb.Header.Number
+	switch {
+	case n <= head.Number:
+		if n == head.Number && mb.Hash() != hash {
+			f.metrics.Conflicts++
+			f.env.Log().Error("conflicting mini-block", "number", n, "have", hash, "got", mb.Hash(), "from", from)
+		}
+		return
+	case n > head.Number+uint64(f.cfg.MaxBuffered):
+		f.metrics.Dropped++
+		return
+	}
+	if _, ok := f.buffer[n]; !ok {
+		f.buffer[n] = buffered{mb: mb, raw: raw}
+	}
+}
+
+// drain applies buffered mini-blocks that extend the head.
+func (f *Fullnode) drain() {
+	for f.halted == nil && f.down == nil {
+		head, _ := f.led.Head()
+		b, ok := f.buffer[head.Number+1]
+		if !ok {
+			return
+		}
+		delete(f.buffer, head.Number+1)
+		f.apply(b.mb, b.raw)
+	}
+}
+
+func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
+	if f.mutate != nil {
+		f.mutate(mb)
+	}
+	err := f.led.Append(mb, raw, true)
+	switch {
+	case err == nil:
+		f.metrics.Applied++
+		if mb.Sealed != nil {
+			f.metrics.Sealed++
+		}
+	case errors.Is(err, ledger.ErrSealMismatch):
+		f.halted = err
+		f.metrics.RootMismatches++
+		f.env.Log().Error("HALT: sealed block disagrees with the applied state", "err", err)
+	case errors.Is(err, ledger.ErrNotNext):
+		// A mini-block that does not chain on the head: refuse it.
+		f.metrics.BadMiniBlocks++
+		f.env.Log().Warn("mini-block does not extend the head", "err", err)
+	default:
+		f.fail(err)
+	}
+}
+
+// OnRequest implements node.Node: reads; sends are not served here.
+func (f *Fullnode) OnRequest(req node.Request) {
+	c, err := api.DecodeCall(req.Body())
+	if err != nil {
+		req.Respond(api.Failed(err).Encode())
+		return
+	}
+	switch {
+	case f.halted != nil:
+		req.Respond(api.Failed(api.Errorf(api.KindHalted, "fullnode halted: %v", f.halted)).Encode())
+		return
+	case f.down != nil:
+		req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "fullnode recovering from a disk error")).Encode())
+		return
+	}
+	if a := api.ServeRead(f.led, f.ex, c); a != nil {
+		req.Respond(a.Encode())
+		return
+	}
+	req.Respond(api.Failed(api.Errorf(api.KindUnknownMethod, "method %v is served by the sequencer only", c.Method)).Encode())
+}

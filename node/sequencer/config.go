@@ -1,0 +1,79 @@
+package sequencer
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/mempool"
+)
+
+// Topic is the gossip topic mini-blocks are published on.
+const Topic node.Topic = "meganode/miniblocks/1"
+
+// Config configures a sequencer.
+type Config struct {
+	Genesis  *core.Genesis
+	Key      *ecdsa.PrivateKey // signs mini-blocks
+	Coinbase common.Address    // receives the priority fees
+
+	MiniBlockInterval  time.Duration // default 10 ms
+	MiniBlocksPerBlock int           // K: mini-blocks per sealed EVM block; default 100
+
+	Pool   mempool.Config
+	Ledger ledger.Config
+	Policy exec.Policy // zero: exec.DefaultPolicy()
+
+	// MaxWaiters bounds the synchronous sends waiting for their receipt;
+	// beyond it a sync send is refused as unavailable. Default 4096.
+	MaxWaiters int
+	// MaxWaitersPerTx bounds the waiters of one transaction (a client
+	// retrying the same send). Default 16.
+	MaxWaitersPerTx int
+	// SyncTimeout is how long a synchronous send waits for its receipt
+	// when the call names no timeout; MaxSyncTimeout caps what a call may
+	// ask. Defaults 2 s and 10 s.
+	SyncTimeout, MaxSyncTimeout time.Duration
+	// RetryRecovery is how long the sequencer waits before reopening its
+	// ledger after a disk error. Default 50 ms.
+	RetryRecovery time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Genesis == nil || c.Genesis.Config == nil || c.Genesis.Config.ChainID == nil {
+		return c, errors.New("sequencer: a genesis with a chain config is required")
+	}
+	if c.Key == nil {
+		return c, errors.New("sequencer: a signing key is required")
+	}
+	if c.MiniBlockInterval <= 0 {
+		c.MiniBlockInterval = 10 * time.Millisecond
+	}
+	if c.MiniBlocksPerBlock <= 0 {
+		c.MiniBlocksPerBlock = 100
+	}
+	if c.Policy == (exec.Policy{}) {
+		c.Policy = exec.DefaultPolicy()
+	}
+	if c.MaxWaiters <= 0 {
+		c.MaxWaiters = 4096
+	}
+	if c.MaxWaitersPerTx <= 0 {
+		c.MaxWaitersPerTx = 16
+	}
+	if c.SyncTimeout <= 0 {
+		c.SyncTimeout = 2 * time.Second
+	}
+	if c.MaxSyncTimeout <= 0 {
+		c.MaxSyncTimeout = 10 * time.Second
+	}
+	if c.RetryRecovery <= 0 {
+		c.RetryRecovery = 50 * time.Millisecond
+	}
+	return c, nil
+}

@@ -1,0 +1,307 @@
+package chainsim
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/holiman/uint256"
+	"github.com/meganode/meganode/model"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/properties"
+	"github.com/meganode/meganode/sim"
+	"github.com/meganode/meganode/traces"
+)
+
+// LinearizabilityTimeout bounds porcupine's check of one run.
+const LinearizabilityTimeout = time.Minute
+
+type ledgerNode interface{ Ledger() *ledger.Ledger }
+
+// chainOf reads every mini-block a node's ledger holds, 1 to its head.
+func chainOf(l *ledger.Ledger) ([]*chain.MiniBlock, error) {
+	head, _ := l.Head()
+	out := make([]*chain.MiniBlock, 0, head.Number)
+	for n := uint64(1); n <= head.Number; n++ {
+		mb, _, err := l.MiniBlock(n)
+		if err != nil {
+			return nil, fmt.Errorf("mini-block %d: %w", n, err)
+		}
+		out = append(out, mb)
+	}
+	return out, nil
+}
+
+func (s *Scenario) violation(w *sim.World, v *properties.Violation) traces.Violation {
+	detail := v.Detail
+	if v.Where != "" {
+		detail = v.Where + ": " + detail
+	}
+	if v.Artifact != "" {
+		w.AddArtifact(v.Artifact)
+	}
+	return traces.Violation{Property: v.Property, At: w.Now(), Detail: detail}
+}
+
+// check runs the checkers over the finished run: P3 and P8 on every node's
+// chain, P4 and P2 on the client history against the sequencer's final
+// chain, P1 with porcupine.
+func (s *Scenario) check(w *sim.World) []traces.Violation {
+	var out []traces.Violation
+	add := func(v *properties.Violation) {
+		if v != nil {
+			out = append(out, s.violation(w, v))
+		}
+	}
+	seq, ok := w.Node(SequencerID).(ledgerNode)
+	if !ok || seq.Ledger() == nil {
+		return []traces.Violation{{Property: sim.PropLiveness, At: w.Now(), Detail: "the sequencer is down at the end of the run: nothing to check against"}}
+	}
+	final, err := chainOf(seq.Ledger())
+	if err != nil {
+		return []traces.Violation{{Property: properties.PropDurability, At: w.Now(), Detail: fmt.Sprintf("the sequencer cannot read its own chain: %v", err)}}
+	}
+	hashes := make([]common.Hash, len(final))
+	for i, mb := range final {
+		hashes[i] = mb.Hash()
+	}
+	add(properties.CheckChainReexecution(s.cast.Chain, s.cast.Alloc, final, seq.Ledger().BlockHash))
+	finalRoot := seq.Ledger().State().Root()
+	for _, id := range s.fullnodes {
+		f, ok := w.Node(id).(interface {
+			ledgerNode
+			Halted() error
+		})
+		if !ok || f.Ledger() == nil {
+			continue
+		}
+		if err := f.Halted(); err != nil {
+			out = append(out, traces.Violation{Property: properties.PropDiffEquivalence, At: w.Now(), Detail: fmt.Sprintf("%s halted: %v", id, err)})
+			continue
+		}
+		theirs, err := chainOf(f.Ledger())
+		if err != nil {
+			out = append(out, traces.Violation{Property: properties.PropDurability, At: w.Now(), Detail: fmt.Sprintf("%s cannot read its chain: %v", id, err)})
+			continue
+		}
+		th := make([]common.Hash, len(theirs))
+		for i, mb := range theirs {
+			th[i] = mb.Hash()
+		}
+		add(properties.CheckNoFork(string(id), th, hashes))
+		if len(theirs) == len(final) {
+			if root := f.Ledger().State().Root(); root != finalRoot {
+				out = append(out, traces.Violation{Property: properties.PropDiffEquivalence, At: w.Now(),
+					Detail: fmt.Sprintf("%s state root %v at mini-block %d, the sequencer's %v", id, root, len(final), finalRoot)})
+			}
+		}
+	}
+	ops, reads, acks := s.classify(w.History(), final)
+	add(properties.CheckDurability(acks, final))
+	add(properties.CheckReads(s.cast.Alloc, final, reads))
+	html := ""
+	if dir := w.ArtifactDir(); dir != "" {
+		html = filepath.Join(dir, fmt.Sprintf("chain-seed%d.html", s.seed))
+	}
+	add(properties.CheckLinearizable(s.Model(), ops, LinearizabilityTimeout, html))
+	return out
+}
+
+// Model is the porcupine model of this scenario's groups.
+func (s *Scenario) Model() porcupine.Model {
+	var initial []model.GroupState
+	for g := range s.groups() {
+		var gs model.GroupState
+		for range s.groupAccounts(g) {
+			var b, t uint256.Int
+			b.SetFromBig(startBalance)
+			t.SetFromBig(startTokens)
+			gs.Nonce = append(gs.Nonce, 0)
+			gs.Balance = append(gs.Balance, b)
+			gs.Token = append(gs.Token, t)
+		}
+		initial = append(initial, gs)
+	}
+	return model.APIModel(initial, poolGap)
+}
+
+// classify turns the history into porcupine operations (P1: sends and
+// latest reads served by the sequencer), reads to check at their height
+// (P2: every node) and acknowledged receipts (P4).
+func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock) ([]porcupine.Operation, []properties.Read, []properties.Ack) {
+	included := map[common.Hash]*types.Receipt{}
+	for _, mb := range final {
+		for i, tx := range mb.Txs {
+			included[tx.Hash()] = mb.Receipts[i]
+		}
+	}
+	var ops []porcupine.Operation
+	var reads []properties.Read
+	var acks []properties.Ack
+	// A transaction sent several times (a client sending an undecided
+	// send again) takes effect once: its operations merge into one that
+	// starts at the first call and ends at the first receipt returned.
+	effects := map[common.Hash]int{} // index in ops
+	for i := range history {
+		h := &history[i]
+		m := s.meta[bodyKey(h.Input)]
+		call, err := api.DecodeCall(h.Input)
+		if m == nil || err != nil {
+			continue
+		}
+		var a *api.Answer
+		if !h.TimedOut {
+			a, _ = api.DecodeAnswer(h.Output)
+		}
+		clientID := m.client
+		if n, err := fmt.Sscanf(string(h.Client), "client%d", &clientID); n == 1 && err == nil {
+			clientID--
+		}
+		if m.send {
+			if op, ok := s.sendOp(h, m, a, included, clientID); ok {
+				out := op.Output.(model.APIOutput)
+				if !out.Receipt {
+					ops = append(ops, op)
+				} else if j, seen := effects[m.tx.Hash()]; !seen {
+					effects[m.tx.Hash()] = len(ops)
+					ops = append(ops, op)
+				} else {
+					ops[j].Call = min(ops[j].Call, op.Call)
+					ops[j].Return = min(ops[j].Return, op.Return)
+				}
+			}
+			if a != nil && a.Err == nil && a.Receipt != nil {
+				acks = append(acks, properties.Ack{Op: i, Tx: a.Receipt.TxHash, MiniBlock: a.Receipt.MiniBlock, Status: a.Receipt.Status, GasUsed: a.Receipt.GasUsed})
+			}
+			continue
+		}
+		if a == nil || a.Err != nil || !call.Method.IsRead() {
+			continue
+		}
+		r := properties.Read{Op: i, Session: string(h.Client) + "@" + string(h.Node), Latest: call.Tag.Kind == api.TagLatest,
+			MiniBlock: a.At.MiniBlock, Address: call.Address, Key: call.Key, Value: a.Value}
+		switch call.Method {
+		case api.MethodBalance:
+			r.Kind = properties.ReadBalance
+		case api.MethodNonce:
+			r.Kind = properties.ReadNonce
+			r.Value = be8(a.Nonce)
+		case api.MethodStorage:
+			r.Kind = properties.ReadStorage
+		case api.MethodCode:
+			r.Kind = properties.ReadCode
+		case api.MethodCall:
+			// balanceOf(holder): the holder's balance slot of the token.
+			r.Kind, r.Address, r.Key = properties.ReadStorage, tokenAddr, tokenSlot(m.read)
+		}
+		reads = append(reads, r)
+		if h.Node != SequencerID || !r.Latest {
+			continue
+		}
+		g, gi := s.groupIndex(m.read)
+		if g < 0 {
+			continue
+		}
+		in := model.APIInput{Group: g, Account: gi, Describe: fmt.Sprintf("%s: %v of %v", h.Client, call.Method, m.read)}
+		var out model.APIOutput
+		switch call.Method {
+		case api.MethodBalance:
+			in.Kind = model.OpBalance
+			out.Value.SetBytes(a.Value)
+		case api.MethodNonce:
+			in.Kind, out.Nonce = model.OpNonce, a.Nonce
+		case api.MethodStorage, api.MethodCall:
+			in.Kind = model.OpToken
+			out.Value.SetBytes(a.Value)
+		default:
+			continue
+		}
+		ops = append(ops, porcupine.Operation{ClientId: clientID, Input: in, Output: out, Call: int64(h.Call), Return: int64(h.Return)})
+	}
+	return ops, reads, acks
+}
+
+// sendOp is the porcupine operation of a send. A receipt is a definite
+// effect within the call. A refusal the model can check is checked, unless
+// the transaction is in the final chain after all (an earlier copy of the
+// call, delayed in the network, ran later): then, as for every undecided
+// outcome, the effect is the final chain's receipt and it may take place
+// any time after the call. An undecided send that never ran is left out.
+func (s *Scenario) sendOp(h *sim.Op, m *callMeta, a *api.Answer, included map[common.Hash]*types.Receipt, client int) (porcupine.Operation, bool) {
+	in := model.APIInput{Group: m.group, Kind: model.OpSend, Account: m.account,
+		Describe: fmt.Sprintf("%s #%d: %s", h.Client, m.account, kindNames[m.kind])}
+	if m.tx != nil {
+		in.Nonce, in.Hash = m.tx.Nonce(), m.tx.Hash()
+		cost := new(uint256.Int).Mul(uint256.NewInt(m.tx.Gas()), uint256.MustFromBig(m.tx.GasFeeCap()))
+		in.MaxCost.Add(cost, uint256.MustFromBig(m.tx.Value()))
+		in.Describe += fmt.Sprintf(" nonce %d", m.tx.Nonce())
+	}
+	switch m.kind {
+	case kindTransfer:
+		in.Send, in.To = model.SendTransfer, m.to
+		in.Value.SetFromBig(m.amount)
+	case kindToken:
+		in.Send, in.To = model.SendToken, m.to
+		in.Amount.SetFromBig(m.amount)
+	case kindBadSig, kindWrongChain, kindNonceLow, kindNonceGap, kindNoFunds:
+		if m.kind != kindBadSig && m.kind != kindWrongChain {
+			in.Send, in.To = model.SendTransfer, m.to
+			in.Value.SetFromBig(m.amount)
+		}
+	}
+	op := porcupine.Operation{ClientId: client, Input: in, Call: int64(h.Call), Return: int64(h.Return)}
+	if a != nil && a.Err == nil && a.Receipt != nil {
+		op.Output = receiptOutput(a.Receipt.Status, a.Receipt.GasUsed, a.Receipt.EffectiveGasPrice)
+		return op, true
+	}
+	if m.tx != nil {
+		if r, ok := included[m.tx.Hash()]; ok {
+			op.Output = receiptOutput(r.Status, r.GasUsed, r.EffectiveGasPrice)
+			op.Return = math.MaxInt64
+			return op, true
+		}
+	}
+	if a == nil || a.Err == nil {
+		return op, false
+	}
+	var out model.APIOutput
+	switch a.Err.Kind {
+	case api.KindNonceTooLow:
+		out.Refused = model.RefusedNonceTooLow
+	case api.KindNonceGap:
+		out.Refused = model.RefusedNonceGap
+	case api.KindInsufficientFunds:
+		out.Refused = model.RefusedInsufficientFunds
+	case api.KindBadSignature, api.KindWrongChainID, api.KindOversized, api.KindInvalidInput, api.KindIntrinsicGas, api.KindGasLimit, api.KindTxType:
+		out.Refused = model.RefusedStateless
+	default:
+		return op, false
+	}
+	op.Output = out
+	return op, true
+}
+
+func receiptOutput(status, gas uint64, price interface{ Uint64() uint64 }) model.APIOutput {
+	out := model.APIOutput{Receipt: true, Status: status}
+	out.Fee.Mul(uint256.NewInt(gas), uint256.NewInt(price.Uint64()))
+	return out
+}
+
+func (s *Scenario) groupIndex(addr common.Address) (int, int) {
+	for i, a := range s.cast.Addrs[:s.nclients*accountsPerClient] {
+		if a == addr {
+			return groupOf(i)
+		}
+	}
+	return -1, -1
+}
+
+func be8(n uint64) []byte {
+	return []byte{byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}

@@ -1,0 +1,492 @@
+package chainsim
+
+import (
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/meganode/meganode/model/contracts"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/mempool"
+	"github.com/meganode/meganode/node/sequencer"
+	"github.com/meganode/meganode/sim"
+	"github.com/meganode/meganode/traces"
+)
+
+// SequencerID is the sequencer's name; fullnodes are fullnode1, fullnode2, ….
+const SequencerID node.NodeID = "sequencer"
+
+// Ranges is the chain profile's swarm: 1 sequencer and 2–5 fullnodes,
+// 2–8 clients, and every fault kind the world has.
+var Ranges = sim.Ranges{
+	Nodes:     sim.IntRange{Min: 3, Max: 6},
+	Clients:   sim.IntRange{Min: 2, Max: 8},
+	Duration:  sim.DurRange{Min: 1 * time.Second, Max: 4 * time.Second},
+	Liveness:  20 * time.Second,
+	Latency:   sim.DurRange{Min: 100 * time.Microsecond, Max: 3 * time.Millisecond},
+	Jitter:    sim.Range{Min: 0, Max: 1},
+	Drop:      sim.Range{Min: 0, Max: 0.05},
+	Duplicate: sim.Range{Min: 0, Max: 0.05},
+	Reorder:   sim.Range{Min: 0, Max: 0.1},
+	FaultOn:   0.6,
+
+	CrashEvery:     sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	PauseEvery:     sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	PartitionEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	ClogEvery:      sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	ClockJumpEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	DownFor:        sim.DurRange{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond},
+	MaxSkew:        2 * time.Second,
+	Disk: struct{ ReadError, WriteError, CorruptRead, TornWrite sim.Range }{
+		ReadError: sim.Range{Max: 0.01}, WriteError: sim.Range{Max: 0.01}, CorruptRead: sim.Range{Max: 0.01}, TornWrite: sim.Range{Min: 0.2, Max: 1},
+	},
+	ThinkTime: sim.DurRange{Min: time.Millisecond, Max: 30 * time.Millisecond},
+	Timeout:   300 * time.Millisecond,
+}
+
+// Variants let tests build deliberately wrong clusters; the zero value is
+// the real one.
+type Variants struct {
+	Sequencer func(cfg sequencer.Config) node.Node
+	Fullnode  func(cfg fullnode.Config) node.Node
+}
+
+// Profile is the chain profile; importing this package registers it.
+var Profile = NewProfile("chain", Variants{})
+
+// NewProfile returns a chain profile under a name, with variants.
+func NewProfile(name string, v Variants) *sim.Profile {
+	return &sim.Profile{Name: name, Ranges: Ranges, New: func(cfg *sim.Config, rng *rand.Rand) sim.Scenario {
+		return New(cfg, rng, v)
+	}}
+}
+
+func init() { sim.Register(Profile) }
+
+// poolGap is the pool's nonce gap limit in the simulation.
+const poolGap = 16
+
+// Scenario runs a chain in the world.
+type Scenario struct {
+	cast      *Cast
+	v         Variants
+	fullnodes []node.NodeID
+	interval  time.Duration
+	perBlock  int
+	sendShare float64
+	badShare  float64
+	seed      uint64
+	nclients  int
+	lag       uint64 // mini-blocks a caught-up fullnode may trail by: those in flight
+
+	meta map[common.Hash]*callMeta // by keccak of the call's body
+}
+
+// callMeta is what the scenario knows of a call it made, for the checkers.
+type callMeta struct {
+	client  int
+	group   int
+	account int // index in the group
+	send    bool
+	kind    sendKind
+	tx      *types.Transaction // nil for malformed input
+	to      int                // recipient's index in the group
+	amount  *big.Int
+	token   bool // a token balance read (eth_call balanceOf)
+	read    common.Address
+}
+
+type sendKind uint8
+
+const (
+	kindTransfer sendKind = iota + 1
+	kindToken
+	kindSwap
+	kindDeploy
+	kindRevert
+	kindBadSig
+	kindWrongChain
+	kindNonceLow
+	kindNonceGap
+	kindNoFunds
+	kindOversized
+	kindMalformed
+)
+
+var kindNames = map[sendKind]string{
+	kindTransfer: "transfer", kindToken: "token transfer", kindSwap: "swap", kindDeploy: "deploy", kindRevert: "reverting call",
+	kindBadSig: "bad signature", kindWrongChain: "wrong chain id", kindNonceLow: "nonce too low", kindNonceGap: "nonce gap",
+	kindNoFunds: "insufficient funds", kindOversized: "oversized", kindMalformed: "malformed",
+}
+
+// New builds the scenario for cfg.
+func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
+	s := &Scenario{
+		cast: TheCast(), v: v, seed: cfg.Seed, nclients: min(cfg.Clients, maxClients),
+		interval:  time.Duration(5+rng.IntN(16)) * time.Millisecond,
+		perBlock:  5 + rng.IntN(16),
+		sendShare: 0.2 + 0.4*rng.Float64(),
+		badShare:  0.05 + 0.2*rng.Float64(),
+		meta:      map[common.Hash]*callMeta{},
+	}
+	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
+	for i := range cfg.Nodes - 1 {
+		s.fullnodes = append(s.fullnodes, node.NodeID(fmt.Sprintf("fullnode%d", i+1)))
+	}
+	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, mini-block every %v, %d per block, %.0f%% sends (%.0f%% of them bad input)",
+		len(s.fullnodes), s.interval, s.perBlock, 100*s.sendShare, 100*s.badShare)
+	return s
+}
+
+// SequencerConfig is the sequencer's configuration in this scenario.
+func (s *Scenario) SequencerConfig() sequencer.Config {
+	return sequencer.Config{
+		Genesis: s.cast.Genesis, Key: s.cast.SeqKey, Coinbase: coinbase,
+		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock,
+		Pool:        mempool.Config{MaxGap: poolGap},
+		Ledger:      ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
+		SyncTimeout: 200 * time.Millisecond,
+	}
+}
+
+// FullnodeConfig is a fullnode's configuration in this scenario.
+func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
+	sources := []node.NodeID{SequencerID}
+	for _, f := range s.fullnodes {
+		if f != id {
+			sources = append(sources, f)
+		}
+	}
+	return fullnode.Config{
+		Genesis: s.cast.Genesis, Sequencer: s.cast.SeqAddr, Sources: sources,
+		Ledger: ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
+	}
+}
+
+// Nodes implements sim.Scenario.
+func (s *Scenario) Nodes() []sim.NodeSpec {
+	specs := []sim.NodeSpec{{ID: SequencerID, New: func() node.Node {
+		if s.v.Sequencer != nil {
+			return s.v.Sequencer(s.SequencerConfig())
+		}
+		n, err := sequencer.New(s.SequencerConfig())
+		if err != nil {
+			panic(err) // the scenario's own configuration
+		}
+		return n
+	}}}
+	for _, id := range s.fullnodes {
+		specs = append(specs, sim.NodeSpec{ID: id, New: func() node.Node {
+			if s.v.Fullnode != nil {
+				return s.v.Fullnode(s.FullnodeConfig(id))
+			}
+			n, err := fullnode.New(s.FullnodeConfig(id))
+			if err != nil {
+				panic(err)
+			}
+			return n
+		}})
+	}
+	return specs
+}
+
+// groupOf gives an account's group and index in the group.
+func groupOf(account int) (group, index int) {
+	client := account / accountsPerClient
+	g := client / clientsPerGroup
+	return g, account - g*clientsPerGroup*accountsPerClient
+}
+
+func (s *Scenario) groupAccounts(g int) []int {
+	var out []int
+	for c := g * clientsPerGroup; c < (g+1)*clientsPerGroup && c < s.nclients; c++ {
+		for a := range accountsPerClient {
+			out = append(out, c*accountsPerClient+a)
+		}
+	}
+	return out
+}
+
+func (s *Scenario) groups() int { return (s.nclients + clientsPerGroup - 1) / clientsPerGroup }
+
+type clientState struct {
+	idx    int
+	nonce  [accountsPerClient]uint64
+	known  [accountsPerClient]bool // the nonce is known
+	resend []byte                  // an undecided send, sent again
+	tries  int
+	lastAt uint64 // newest safe block seen, for reads at a block
+}
+
+// Converged implements sim.Scenario: every fullnode holds the sequencer's
+// head, nothing is halted, and the sequencer has nothing left to execute.
+func (s *Scenario) Converged(w *sim.World) (bool, string) {
+	seq, ok := w.Node(SequencerID).(interface {
+		Ledger() *ledger.Ledger
+		Pool() *mempool.Pool
+	})
+	if !ok || seq.Ledger() == nil {
+		return false, "the sequencer is down"
+	}
+	if n := seq.Pool().Len(); n > 0 {
+		return false, fmt.Sprintf("the sequencer's pool holds %d transactions", n)
+	}
+	head, hash := seq.Ledger().Head()
+	for _, id := range s.fullnodes {
+		f, ok := w.Node(id).(interface {
+			Ledger() *ledger.Ledger
+			Halted() error
+		})
+		if !ok || f.Ledger() == nil {
+			return false, fmt.Sprintf("%s is down", id)
+		}
+		if err := f.Halted(); err != nil {
+			return false, fmt.Sprintf("%s halted: %v", id, err)
+		}
+		fh, fhash := f.Ledger().Head()
+		if fh.Number+s.lag < head.Number || fh.Number > head.Number {
+			return false, fmt.Sprintf("%s is at mini-block %d, the sequencer at %d", id, fh.Number, head.Number)
+		}
+		if fh.Number == head.Number && fhash != hash {
+			return false, fmt.Sprintf("%s holds another mini-block %d than the sequencer", id, fh.Number)
+		}
+	}
+	return true, ""
+}
+
+// Check implements sim.Scenario.
+func (s *Scenario) Check(w *sim.World) []traces.Violation {
+	return s.check(w)
+}
+
+func bodyKey(b []byte) common.Hash { return crypto.Keccak256Hash(b) }
+
+// NextCall implements sim.Scenario.
+func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
+	st, _ := c.Data.(*clientState)
+	if st == nil {
+		var id int
+		fmt.Sscanf(string(c.ID), "client%d", &id)
+		st = &clientState{idx: id - 1}
+		c.Data = st
+	}
+	if st.idx >= maxClients {
+		return "", nil, false
+	}
+	s.learn(st, c.Last())
+	if st.resend != nil {
+		st.tries++
+		if st.tries <= 5 {
+			return SequencerID, st.resend, true
+		}
+		st.resend = nil
+	}
+	for a := range accountsPerClient {
+		if !st.known[a] {
+			return SequencerID, s.record(&callMeta{client: st.idx, read: s.cast.Addrs[st.idx*accountsPerClient+a]},
+				&api.Call{Method: api.MethodNonce, Address: s.cast.Addrs[st.idx*accountsPerClient+a], Tag: api.Latest}), true
+		}
+	}
+	if c.Rand.Float64() < s.sendShare {
+		return SequencerID, s.send(c, st), true
+	}
+	return s.read(c, st)
+}
+
+// record remembers a call's meaning and returns its encoding.
+func (s *Scenario) record(m *callMeta, call *api.Call) []byte {
+	body := call.Encode()
+	if _, ok := s.meta[bodyKey(body)]; !ok {
+		s.meta[bodyKey(body)] = m
+	}
+	return body
+}
+
+// learn updates the client from its previous call's answer.
+func (s *Scenario) learn(st *clientState, last *sim.Op) {
+	if last == nil {
+		return
+	}
+	m := s.meta[bodyKey(last.Input)]
+	if m == nil {
+		return
+	}
+	a, err := api.DecodeAnswer(last.Output)
+	if last.TimedOut || err != nil {
+		return
+	}
+	if a.Err == nil && a.Safe > st.lastAt {
+		st.lastAt = a.Safe
+	}
+	if !m.send {
+		if a.Err == nil && m.client == st.idx && m.read != (common.Address{}) && last.Node == SequencerID {
+			for i := range accountsPerClient {
+				if s.cast.Addrs[st.idx*accountsPerClient+i] == m.read && !st.known[i] && !m.token {
+					st.nonce[i], st.known[i] = a.Nonce, true
+				}
+			}
+		}
+		return
+	}
+	acct := m.account % accountsPerClient
+	switch {
+	case a.Err == nil && a.Receipt != nil:
+		st.resend = nil
+		if m.tx != nil && m.tx.Nonce() == st.nonce[acct] {
+			st.nonce[acct]++
+		}
+	case a.Err != nil && definite(a.Err.Kind):
+		st.resend = nil
+	default:
+		// Undecided: it may still execute. Send it again; after a few
+		// tries, ask for the nonce instead.
+		if st.resend == nil {
+			st.resend, st.tries = last.Input, 0
+		}
+		if st.tries >= 5 {
+			st.resend, st.known[acct] = nil, false
+		}
+	}
+}
+
+// definite reports whether a send refused with kind can never execute
+// later (the answer settles it), as the client sees it.
+func definite(k api.Kind) bool {
+	switch k {
+	case api.KindBadSignature, api.KindWrongChainID, api.KindOversized, api.KindInvalidInput, api.KindNonceTooLow,
+		api.KindIntrinsicGas, api.KindGasLimit, api.KindTxType, api.KindNonceGap, api.KindInsufficientFunds:
+		return true
+	}
+	return false
+}
+
+const gasPrice = 2_000_000_000 // fee cap: 2 gwei; tips 1–1000 wei
+
+func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
+	r := c.Rand
+	acct := r.IntN(accountsPerClient)
+	account := st.idx*accountsPerClient + acct
+	g, gi := groupOf(account)
+	members := s.groupAccounts(g)
+	key := s.cast.Keys[account]
+	m := &callMeta{client: st.idx, group: g, account: gi, send: true}
+	nonce := st.nonce[acct]
+	tip := big.NewInt(1 + r.Int64N(1000))
+	tx := &types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip, GasFeeCap: big.NewInt(gasPrice), Gas: 21000}
+	signer := s.cast.Signer
+	if r.Float64() < s.badShare {
+		m.kind = sendKind(int(kindBadSig) + r.IntN(int(kindMalformed-kindBadSig)+1))
+	} else {
+		m.kind = sendKind(int(kindTransfer) + r.IntN(int(kindRevert)))
+	}
+	toMember := func() common.Address {
+		j := members[r.IntN(len(members))]
+		_, m.to = groupOf(j)
+		return s.cast.Addrs[j]
+	}
+	switch m.kind {
+	case kindTransfer, kindBadSig, kindWrongChain, kindNonceLow, kindNonceGap:
+		to := toMember()
+		tx.To, tx.Value = &to, big.NewInt(1+r.Int64N(1e15))
+		m.amount = tx.Value
+	case kindNoFunds:
+		to := toMember()
+		tx.To, tx.Value = &to, new(big.Int).Mul(startBalance, big.NewInt(1000))
+		m.amount = tx.Value
+	case kindToken:
+		to := toMember()
+		m.amount = new(big.Int).Mul(big.NewInt(r.Int64N(600)), ether)
+		tx.To, tx.Data, tx.Gas = &tokenAddr, contracts.TokenTransfer(to, m.amount), 100_000
+	case kindSwap:
+		tx.To, tx.Data, tx.Gas = &ammAddr, contracts.AMMSwap(r.IntN(2) == 0, new(big.Int).Mul(big.NewInt(1+r.Int64N(50)), ether), big.NewInt(0)), 200_000
+	case kindDeploy:
+		tx.Data, tx.Gas = contracts.Child.Bytecode, 500_000
+	case kindRevert:
+		tx.To, tx.Data, tx.Gas = &probeAddr, contracts.ProbeFail("simulated revert"), 100_000
+	case kindOversized:
+		to := toMember()
+		tx.To, tx.Data, tx.Gas = &to, make([]byte, 140*1024), 10_000_000
+	}
+	switch m.kind {
+	case kindWrongChain:
+		signer = s.cast.WrongSign
+		tx.ChainID = big.NewInt(1)
+	case kindNonceLow:
+		if nonce == 0 {
+			m.kind = kindNonceGap
+		} else {
+			tx.Nonce = nonce - 1 - uint64(r.IntN(int(nonce)))
+		}
+	}
+	if m.kind == kindNonceGap {
+		tx.Nonce = nonce + poolGap + 1 + uint64(r.IntN(100))
+	}
+	if m.kind == kindMalformed {
+		raw := make([]byte, 1+r.IntN(200))
+		for i := range raw {
+			raw[i] = byte(r.IntN(256))
+		}
+		return s.record(m, &api.Call{Method: api.MethodSendTxSync, Raw: raw, TimeoutMs: 200})
+	}
+	signed, err := types.SignNewTx(key, signer, tx)
+	if err != nil {
+		panic(err)
+	}
+	if m.kind == kindBadSig {
+		v, _, ss := signed.RawSignatureValues()
+		signed, err = signed.WithSignature(s.cast.Signer, append(append(make([]byte, 32), common.LeftPadBytes(ss.Bytes(), 32)...), byte(v.Uint64())))
+		if err != nil {
+			panic(err)
+		}
+	}
+	m.tx = signed
+	raw, err := signed.MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	return s.record(m, &api.Call{Method: api.MethodSendTxSync, Raw: raw, TimeoutMs: 200})
+}
+
+func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bool) {
+	r := c.Rand
+	to := SequencerID
+	if len(s.fullnodes) > 0 && r.Float64() < 0.6 {
+		to = s.fullnodes[r.IntN(len(s.fullnodes))]
+	}
+	account := r.IntN(s.nclients * accountsPerClient)
+	g, gi := groupOf(account)
+	addr := s.cast.Addrs[account]
+	m := &callMeta{client: st.idx, group: g, account: gi, read: addr}
+	tag := api.Latest
+	switch x := r.Float64(); {
+	case x < 0.1:
+		tag = api.Safe
+	case x < 0.2 && st.lastAt > 0:
+		tag = api.AtBlock(1 + uint64(r.IntN(int(st.lastAt))))
+	}
+	var call *api.Call
+	switch r.IntN(6) {
+	case 0, 1:
+		call = &api.Call{Method: api.MethodBalance, Address: addr, Tag: tag}
+	case 2:
+		call = &api.Call{Method: api.MethodNonce, Address: addr, Tag: tag}
+	case 3:
+		m.token = true
+		call = &api.Call{Method: api.MethodCall, Address: tokenAddr, From: addr, Data: contracts.TokenBalanceOf(addr), Tag: tag}
+	case 4:
+		m.token = true
+		call = &api.Call{Method: api.MethodStorage, Address: tokenAddr, Key: contracts.TokenBalanceSlot(addr), Tag: tag}
+	default:
+		call = &api.Call{Method: api.MethodHead}
+	}
+	return to, s.record(m, call), true
+}
+
+func tokenSlot(holder common.Address) common.Hash { return contracts.TokenBalanceSlot(holder) }
