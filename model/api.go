@@ -96,11 +96,17 @@ func APIModel(initial []GroupState, maxGap uint64) porcupine.Model {
 	return porcupine.Model{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
 			parts := make([][]porcupine.Operation, len(initial))
+			var out [][]porcupine.Operation
 			for _, op := range history {
 				g := op.Input.(APIInput).Group
+				if g < 0 || g >= len(parts) {
+					// Not a group of the model: alone in a partition of
+					// its own, where Step refuses it.
+					out = append(out, []porcupine.Operation{op})
+					continue
+				}
 				parts[g] = append(parts[g], op)
 			}
-			var out [][]porcupine.Operation
 			for _, p := range parts {
 				if len(p) > 0 {
 					out = append(out, p)
@@ -114,6 +120,9 @@ func APIModel(initial []GroupState, maxGap uint64) porcupine.Model {
 			var s GroupState
 			switch st := state.(type) {
 			case groupInit:
+				if in.Group < 0 || in.Group >= len(st.groups) {
+					return false, state
+				}
 				s = st.groups[in.Group]
 			case GroupState:
 				s = st

@@ -24,9 +24,11 @@ const (
 // … in order, as the sequencer published them) on go-ethereum's StateDB
 // from alloc, and checks P3 at every mini-block of every sealed block: the
 // receipts equal the reference's, and the state after applying the
-// mini-block's diff has the reference's root. Mini-blocks of a block not
-// sealed yet are checked by diff application only (their header is not
-// known).
+// mini-block's diff has the reference's root; the sealed header's roots,
+// bloom, gas and requests hash equal the reference's; mini-blocks are
+// numbered and linked. Mini-blocks of the block still open at the end are
+// not checked: their header is not known until the block seals (the
+// fullnodes' root check and P8 cover what they applied).
 func CheckChainReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, minis []*chain.MiniBlock, blockHash func(uint64) common.Hash) *Violation {
 	ref, err := model.NewReference(cfg, alloc)
 	if err != nil {
@@ -37,6 +39,16 @@ func CheckChainReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, mi
 		return &Violation{Property: PropDiffEquivalence, Detail: fmt.Sprintf("genesis state: %v", err)}
 	}
 	getHash := func(n uint64) common.Hash { return blockHash(n) }
+	for i, mb := range minis {
+		h := &mb.Header
+		if h.Number != uint64(i+1) || len(mb.Receipts) != len(mb.Txs) || mb.Diff == nil {
+			return &Violation{Property: PropDiffEquivalence, Where: fmt.Sprintf("mini-block %d", i+1),
+				Detail: fmt.Sprintf("malformed: numbered %d, %d transactions, %d receipts", h.Number, len(mb.Txs), len(mb.Receipts))}
+		}
+		if i > 0 && h.ParentHash != minis[i-1].Hash() {
+			return &Violation{Property: PropDiffEquivalence, Where: fmt.Sprintf("mini-block %d", i+1), Detail: "parent hash does not link to the previous mini-block"}
+		}
+	}
 	start := 0
 	for start < len(minis) {
 		end := start
@@ -52,6 +64,9 @@ func CheckChainReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, mi
 			return &Violation{Property: PropDiffEquivalence, Detail: err.Error()}
 		}
 		rb.Begin()
+		var receipts []*types.Receipt
+		var txs []*types.Transaction
+		var requests [][]byte
 		for i := start; i <= end; i++ {
 			mb := minis[i]
 			where := fmt.Sprintf("mini-block %d (block %d)", mb.Header.Number, mb.Header.BlockNumber)
@@ -63,9 +78,11 @@ func CheckChainReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, mi
 				if d := model.ReceiptsEqual(mb.Receipts[j], want); d != "" {
 					return &Violation{Property: PropDiffEquivalence, Where: where, Detail: fmt.Sprintf("tx %d receipt: %s", j, d)}
 				}
+				receipts = append(receipts, want)
+				txs = append(txs, tx)
 			}
 			if i == end {
-				if _, err := rb.End(); err != nil {
+				if requests, err = rb.End(); err != nil {
 					return &Violation{Property: PropDiffEquivalence, Where: where, Detail: fmt.Sprintf("reference block end: %v", err)}
 				}
 			}
@@ -78,6 +95,31 @@ func CheckChainReexecution(cfg *params.ChainConfig, alloc types.GenesisAlloc, mi
 		}
 		if header.Root != st.Root() {
 			return &Violation{Property: PropDiffEquivalence, Where: fmt.Sprintf("block %d", header.Number), Detail: fmt.Sprintf("header root %v, state %v", header.Root, st.Root())}
+		}
+		var gas uint64
+		if len(receipts) > 0 {
+			gas = receipts[len(receipts)-1].CumulativeGasUsed
+		}
+		var bad []string
+		if got := chain.TxRoot(txs); got != header.TxHash {
+			bad = append(bad, fmt.Sprintf("transactions root %v, re-execution %v", header.TxHash, got))
+		}
+		if got := chain.ReceiptRoot(receipts); got != header.ReceiptHash {
+			bad = append(bad, fmt.Sprintf("receipts root %v, re-execution %v", header.ReceiptHash, got))
+		}
+		if got := types.MergeBloom(receipts); got != header.Bloom {
+			bad = append(bad, "logs bloom differs from re-execution")
+		}
+		if gas != header.GasUsed {
+			bad = append(bad, fmt.Sprintf("gas used %d, re-execution %d", header.GasUsed, gas))
+		}
+		if requests != nil {
+			if rh := types.CalcRequestsHash(requests); header.RequestsHash == nil || *header.RequestsHash != rh {
+				bad = append(bad, "requests hash differs from re-execution")
+			}
+		}
+		if len(bad) > 0 {
+			return &Violation{Property: PropDiffEquivalence, Where: fmt.Sprintf("block %d", header.Number), Detail: fmt.Sprintf("sealed header: %v", bad)}
 		}
 		start = end + 1
 	}
@@ -211,6 +253,10 @@ func CheckDurability(acks []Ack, minis []*chain.MiniBlock) *Violation {
 	}
 	final := map[common.Hash]loc{}
 	for _, mb := range minis {
+		if len(mb.Receipts) != len(mb.Txs) {
+			return &Violation{Property: PropDurability, Where: fmt.Sprintf("mini-block %d", mb.Header.Number),
+				Detail: fmt.Sprintf("%d transactions but %d receipts", len(mb.Txs), len(mb.Receipts))}
+		}
 		for i, tx := range mb.Txs {
 			final[tx.Hash()] = loc{mb.Header.Number, mb.Receipts[i]}
 		}

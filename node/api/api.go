@@ -130,6 +130,10 @@ type Receipt struct {
 	BlockHash         common.Hash // zero until the block is sealed
 	TxIndex           uint64
 	MiniBlock         uint64
+	// LogIndex is the index in the block of the first log. The logs'
+	// positions and the fields they share with the receipt are not in the
+	// log encoding: DecodeAnswer fills them in from these.
+	LogIndex uint64
 }
 
 // Answer is a node's answer to a call. Err set means the call failed and
@@ -203,6 +207,12 @@ func DecodeAnswer(rec []byte) (*Answer, error) {
 	a := new(Answer)
 	if err := rlp.DecodeBytes(payload, a); err != nil {
 		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	if r := a.Receipt; r != nil {
+		for i, l := range r.Logs {
+			l.TxHash, l.TxIndex, l.BlockNumber, l.BlockHash = r.TxHash, uint(r.TxIndex), r.BlockNumber, r.BlockHash
+			l.Index = uint(r.LogIndex) + uint(i)
+		}
 	}
 	return a, nil
 }

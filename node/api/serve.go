@@ -158,6 +158,9 @@ func ToReceipt(l *ledger.Ledger, r *types.Receipt, mb *chain.MiniBlock, loc ledg
 	if out.Logs == nil {
 		out.Logs = []*types.Log{}
 	}
+	if len(out.Logs) > 0 {
+		out.LogIndex = uint64(out.Logs[0].Index)
+	}
 	if mb.Header.BlockNumber <= l.Safe().Header.Number.Uint64() {
 		out.BlockHash = l.BlockHash(mb.Header.BlockNumber)
 	}

@@ -72,9 +72,10 @@ func (c Config) withDefaults() (Config, error) {
 
 // Timers.
 const (
-	timerRepair  node.TimerID = 1 // a range request timed out
 	timerPoll    node.TimerID = 2
 	timerRecover node.TimerID = 3
+	// timerRepair + request id: that range request timed out.
+	timerRepair node.TimerID = 1 << 32
 )
 
 const maxRangeBytes = 4 << 20
@@ -192,7 +193,7 @@ func (f *Fullnode) OnTimer(id node.TimerID) {
 				f.fail(err)
 			}
 		}
-	case timerRepair:
+	case timerRepair + node.TimerID(f.reqID):
 		if f.inflight {
 			f.inflight = false
 			f.source = (f.source + 1) % len(f.cfg.Sources)
@@ -217,7 +218,7 @@ func (f *Fullnode) repair() {
 	f.metrics.Repairs++
 	req := &chain.RangeRequest{ID: f.reqID, From: head.Number + 1, Count: f.cfg.RepairBatch}
 	f.env.Send(f.cfg.Sources[f.source], req.Encode())
-	f.env.After(f.cfg.RepairTimeout, timerRepair)
+	f.env.After(f.cfg.RepairTimeout, timerRepair+node.TimerID(f.reqID))
 }
 
 // OnMessage implements node.Node: gossiped mini-blocks, range responses,

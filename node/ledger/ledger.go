@@ -411,7 +411,8 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 		h := tx.Hash()
 		b.Set(append(slices.Clip(prefixTx), h[:]...), frameRLP(formatTxLocV1, &TxLoc{MiniBlock: n, Index: uint64(i)}))
 	}
-	if n > l.cfg.Retain {
+	if n > l.cfg.Retain && n-l.cfg.Retain <= l.snapAt {
+		// Only what a snapshot covers may go: recovery re-applies the rest.
 		b.Delete(be64(prefixMini, n-l.cfg.Retain))
 	}
 	var done func()

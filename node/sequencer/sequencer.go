@@ -122,10 +122,11 @@ func (s *Sequencer) recover() error {
 	s.pool = mempool.New(s.cfg.Pool)
 	s.blk, s.header, s.pending, s.receipts, s.carry = nil, nil, nil, nil, nil
 	s.executed = map[common.Hash]int{}
-	for _, ws := range s.waiters { // answering dropped waiters: each gets its own answer, order cannot leak
-		for _, w := range ws {
+	for _, h := range s.order { // in arrival order: each answer is a network send
+		for _, w := range s.waiters[h] {
 			w.req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "sequencer restarting")).Encode())
 		}
+		delete(s.waiters, h)
 	}
 	s.waiters, s.nwaiters, s.order = map[common.Hash][]waiter{}, 0, nil
 	if open := led.OpenBlock(); len(open) > 0 {

@@ -1,0 +1,580 @@
+package fullnode
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/memdisk"
+	"github.com/meganode/meganode/node/sequencer"
+)
+
+const testChainID = 424242
+
+var (
+	t0     = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	logger = common.HexToAddress("0x1000000000000000000000000000000000000001") // LOG1(7)
+	setter = common.HexToAddress("0x1000000000000000000000000000000000000002") // slot 0 = calldata[0:32]
+	sink   = common.HexToAddress("0x2000000000000000000000000000000000000002")
+)
+
+func testKey(label string, i int) *ecdsa.PrivateKey {
+	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(label), []byte{byte(i)}))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// stream is what a real sequencer published, with the state root it had
+// after each mini-block.
+type stream struct {
+	gen    *core.Genesis
+	seqKey *ecdsa.PrivateKey
+	keys   []*ecdsa.PrivateKey
+	raws   [][]byte      // raws[i] is mini-block i+1
+	roots  []common.Hash // roots[n]: after mini-block n
+	seq    *sequencer.Sequencer
+}
+
+func produce(t *testing.T, n, K int) *stream {
+	t.Helper()
+	s := &stream{seqKey: testKey("sequencer", 0)}
+	alloc := types.GenesisAlloc{
+		logger: {Code: []byte{0x60, 0x07, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00}},
+		setter: {Code: []byte{0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00}},
+	}
+	for i := range 3 {
+		k := testKey("account", i)
+		s.keys = append(s.keys, k)
+		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
+	}
+	s.gen = &core.Genesis{Config: exec.DefaultChainConfig(testChainID), Alloc: alloc, GasLimit: 30_000_000,
+		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(t0.Unix())}
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newFakeEnv("seq", memdisk.New(), t0.Add(time.Second))
+	if err := seq.Start(env); err != nil {
+		t.Fatal(err)
+	}
+	s.seq = seq
+	gb, _, err := exec.Genesis(s.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.roots = []common.Hash{gb.Root()}
+	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
+	nonces := make([]uint64, len(s.keys))
+	for i := range n {
+		for j := range 1 + i%2 {
+			ki := (i + j) % len(s.keys)
+			to, data, gas := sink, []byte(nil), uint64(21_000)
+			switch (i + j) % 3 {
+			case 1:
+				to, gas = logger, 100_000
+			case 2:
+				to, gas, data = setter, 100_000, common.BigToHash(big.NewInt(int64(i+1))).Bytes()
+			}
+			tx := types.MustSignNewTx(s.keys[ki], signer, &types.DynamicFeeTx{ChainID: big.NewInt(testChainID), Nonce: nonces[ki],
+				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: &to, Value: big.NewInt(int64(i + 1)), Data: data})
+			nonces[ki]++
+			raw, _ := tx.MarshalBinary()
+			req := &fakeReq{body: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
+			seq.OnRequest(req)
+			if a, err := api.DecodeAnswer(req.answers[0]); err != nil || a.Err != nil {
+				t.Fatalf("send: %v %v", err, a.Err)
+			}
+		}
+		env.now = env.now.Add(10 * time.Millisecond)
+		for len(env.timers) > 0 && !env.timers[0].at.After(env.now) {
+			env.fire(t, seq, env.timers[0].id)
+		}
+		if len(env.published) != i+1 {
+			t.Fatalf("published %d mini-blocks after %d ticks", len(env.published), i+1)
+		}
+		s.roots = append(s.roots, seq.Ledger().State().Root())
+	}
+	s.raws = env.published
+	return s
+}
+
+// raw returns mini-block n's encoding.
+func (s *stream) raw(n int) []byte { return s.raws[n-1] }
+
+// resigned decodes mini-block n, changes it and signs it again with key.
+func (s *stream) resigned(t *testing.T, n int, key *ecdsa.PrivateKey, change func(*chain.MiniBlock)) []byte {
+	t.Helper()
+	mb, err := chain.DecodeMiniBlock(s.raw(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if change != nil {
+		change(mb)
+	}
+	if err := mb.Seal(key); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := mb.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// harness runs one fullnode over a fake env and a memdisk.
+type harness struct {
+	t    *testing.T
+	s    *stream
+	cfg  Config
+	disk *memdisk.Disk
+	env  *fakeEnv
+	fn   *Fullnode
+}
+
+func newHarness(t *testing.T, s *stream, mutate func(*Config)) *harness {
+	t.Helper()
+	cfg := Config{Genesis: s.gen, Sequencer: crypto.PubkeyToAddress(s.seqKey.PublicKey), Sources: []node.NodeID{"seq", "peer"}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h := &harness{t: t, s: s, cfg: cfg, disk: memdisk.New()}
+	h.start(t0.Add(time.Second))
+	return h
+}
+
+func (h *harness) start(now time.Time) {
+	h.t.Helper()
+	h.env = newFakeEnv("full", h.disk, now)
+	fn, err := New(h.cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := fn.Start(h.env); err != nil {
+		h.t.Fatal(err)
+	}
+	h.fn = fn
+}
+
+// feed delivers mini-blocks from..to of the stream, gossiped by the sequencer.
+func (h *harness) feed(from, to int) {
+	for n := from; n <= to; n++ {
+		h.fn.OnMessage("seq", h.s.raw(n))
+	}
+}
+
+func (h *harness) head() uint64 {
+	head, _ := h.fn.Ledger().Head()
+	return head.Number
+}
+
+// checkAt checks the head and the state root against the sequencer's.
+func (h *harness) checkAt(n int) {
+	h.t.Helper()
+	led := h.fn.Ledger()
+	head, hash := led.Head()
+	if head.Number != uint64(n) {
+		h.t.Fatalf("head %d, want %d", head.Number, n)
+	}
+	if n > 0 {
+		mb, _ := chain.DecodeMiniBlock(h.s.raw(n))
+		if hash != mb.Hash() {
+			h.t.Fatalf("head hash %v, want %v", hash, mb.Hash())
+		}
+	}
+	if root := led.State().Root(); root != h.s.roots[n] {
+		h.t.Fatalf("state root at %d: %v, sequencer had %v", n, root, h.s.roots[n])
+	}
+}
+
+// rangeRequests decodes the range requests sent since sent[from].
+func (h *harness) rangeRequests(from int) ([]node.NodeID, []*chain.RangeRequest) {
+	h.t.Helper()
+	var to []node.NodeID
+	var reqs []*chain.RangeRequest
+	for _, m := range h.env.sent[from:] {
+		if chain.Kind(m.msg) != chain.FormatRangeRequestV1 {
+			continue
+		}
+		r, err := chain.DecodeRangeRequest(m.msg)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		to = append(to, m.to)
+		reqs = append(reqs, r)
+	}
+	return to, reqs
+}
+
+func (h *harness) call(c *api.Call) *api.Answer {
+	h.t.Helper()
+	r := &fakeReq{body: c.Encode()}
+	h.fn.OnRequest(r)
+	if len(r.answers) != 1 {
+		h.t.Fatalf("%d answers, want 1", len(r.answers))
+	}
+	a, err := api.DecodeAnswer(r.answers[0])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
+}
+
+func TestAppliesMiniBlocksInOrder(t *testing.T) {
+	s := produce(t, 9, 3)
+	h := newHarness(t, s, nil)
+	if len(h.env.subs) != 1 || h.env.subs[0] != sequencer.Topic {
+		t.Fatalf("subscribed to %v, want the mini-block topic", h.env.subs)
+	}
+	h.checkAt(0)
+	for n := 1; n <= 9; n++ {
+		h.feed(n, n)
+		h.checkAt(n)
+	}
+	if m := h.fn.Metrics(); m.Applied != 9 || m.Sealed != 3 || m.BadMiniBlocks != 0 || m.Repairs != 0 {
+		t.Fatalf("metrics %+v", m)
+	}
+	if len(h.env.sent) != 0 {
+		t.Fatalf("sent %d messages while fed in order", len(h.env.sent))
+	}
+	// Duplicates change nothing.
+	h.feed(4, 9)
+	h.checkAt(9)
+	if m := h.fn.Metrics(); m.Applied != 9 || m.Conflicts != 0 {
+		t.Fatalf("metrics after duplicates %+v", m)
+	}
+	if h.fn.Ledger().Safe().Header.Number.Uint64() != 3 {
+		t.Fatalf("safe block %v, want 3", h.fn.Ledger().Safe().Header.Number)
+	}
+	// A signed mini-block at the head with another hash is a conflict.
+	h.fn.OnMessage("seq", s.resigned(t, 9, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.TimeMicros++ }))
+	h.checkAt(9)
+	if m := h.fn.Metrics(); m.Conflicts != 1 || m.Applied != 9 {
+		t.Fatalf("metrics after a conflicting mini-block %+v", m)
+	}
+	// It serves what it applied to other fullnodes.
+	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 5, From: 8, Count: 4}).Encode())
+	if len(h.env.sent) != 1 || h.env.sent[0].to != "peer" {
+		t.Fatalf("sent %d messages, want a range response to peer", len(h.env.sent))
+	}
+	resp, err := chain.DecodeRangeResponse(h.env.sent[0].msg)
+	if err != nil || resp.ID != 5 || resp.Head != 9 || len(resp.MiniBlocks) != 2 ||
+		!bytes.Equal(resp.MiniBlocks[0], s.raw(8)) || !bytes.Equal(resp.MiniBlocks[1], s.raw(9)) {
+		t.Fatalf("range response %+v (%v), want mini-blocks 8 and 9", resp, err)
+	}
+}
+
+func TestOutOfOrderIsBufferedUntilTheGapFills(t *testing.T) {
+	s := produce(t, 6, 3)
+	h := newHarness(t, s, nil)
+	h.feed(1, 1)
+	for _, n := range []int{5, 3, 4} {
+		h.feed(n, n)
+		h.checkAt(1)
+	}
+	h.feed(2, 2)
+	h.checkAt(5)
+	h.feed(6, 6)
+	h.checkAt(6)
+	if m := h.fn.Metrics(); m.Applied != 6 || m.Sealed != 2 {
+		t.Fatalf("metrics %+v", m)
+	}
+}
+
+func TestGapIsRepairedByARangeRequest(t *testing.T) {
+	s := produce(t, 9, 3)
+	h := newHarness(t, s, func(c *Config) { c.RepairBatch = 5 })
+	h.feed(1, 1)
+	h.feed(4, 6)
+	h.checkAt(1)
+	to, reqs := h.rangeRequests(0)
+	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 2 || reqs[0].Count != 5 {
+		t.Fatalf("range requests %v %+v, want one to seq from 2 for 5", to, reqs)
+	}
+	// An answer to another request is ignored.
+	stale := s.seq.Ledger().ServeRange(&chain.RangeRequest{ID: reqs[0].ID + 1, From: 2, Count: 5}, 4<<20)
+	h.fn.OnMessage("seq", stale.Encode())
+	h.checkAt(1)
+	// The sequencer's own answer fills the gap; the node asks on while the
+	// answer says there is more.
+	resp := s.seq.Ledger().ServeRange(reqs[0], 4<<20)
+	if len(resp.MiniBlocks) != 5 {
+		t.Fatalf("sequencer served %d mini-blocks", len(resp.MiniBlocks))
+	}
+	h.fn.OnMessage("seq", resp.Encode())
+	h.checkAt(6)
+	to, reqs = h.rangeRequests(1)
+	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 7 {
+		t.Fatalf("follow-up requests %v %+v, want one to seq from 7", to, reqs)
+	}
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.checkAt(9)
+	if _, reqs := h.rangeRequests(2); len(reqs) != 0 {
+		t.Fatalf("asked again at the sequencer's head: %+v", reqs)
+	}
+	if m := h.fn.Metrics(); m.Repairs != 2 || m.Applied != 9 {
+		t.Fatalf("metrics %+v", m)
+	}
+}
+
+func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
+	s := produce(t, 4, 3)
+	h := newHarness(t, s, func(c *Config) { c.Sources = []node.NodeID{"seq", "peer1", "peer2"} })
+	h.feed(3, 3)
+	want := []node.NodeID{"seq", "peer1", "peer2", "seq"}
+	for i := range want {
+		if i > 0 {
+			h.env.now = h.env.now.Add(h.fn.cfg.RepairTimeout)
+			h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
+		}
+		to, reqs := h.rangeRequests(0)
+		if len(reqs) != i+1 || to[i] != want[i] || reqs[i].From != 1 {
+			t.Fatalf("after %d timeouts: requests to %v, want %v", i, to, want[:i+1])
+		}
+	}
+	_, reqs := h.rangeRequests(0)
+	// A late answer to the first request is ignored; the current one is used.
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.checkAt(0)
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[3], 4<<20).Encode())
+	h.checkAt(4)
+	// A timer after the answer asks no one.
+	n := len(h.env.sent)
+	h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
+	if len(h.env.sent) != n {
+		t.Fatal("a repair timer after the answer sent a request")
+	}
+}
+
+func TestPollCatchesUpAfterLostGossip(t *testing.T) {
+	s := produce(t, 5, 3)
+	h := newHarness(t, s, nil)
+	h.feed(1, 2) // 3..5 lost
+	h.env.now = h.env.now.Add(h.fn.cfg.PollEvery)
+	h.env.fire(t, h.fn, timerPoll)
+	to, reqs := h.rangeRequests(0)
+	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 3 {
+		t.Fatalf("poll sent %v %+v, want a request to seq from 3", to, reqs)
+	}
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.checkAt(5)
+}
+
+func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
+	s := produce(t, 3, 3)
+	h := newHarness(t, s, nil)
+	h.fn.OnMessage("seq", s.resigned(t, 1, testKey("impostor", 0), nil))
+	h.checkAt(0)
+	if m := h.fn.Metrics(); m.BadMiniBlocks != 1 || m.Applied != 0 {
+		t.Fatalf("metrics %+v, want one bad mini-block", m)
+	}
+	bad := append([]byte{byte(chain.FormatMiniBlockV1)}, 1, 2, 3, 4, 5, 6)
+	h.fn.OnMessage("seq", bad)
+	if m := h.fn.Metrics(); m.BadMiniBlocks != 2 {
+		t.Fatalf("metrics %+v, want two bad mini-blocks", m)
+	}
+	// In a range response too.
+	h.env.fire(t, h.fn, timerPoll)
+	_, reqs := h.rangeRequests(0)
+	if len(reqs) != 1 {
+		t.Fatalf("%d range requests, want 1", len(reqs))
+	}
+	resp := &chain.RangeResponse{ID: reqs[0].ID, From: 1, Head: 3, MiniBlocks: [][]byte{s.resigned(t, 1, testKey("impostor", 0), nil)}}
+	h.fn.OnMessage("seq", resp.Encode())
+	h.checkAt(0)
+	if m := h.fn.Metrics(); m.BadMiniBlocks != 3 {
+		t.Fatalf("metrics %+v, want three bad mini-blocks", m)
+	}
+	// Signed by the sequencer but not chaining on the head: refused.
+	h.fn.OnMessage("seq", s.resigned(t, 1, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.ParentHash = common.Hash{9} }))
+	h.checkAt(0)
+	if m := h.fn.Metrics(); m.BadMiniBlocks != 4 || m.Applied != 0 {
+		t.Fatalf("metrics %+v, want four bad mini-blocks", m)
+	}
+	h.feed(1, 3)
+	h.checkAt(3)
+}
+
+func TestDoctoredSealHaltsTheNode(t *testing.T) {
+	s := produce(t, 6, 3)
+	h := newHarness(t, s, nil)
+	h.feed(1, 2)
+	doctored := s.resigned(t, 3, s.seqKey, func(mb *chain.MiniBlock) { mb.Sealed.Root = common.Hash{0xde, 0xad} })
+	h.fn.OnMessage("seq", doctored)
+	if err := h.fn.Halted(); !errors.Is(err, ledger.ErrSealMismatch) {
+		t.Fatalf("Halted() = %v, want a seal mismatch", err)
+	}
+	if m := h.fn.Metrics(); m.RootMismatches != 1 || m.Applied != 2 {
+		t.Fatalf("metrics %+v", m)
+	}
+	addr := crypto.PubkeyToAddress(s.keys[0].PublicKey)
+	for _, c := range []*api.Call{
+		{Method: api.MethodBalance, Address: addr, Tag: api.Latest},
+		{Method: api.MethodNonce, Address: addr, Tag: api.AtMiniBlock(1)},
+		{Method: api.MethodHead},
+		{Method: api.MethodMiniBlock, Number: 1},
+	} {
+		if a := h.call(c); a.Err == nil || a.Err.Kind != api.KindHalted {
+			t.Fatalf("%v on a halted node: %+v, want halted", c.Method, a.Err)
+		}
+	}
+	// It applies nothing more, serves no ranges, asks for none.
+	n := len(h.env.sent)
+	h.feed(4, 6)
+	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 1, From: 1, Count: 2}).Encode())
+	h.env.now = h.env.now.Add(h.fn.cfg.PollEvery)
+	h.env.fire(t, h.fn, timerPoll)
+	if len(h.env.sent) != n {
+		t.Fatalf("a halted node sent %d messages", len(h.env.sent)-n)
+	}
+	if m := h.fn.Metrics(); m.Applied != 2 || m.RootMismatches != 1 {
+		t.Fatalf("metrics after halt %+v", m)
+	}
+	// A restart is back at the last good mini-block, and takes the true seal.
+	h.start(h.env.now)
+	if h.fn.Halted() != nil {
+		t.Fatal("restarted node is halted")
+	}
+	h.checkAt(2)
+	h.feed(3, 6)
+	h.checkAt(6)
+}
+
+func TestRestartRestoresTheHead(t *testing.T) {
+	s := produce(t, 9, 3)
+	h := newHarness(t, s, func(c *Config) { c.Ledger = ledger.Config{SnapshotEvery: 2} })
+	h.feed(1, 7)
+	safe := h.fn.Ledger().Safe().Header.Hash()
+	h.start(h.env.now)
+	h.checkAt(7)
+	if got := h.fn.Ledger().Safe().Header.Hash(); got != safe {
+		t.Fatalf("safe block after restart %v, want %v", got, safe)
+	}
+	if a := h.call(&api.Call{Method: api.MethodHead}); a.At.MiniBlock != 7 || a.At.Block != 3 || a.Safe != 2 {
+		t.Fatalf("head answer after restart %+v", a)
+	}
+	h.feed(8, 9)
+	h.checkAt(9)
+}
+
+func TestReadsAtTags(t *testing.T) {
+	s := produce(t, 8, 3) // blocks 1 and 2 sealed at 3 and 6; 7 and 8 open
+	h := newHarness(t, s, nil)
+	h.feed(1, 8)
+	seqLed := s.seq.Ledger()
+	addrs := []common.Address{sink, logger, setter}
+	for _, k := range s.keys {
+		addrs = append(addrs, crypto.PubkeyToAddress(k.PublicKey))
+	}
+	cases := []struct {
+		tag api.Tag
+		at  api.Height
+	}{
+		{api.Latest, api.Height{MiniBlock: 8, Block: 3}},
+		{api.Safe, api.Height{MiniBlock: 6, Block: 2}},
+		{api.AtBlock(0), api.Height{MiniBlock: 0, Block: 0}},
+		{api.AtBlock(1), api.Height{MiniBlock: 3, Block: 1}},
+		{api.AtBlock(2), api.Height{MiniBlock: 6, Block: 2}},
+	}
+	for n := range uint64(9) {
+		cases = append(cases, struct {
+			tag api.Tag
+			at  api.Height
+		}{api.AtMiniBlock(n), api.Height{MiniBlock: n, Block: (n + 2) / 3}})
+	}
+	distinct := map[string]bool{}
+	for _, c := range cases {
+		want, err := seqLed.StateAt(c.at.MiniBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			acct, _ := want.Account(a)
+			bal := h.call(&api.Call{Method: api.MethodBalance, Address: a, Tag: c.tag})
+			if bal.Err != nil || bal.At != c.at || new(big.Int).SetBytes(bal.Value).Cmp(acct.Balance.ToBig()) != 0 {
+				t.Fatalf("balance of %v at %v: %v at %+v (%v), want %v at %+v", a, c.tag, new(big.Int).SetBytes(bal.Value), bal.At, bal.Err, acct.Balance.ToBig(), c.at)
+			}
+			nonce := h.call(&api.Call{Method: api.MethodNonce, Address: a, Tag: c.tag})
+			if nonce.Err != nil || nonce.At != c.at || nonce.Nonce != acct.Nonce {
+				t.Fatalf("nonce of %v at %v: %d at %+v (%v), want %d", a, c.tag, nonce.Nonce, nonce.At, nonce.Err, acct.Nonce)
+			}
+			distinct[acct.Balance.String()] = true
+		}
+		slot := h.call(&api.Call{Method: api.MethodStorage, Address: setter, Key: common.Hash{}, Tag: c.tag})
+		if w := want.Storage(setter, common.Hash{}); slot.Err != nil || common.BytesToHash(slot.Value) != w {
+			t.Fatalf("setter slot at %v: %x (%v), want %v", c.tag, slot.Value, slot.Err, w)
+		}
+		code := h.call(&api.Call{Method: api.MethodCode, Address: logger, Tag: c.tag})
+		if code.Err != nil || len(code.Value) != 8 {
+			t.Fatalf("logger code at %v: %x (%v)", c.tag, code.Value, code.Err)
+		}
+	}
+	if len(distinct) < 10 {
+		t.Fatalf("only %d distinct balances across heights: the test reads nothing that changes", len(distinct))
+	}
+	for _, tag := range []api.Tag{api.AtBlock(3), api.AtMiniBlock(9)} {
+		if a := h.call(&api.Call{Method: api.MethodBalance, Address: sink, Tag: tag}); a.Err == nil || a.Err.Kind != api.KindFuture {
+			t.Fatalf("balance at %v: %+v, want future", tag, a.Err)
+		}
+	}
+	if a := h.call(&api.Call{Method: api.MethodSendTx, Raw: []byte{1}}); a.Err == nil || a.Err.Kind != api.KindUnknownMethod {
+		t.Fatalf("send to a fullnode: %+v, want unknown method", a.Err)
+	}
+}
+
+// A repair timer armed for an earlier request that was answered still
+// counts against the next request: that one is given up on, and the next
+// source asked, long before RepairTimeout has passed.
+func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
+	s := produce(t, 6, 3)
+	h := newHarness(t, s, nil)
+	h.feed(6, 6)
+	_, reqs := h.rangeRequests(0)
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	h.env.now = h.env.now.Add(90 * time.Millisecond)
+	// The sequencer answers with a part of the range (a byte limit).
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 1).Encode())
+	h.checkAt(1)
+	to, reqs := h.rangeRequests(0)
+	if len(reqs) != 2 || to[1] != "seq" || reqs[1].From != 2 {
+		t.Fatalf("follow-up %v %+v", to, reqs)
+	}
+	h.env.now = h.env.now.Add(10 * time.Millisecond) // request 1's timer is due, request 2 is 10 ms old
+	h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID-1))
+	if to, reqs := h.rangeRequests(0); len(reqs) != 2 {
+		t.Fatalf("request 2 given up after 10 ms (RepairTimeout %v): asked %v next", h.fn.cfg.RepairTimeout, to[len(to)-1])
+	}
+	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
+	h.checkAt(6)
+}
+
+func TestBufferIsBounded(t *testing.T) {
+	s := produce(t, 4, 3)
+	h := newHarness(t, s, func(c *Config) { c.MaxBuffered = 2 })
+	h.feed(4, 4) // beyond head+2: dropped
+	h.feed(3, 3) // likewise
+	h.feed(2, 2)
+	if m := h.fn.Metrics(); m.Dropped != 2 || m.Applied != 0 {
+		t.Fatalf("metrics %+v, want two dropped", m)
+	}
+	h.feed(1, 1)
+	h.checkAt(2)
+	h.feed(3, 4)
+	h.checkAt(4)
+}

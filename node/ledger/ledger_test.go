@@ -1,0 +1,510 @@
+package ledger_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/memdisk"
+	"github.com/meganode/meganode/node/sequencer"
+	"github.com/meganode/meganode/node/state"
+)
+
+const testChainID = 424242
+
+var (
+	t0     = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	logger = common.HexToAddress("0x1000000000000000000000000000000000000001") // LOG1(7)
+	setter = common.HexToAddress("0x1000000000000000000000000000000000000002") // slot 0 = calldata[0:32]
+	sink   = common.HexToAddress("0x2000000000000000000000000000000000000002")
+)
+
+func testKey(label string, i int) *ecdsa.PrivateKey {
+	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(label), []byte{byte(i)}))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// stream is what a real sequencer published, with what its ledger held
+// after each mini-block.
+type stream struct {
+	gen    *core.Genesis
+	seqKey *ecdsa.PrivateKey
+	keys   []*ecdsa.PrivateKey
+	gb     *types.Block
+	gs     *state.Mem
+	raws   [][]byte           // raws[i] is mini-block i+1
+	mbs    []*chain.MiniBlock // decoded raws
+	roots  []common.Hash      // roots[n]: state root after mini-block n (0: genesis)
+	seq    *sequencer.Sequencer
+}
+
+// produce runs a sequencer for n mini-blocks of K per block, with a few
+// transactions (transfers, logs, storage writes) in most of them.
+func produce(t *testing.T, n, K int) *stream {
+	t.Helper()
+	s := &stream{seqKey: testKey("sequencer", 0)}
+	alloc := types.GenesisAlloc{
+		logger: {Code: []byte{0x60, 0x07, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00}},
+		setter: {Code: []byte{0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00}},
+	}
+	for i := range 3 {
+		k := testKey("account", i)
+		s.keys = append(s.keys, k)
+		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
+	}
+	s.gen = &core.Genesis{Config: exec.DefaultChainConfig(testChainID), Alloc: alloc, GasLimit: 30_000_000,
+		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(t0.Unix())}
+	var err error
+	if s.gb, s.gs, err = exec.Genesis(s.gen); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newFakeEnv("seq", memdisk.New(), t0.Add(time.Second))
+	if err := seq.Start(env); err != nil {
+		t.Fatal(err)
+	}
+	s.seq = seq
+	s.roots = []common.Hash{s.gb.Root()}
+	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
+	nonces := make([]uint64, len(s.keys))
+	for i := range n {
+		for j := range i % 3 { // 0, 1 or 2 transactions
+			ki := (i + j) % len(s.keys)
+			to, data, gas := sink, []byte(nil), uint64(21_000)
+			switch (i + j) % 3 {
+			case 1:
+				to, gas = logger, 100_000
+			case 2:
+				to, gas, data = setter, 100_000, common.BigToHash(big.NewInt(int64(i+1))).Bytes()
+			}
+			tx := types.MustSignNewTx(s.keys[ki], signer, &types.DynamicFeeTx{ChainID: big.NewInt(testChainID), Nonce: nonces[ki],
+				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: &to, Value: big.NewInt(int64(i + 1)), Data: data})
+			nonces[ki]++
+			raw, _ := tx.MarshalBinary()
+			req := &fakeReq{body: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
+			seq.OnRequest(req)
+			if a, err := api.DecodeAnswer(req.answers[0]); err != nil || a.Err != nil {
+				t.Fatalf("send: %v %v", err, a.Err)
+			}
+		}
+		env.now = env.now.Add(10 * time.Millisecond)
+		for len(env.timers) > 0 && !env.timers[0].at.After(env.now) {
+			env.fire(t, seq, env.timers[0].id)
+		}
+		if len(env.published) != i+1 {
+			t.Fatalf("published %d mini-blocks after %d ticks", len(env.published), i+1)
+		}
+		s.roots = append(s.roots, seq.Ledger().State().Root())
+	}
+	s.raws = env.published
+	for _, raw := range s.raws {
+		mb, err := chain.DecodeMiniBlock(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.mbs = append(s.mbs, mb)
+	}
+	return s
+}
+
+func (s *stream) open(t *testing.T, disk node.Disk, cfg ledger.Config) *ledger.Ledger {
+	t.Helper()
+	l, err := ledger.Open(disk, s.gb, s.gs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// appendN appends mini-blocks from..to (1-based, inclusive).
+func (s *stream) appendN(t *testing.T, l *ledger.Ledger, from, to int) {
+	t.Helper()
+	for n := from; n <= to; n++ {
+		if err := l.Append(s.mbs[n-1], s.raws[n-1], true); err != nil {
+			t.Fatalf("append %d: %v", n, err)
+		}
+	}
+}
+
+func mbKey(n uint64) []byte { return binary.BigEndian.AppendUint64([]byte("ledger/mb/"), n) }
+
+func checkHead(t *testing.T, l *ledger.Ledger, s *stream, n int) {
+	t.Helper()
+	head, hash := l.Head()
+	wantHash := s.gb.Hash()
+	if n > 0 {
+		wantHash = s.mbs[n-1].Hash()
+	}
+	if head.Number != uint64(n) || hash != wantHash {
+		t.Fatalf("head %d (%v), want %d (%v)", head.Number, hash, n, wantHash)
+	}
+	if root := l.State().Root(); root != s.roots[n] {
+		t.Fatalf("state root at %d: %v, want %v", n, root, s.roots[n])
+	}
+}
+
+func receiptBytes(t *testing.T, r *types.Receipt) []byte {
+	t.Helper()
+	b, err := r.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, binary.BigEndian.AppendUint64(r.TxHash.Bytes(), uint64(r.TransactionIndex)<<32|r.GasUsed)...)
+}
+
+func TestOpenEmptyDiskIsGenesis(t *testing.T) {
+	s := produce(t, 1, 2)
+	l := s.open(t, memdisk.New(), ledger.Config{})
+	checkHead(t, l, s, 0)
+	if safe := l.Safe(); safe.Header.Hash() != s.gb.Hash() {
+		t.Fatalf("safe %v, want genesis %v", safe.Header.Hash(), s.gb.Hash())
+	}
+	if len(l.OpenBlock()) != 0 || l.Poisoned() != nil {
+		t.Fatal("fresh ledger has an open block or is poisoned")
+	}
+	if _, err := l.StateAt(0); err != nil {
+		t.Fatalf("state at genesis: %v", err)
+	}
+	if _, _, err := l.MiniBlock(1); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("mini-block 1 on a fresh ledger: %v, want ErrNotFound", err)
+	}
+}
+
+func TestAppendOnlyExtendsTheHead(t *testing.T) {
+	s := produce(t, 5, 3)
+	disk := memdisk.New()
+	l := s.open(t, disk, ledger.Config{})
+	s.appendN(t, l, 1, 2)
+	checkHead(t, l, s, 2)
+
+	// Skipping one, repeating one, or a right number on a wrong parent.
+	wrongParent, err := chain.DecodeMiniBlock(s.raws[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongParent.Header.ParentHash = common.Hash{0xbb}
+	if err := wrongParent.Seal(s.seqKey); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		mb   *chain.MiniBlock
+	}{{"skip", s.mbs[3]}, {"repeat", s.mbs[1]}, {"first again", s.mbs[0]}, {"wrong parent", wrongParent}} {
+		name, mb := c.name, c.mb
+		if err := l.Append(mb, nil, true); !errors.Is(err, ledger.ErrNotNext) {
+			t.Fatalf("%s: append of mini-block %d at head 2: %v, want ErrNotNext", name, mb.Header.Number, err)
+		}
+		checkHead(t, l, s, 2)
+	}
+	if _, err := disk.Get(mbKey(4)); err == nil {
+		t.Fatal("a refused mini-block was written to disk")
+	}
+	// raw nil: Append encodes it.
+	if err := l.Append(s.mbs[2], nil, true); err != nil {
+		t.Fatal(err)
+	}
+	s.appendN(t, l, 4, 5)
+	checkHead(t, l, s, 5)
+	if stored, err := disk.Get(mbKey(3)); err != nil || !bytes.Equal(stored, s.raws[2]) {
+		t.Fatalf("stored mini-block 3 differs from the published one (%v)", err)
+	}
+	if safe := l.Safe(); safe.Header.Hash() != s.mbs[2].Sealed.Hash() || safe.First != 1 || safe.Last != 3 || safe.PrevLast != 0 {
+		t.Fatalf("safe block %v [%d..%d], want block 1 [1..3]", safe.Header.Number, safe.First, safe.Last)
+	}
+}
+
+func TestReopenRestoresTheLedger(t *testing.T) {
+	const N = 15
+	s := produce(t, N, 2) // seals at every even mini-block, snapshots at 4, 8, 12
+	cfg := ledger.Config{SnapshotEvery: 3}
+	for n := 1; n <= N; n++ {
+		disk := memdisk.New()
+		orig := s.open(t, disk, cfg)
+		s.appendN(t, orig, 1, n)
+		_, snapErr := disk.Get([]byte("ledger/snap"))
+		if (n >= 4) != (snapErr == nil) {
+			t.Fatalf("after %d mini-blocks: snapshot on disk %v, want %v", n, snapErr == nil, n >= 4)
+		}
+		l := s.open(t, disk, cfg)
+		checkHead(t, l, s, n)
+		h1, _ := orig.Head()
+		h2, _ := l.Head()
+		if h1 != h2 {
+			t.Fatalf("reopened at %d: header %+v, want %+v", n, h2, h1)
+		}
+		a, b := orig.Safe(), l.Safe()
+		if a.Header.Hash() != b.Header.Hash() || a.First != b.First || a.Last != b.Last || a.PrevLast != b.PrevLast {
+			t.Fatalf("reopened at %d: safe %v [%d..%d], want %v [%d..%d]", n, b.Header.Number, b.First, b.Last, a.Header.Number, a.First, a.Last)
+		}
+		if len(l.OpenBlock()) != len(orig.OpenBlock()) {
+			t.Fatalf("reopened at %d: open block of %d, want %d", n, len(l.OpenBlock()), len(orig.OpenBlock()))
+		}
+		for i := 1; i <= n; i++ {
+			for _, tx := range s.mbs[i-1].Txs {
+				r1, _, loc1, err1 := orig.Receipt(tx.Hash())
+				r2, _, loc2, err2 := l.Receipt(tx.Hash())
+				if err1 != nil || err2 != nil || loc1 != loc2 || !bytes.Equal(receiptBytes(t, r1), receiptBytes(t, r2)) {
+					t.Fatalf("reopened at %d: receipt of %v: %v/%v, %+v/%+v", n, tx.Hash(), err1, err2, loc1, loc2)
+				}
+			}
+		}
+		for b := uint64(1); b <= a.Header.Number.Uint64(); b++ {
+			b1, err1 := orig.Block(b)
+			b2, err2 := l.Block(b)
+			if err1 != nil || err2 != nil || b1.Hash() != b2.Hash() || len(b1.Transactions()) != len(b2.Transactions()) {
+				t.Fatalf("reopened at %d: block %d: %v / %v", n, b, err1, err2)
+			}
+		}
+		st, err := l.StateAt(uint64(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := s.seq.Ledger().StateAt(uint64(n))
+		for _, k := range s.keys {
+			a := crypto.PubkeyToAddress(k.PublicKey)
+			got, _ := st.Account(a)
+			exp, _ := want.Account(a)
+			if got != exp {
+				t.Fatalf("reopened at %d: account %v is %+v, want %+v", n, a, got, exp)
+			}
+		}
+		if st.Storage(setter, common.Hash{}) != want.Storage(setter, common.Hash{}) {
+			t.Fatalf("reopened at %d: setter slot differs", n)
+		}
+		// The reopened ledger carries on.
+		s.appendN(t, l, n+1, N)
+		checkHead(t, l, s, N)
+	}
+}
+
+func TestTornLastRecordIsDropped(t *testing.T) {
+	s := produce(t, 7, 3) // seals at 3 and 6
+	for _, torn := range []int{7, 6, 5} {
+		disk := memdisk.New()
+		l := s.open(t, disk, ledger.Config{})
+		s.appendN(t, l, 1, torn)
+		raw := s.raws[torn-1]
+		b := disk.NewBatch()
+		b.Set(mbKey(uint64(torn)), raw[:len(raw)/2])
+		if err := b.Commit(true); err != nil {
+			t.Fatal(err)
+		}
+		l = s.open(t, disk, ledger.Config{})
+		checkHead(t, l, s, torn-1)
+		for _, tx := range s.mbs[torn-1].Txs {
+			if _, _, _, err := l.Receipt(tx.Hash()); !errors.Is(err, ledger.ErrNotFound) {
+				t.Fatalf("torn %d: receipt of a dropped tx: %v, want ErrNotFound", torn, err)
+			}
+		}
+		if torn == 6 {
+			if _, err := l.SealedBlock(2); !errors.Is(err, ledger.ErrNotFound) {
+				t.Fatalf("torn seal: sealed block 2: %v, want ErrNotFound", err)
+			}
+			if l.Safe().Header.Number.Uint64() != 1 {
+				t.Fatalf("torn seal: safe block %v, want 1", l.Safe().Header.Number)
+			}
+		}
+		// The dropped mini-block can be appended again, and survives a reopen.
+		s.appendN(t, l, torn, torn)
+		checkHead(t, s.open(t, disk, ledger.Config{}), s, torn)
+		if len(s.mbs[torn-1].Txs) > 0 {
+			if _, _, _, err := l.Receipt(s.mbs[torn-1].Txs[0].Hash()); err != nil {
+				t.Fatalf("torn %d: receipt after re-append: %v", torn, err)
+			}
+		}
+	}
+}
+
+func TestCorruptRecordBeforeTheTailFailsOpen(t *testing.T) {
+	s := produce(t, 7, 3)
+	for _, c := range []struct {
+		name   string
+		damage func(raw []byte) []byte
+	}{
+		{"flipped byte", func(raw []byte) []byte {
+			raw = bytes.Clone(raw)
+			raw[len(raw)/2] ^= 0x40
+			return raw
+		}},
+		{"truncated", func(raw []byte) []byte { return raw[:len(raw)-3] }},
+		{"another number", func([]byte) []byte { return s.raws[4] }},
+	} {
+		name, damage := c.name, c.damage
+		disk := memdisk.New()
+		s.appendN(t, s.open(t, disk, ledger.Config{}), 1, 7)
+		b := disk.NewBatch()
+		b.Set(mbKey(4), damage(s.raws[3]))
+		if err := b.Commit(true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ledger.Open(disk, s.gb, s.gs, ledger.Config{}); !errors.Is(err, ledger.ErrCorrupt) {
+			t.Fatalf("%s: open with mini-block 4 of 7 damaged: %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func TestDoctoredSealPoisons(t *testing.T) {
+	s := produce(t, 6, 3) // seals at 3 and 6
+	seal := s.mbs[5]
+	if !seal.Seals() {
+		t.Fatal("mini-block 6 does not seal")
+	}
+	for _, c := range []struct {
+		name   string
+		doctor func(h *types.Header)
+	}{
+		{"root", func(h *types.Header) { h.Root = common.Hash{1} }},
+		{"tx root", func(h *types.Header) { h.TxHash = common.Hash{2} }},
+		{"receipts", func(h *types.Header) { h.ReceiptHash = common.Hash{3} }},
+		{"gas used", func(h *types.Header) { h.GasUsed++ }},
+		{"bloom", func(h *types.Header) { h.Bloom[0] ^= 1 }},
+		{"parent", func(h *types.Header) { h.ParentHash = common.Hash{4} }},
+	} {
+		name, doctor := c.name, c.doctor
+		mb, err := chain.DecodeMiniBlock(s.raws[5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		doctor(mb.Sealed)
+		if err := mb.Seal(s.seqKey); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := mb.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mb, err = chain.DecodeMiniBlock(raw); err != nil {
+			t.Fatalf("%s: doctored mini-block does not decode: %v", name, err)
+		}
+		disk := memdisk.New()
+		l := s.open(t, disk, ledger.Config{})
+		s.appendN(t, l, 1, 5)
+		if err := l.Append(mb, raw, true); !errors.Is(err, ledger.ErrSealMismatch) {
+			t.Fatalf("%s: doctored seal appended: %v, want ErrSealMismatch", name, err)
+		}
+		if !errors.Is(l.Poisoned(), ledger.ErrSealMismatch) {
+			t.Fatalf("%s: ledger not poisoned: %v", name, l.Poisoned())
+		}
+		for _, n := range []uint64{0, 4, 5} {
+			if _, err := l.StateAt(n); !errors.Is(err, ledger.ErrSealMismatch) {
+				t.Fatalf("%s: StateAt(%d) of a poisoned ledger: %v", name, n, err)
+			}
+		}
+		if err := l.Append(s.mbs[5], s.raws[5], true); !errors.Is(err, ledger.ErrSealMismatch) {
+			t.Fatalf("%s: poisoned ledger appended: %v", name, err)
+		}
+		// Nothing of it reached the disk: a reopen is at 5 and takes the true seal.
+		l = s.open(t, disk, ledger.Config{})
+		checkHead(t, l, s, 5)
+		s.appendN(t, l, 6, 6)
+		checkHead(t, l, s, 6)
+	}
+}
+
+func TestStateAtPrunedAndFuture(t *testing.T) {
+	s := produce(t, 6, 3)
+	l := s.open(t, memdisk.New(), ledger.Config{Window: 2})
+	s.appendN(t, l, 1, 6)
+	if _, err := l.StateAt(7); !errors.Is(err, ledger.ErrFuture) {
+		t.Fatalf("StateAt(7) at head 6: %v, want ErrFuture", err)
+	}
+	for _, n := range []uint64{0, 3, 4} {
+		if _, err := l.StateAt(n); !errors.Is(err, ledger.ErrPruned) {
+			t.Fatalf("StateAt(%d) with window 2 at head 6: %v, want ErrPruned", n, err)
+		}
+	}
+	for _, n := range []uint64{5, 6} {
+		st, err := l.StateAt(n)
+		if err != nil {
+			t.Fatalf("StateAt(%d): %v", n, err)
+		}
+		want, _ := s.seq.Ledger().StateAt(n)
+		for _, k := range s.keys {
+			a := crypto.PubkeyToAddress(k.PublicKey)
+			got, _ := st.Account(a)
+			exp, _ := want.Account(a)
+			if got != exp {
+				t.Fatalf("StateAt(%d): account %v is %+v, want %+v", n, a, got, exp)
+			}
+		}
+	}
+	// Retain: mini-blocks older than it are gone from disk.
+	l = s.open(t, memdisk.New(), ledger.Config{Retain: 3, SnapshotEvery: 1})
+	s.appendN(t, l, 1, 6)
+	if _, _, err := l.MiniBlock(2); !errors.Is(err, ledger.ErrPruned) {
+		t.Fatalf("mini-block 2 with retain 3 at head 6: %v, want ErrPruned", err)
+	}
+	if _, _, err := l.MiniBlock(4); err != nil {
+		t.Fatalf("mini-block 4 with retain 3 at head 6: %v", err)
+	}
+}
+
+func TestServeRange(t *testing.T) {
+	s := produce(t, 10, 4)
+	l := s.open(t, memdisk.New(), ledger.Config{})
+	s.appendN(t, l, 1, 10)
+	check := func(req chain.RangeRequest, maxBytes int, want []int) {
+		t.Helper()
+		resp := l.ServeRange(&req, maxBytes)
+		if resp.ID != req.ID || resp.From != req.From || resp.Head != 10 {
+			t.Fatalf("%+v: response id %d from %d head %d", req, resp.ID, resp.From, resp.Head)
+		}
+		if len(resp.MiniBlocks) != len(want) {
+			t.Fatalf("%+v, %d bytes: %d mini-blocks, want %v", req, maxBytes, len(resp.MiniBlocks), want)
+		}
+		for i, n := range want {
+			if !bytes.Equal(resp.MiniBlocks[i], s.raws[n-1]) {
+				t.Fatalf("%+v: mini-block #%d is not mini-block %d", req, i, n)
+			}
+		}
+		// It survives the wire.
+		if _, err := chain.DecodeRangeResponse(resp.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	huge := 1 << 30
+	check(chain.RangeRequest{ID: 7, From: 3, Count: 4}, huge, []int{3, 4, 5, 6})
+	check(chain.RangeRequest{ID: 8, From: 8, Count: 10}, huge, []int{8, 9, 10})
+	check(chain.RangeRequest{ID: 9, From: 10, Count: 1}, huge, []int{10})
+	check(chain.RangeRequest{ID: 10, From: 11, Count: 5}, huge, nil)
+	two := len(s.raws[2]) + len(s.raws[3])
+	check(chain.RangeRequest{ID: 11, From: 3, Count: 4}, two, []int{3, 4})
+	check(chain.RangeRequest{ID: 12, From: 3, Count: 4}, two-1, []int{3})
+	check(chain.RangeRequest{ID: 13, From: 3, Count: 4}, 1, []int{3}) // at least one
+}
+
+// A ledger whose Retain is smaller than the distance between snapshots
+// deletes, before the next snapshot is taken, mini-blocks that recovery needs
+// to re-apply from the last one.
+func TestReopenWithSmallRetain(t *testing.T) {
+	s := produce(t, 10, 2)
+	disk := memdisk.New()
+	l := s.open(t, disk, ledger.Config{Retain: 3})
+	s.appendN(t, l, 1, 10)
+	checkHead(t, l, s, 10)
+	l2, err := ledger.Open(disk, s.gb, s.gs, ledger.Config{Retain: 3})
+	if err != nil {
+		return // refusing to open is an acceptable answer
+	}
+	checkHead(t, l2, s, 10)
+}

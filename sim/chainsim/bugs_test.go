@@ -1,0 +1,184 @@
+package chainsim_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"testing"
+
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/sequencer"
+	"github.com/meganode/meganode/properties"
+	"github.com/meganode/meganode/sim"
+	"github.com/meganode/meganode/sim/chainsim"
+	"github.com/meganode/meganode/traces"
+)
+
+// Deliberately wrong clusters. They exist only in this test file: the
+// production build cannot make them.
+
+// A Disk whose sync lies: Commit(true) returns before the batch is durable.
+type lyingEnv struct{ node.Env }
+
+func (e lyingEnv) Disk() node.Disk { return lyingDisk{e.Env.Disk()} }
+
+type lyingDisk struct{ node.Disk }
+
+func (d lyingDisk) NewBatch() node.Batch { return lyingBatch{d.Disk.NewBatch()} }
+
+type lyingBatch struct{ node.Batch }
+
+func (b lyingBatch) Commit(bool) error { return b.Batch.Commit(false) }
+
+type lyingSequencer struct{ *sequencer.Sequencer }
+
+func (s lyingSequencer) Start(env node.Env) error { return s.Sequencer.Start(lyingEnv{env}) }
+
+// A sequencer that forgets the tail of its WAL on restart: the newest
+// mini-block record is gone before recovery reads the log.
+type forgetfulSequencer struct{ *sequencer.Sequencer }
+
+func (s forgetfulSequencer) Start(env node.Env) error {
+	var last []byte
+	prefix := []byte("ledger/mb/")
+	_ = env.Disk().Iterate(prefix, func(k, _ []byte) error { last = bytes.Clone(k); return nil })
+	if last != nil && binary.BigEndian.Uint64(last[len(prefix):]) > 0 {
+		b := env.Disk().NewBatch()
+		b.Delete(last)
+		if err := b.Commit(true); err != nil {
+			return err
+		}
+	}
+	return s.Sequencer.Start(env)
+}
+
+// A fullnode that drops one entry of a mini-block's diff after verifying
+// it. The wrapper verifies the signature as the fullnode does, removes the
+// entry, and signs again with the sequencer's key so that the fullnode
+// inside applies what the buggy one would.
+type droppingFullnode struct {
+	*fullnode.Fullnode
+	id node.NodeID
+}
+
+func (f droppingFullnode) OnMessage(from node.NodeID, msg []byte) {
+	if chain.Kind(msg) == chain.FormatMiniBlockV1 {
+		msg = dropEntry(msg)
+	}
+	f.Fullnode.OnMessage(from, msg)
+}
+
+func dropEntry(raw []byte) []byte {
+	mb, err := chain.DecodeMiniBlock(raw)
+	if err != nil || mb.VerifySigner(chainsim.TheCast().SeqAddr) != nil || len(mb.Diff.Accounts) < 2 || mb.Header.Number%7 != 3 {
+		return raw
+	}
+	mb.Diff.Accounts = slices.Delete(mb.Diff.Accounts, 0, 1)
+	if mb.Seal(chainsim.TheCast().SeqKey) != nil {
+		return raw
+	}
+	out, err := mb.Encode()
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// A fullnode that applies a duplicated mini-block twice: a mini-block it
+// already holds is applied again.
+type doublingFullnode struct{ *fullnode.Fullnode }
+
+func (f doublingFullnode) OnMessage(from node.NodeID, msg []byte) {
+	if chain.Kind(msg) == chain.FormatMiniBlockV1 {
+		if mb, err := chain.DecodeMiniBlock(msg); err == nil && f.Ledger() != nil {
+			if head, _ := f.Ledger().Head(); mb.Header.Number <= head.Number && mb.Header.Number > 0 {
+				_ = f.Ledger().ApplyDiff(mb.Diff)
+			}
+		}
+	}
+	f.Fullnode.OnMessage(from, msg)
+}
+
+func mustSeq(cfg sequencer.Config) *sequencer.Sequencer {
+	s, err := sequencer.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func mustFull(cfg fullnode.Config) *fullnode.Fullnode {
+	f, err := fullnode.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+var bugs = []struct {
+	name string
+	want []string // the properties that name this bug
+	v    chainsim.Variants
+}{
+	{"chain-bug-lying-disk", []string{properties.PropDurability},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return lyingSequencer{mustSeq(c)} }}},
+	{"chain-bug-forgets-wal-tail", []string{properties.PropDurability, properties.PropNoFork},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return forgetfulSequencer{mustSeq(c)} }}},
+	{"chain-bug-drops-diff-entry", []string{properties.PropDiffEquivalence},
+		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return droppingFullnode{Fullnode: mustFull(c)} }}},
+	{"chain-bug-applies-duplicate", []string{properties.PropDiffEquivalence},
+		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return doublingFullnode{mustFull(c)} }}},
+}
+
+func init() {
+	for _, b := range bugs {
+		sim.Register(chainsim.NewProfile(b.name, b.v))
+	}
+}
+
+// TestCheckersCatchWrongVariants: for each deliberately wrong cluster, a
+// sweep of at most 500 seeds finds a failing seed whose violations name
+// the right property, and the seed's trace, written and read back,
+// replays exactly.
+func TestCheckersCatchWrongVariants(t *testing.T) {
+	for _, b := range bugs {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := sim.Lookup(b.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found *sim.Result
+			for seed := uint64(1); seed <= 500 && found == nil; seed++ {
+				res := sim.Run(p, seed, sim.Options{Keep: true})
+				for _, v := range res.Violations {
+					if slices.Contains(b.want, v.Property) {
+						found = res
+						break
+					}
+				}
+			}
+			if found == nil {
+				t.Fatalf("500 seeds of %s found no violation of %v", b.name, b.want)
+			}
+			t.Logf("seed %d: %v", found.Config.Seed, found.Violations)
+			var buf bytes.Buffer
+			if err := traces.Write(&buf, found.Trace); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := traces.Read(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, div, err := sim.Replay(tr, sim.Options{})
+			if err != nil || div != nil {
+				t.Fatalf("replay: %v %v", err, div)
+			}
+			if res.Fingerprint != found.Fingerprint {
+				t.Fatal("replay gave another fingerprint")
+			}
+		})
+	}
+}
