@@ -97,6 +97,16 @@ type Result struct {
 	Converged   time.Duration // when the liveness goal was reached; 0 if never
 	Trace       *traces.Trace // the whole trace, with events if Options.Keep
 	Artifacts   []string      // files the checkers wrote (see Options.ArtifactDir)
+	// Stats are figures the scenario measured about the run (history
+	// sizes, checking times). They are reports, not part of the run: a
+	// replay does not compare them.
+	Stats []Stat
+}
+
+// Stat is one figure a scenario measured.
+type Stat struct {
+	Name  string
+	Value float64
 }
 
 // Failed reports whether the run found a violation.
@@ -136,6 +146,7 @@ type World struct {
 	converged  time.Duration
 	stopped    bool
 	violations []traces.Violation
+	stats      []Stat
 	events     int
 	maxEvents  int
 	artifacts  []string
@@ -189,7 +200,7 @@ func (w *World) result(p *Profile, seed uint64) *Result {
 	res := &Result{
 		Config: w.cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
 		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
-		Artifacts: w.artifacts,
+		Artifacts: w.artifacts, Stats: w.stats,
 	}
 	res.Trace = &traces.Trace{
 		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: w.cfg.String(), BuildID: w.opts.BuildID},
@@ -234,6 +245,11 @@ func (w *World) Disk(id node.NodeID) *Disk {
 		return n.disk
 	}
 	return nil
+}
+
+// Stat records a figure about the run for the report (see Result.Stats).
+func (w *World) Stat(name string, value float64) {
+	w.stats = append(w.stats, Stat{Name: name, Value: value})
 }
 
 // Note adds a scenario's remark to the event log.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 	"github.com/meganode/meganode/traces"
 )
 
-const defaultProfile = "register"
+const defaultProfile = "chain"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -228,8 +229,23 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	var simTime time.Duration
 	start := time.Now()
 	var writeErr error
+	figures := map[string][]float64{}
+	var names []string
+	note := func(name string, v float64) {
+		if _, ok := figures[name]; !ok {
+			names = append(names, name)
+		}
+		figures[name] = append(figures[name], v)
+	}
 	sim.Sweep(p, list, *jobs, sim.Options{BuildID: id}, func(r *sim.Result) {
 		simTime += r.SimTime
+		note("events", float64(r.Events))
+		if r.Converged > 0 {
+			note("catch_up_after_heal_ms", float64((r.Converged-r.HealedAt).Microseconds())/1000)
+		}
+		for _, st := range r.Stats {
+			note(st.Name, st.Value)
+		}
 		if !r.Failed() {
 			passed++
 			return
@@ -246,6 +262,11 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	wall := time.Since(start)
 	fmt.Fprintf(log, "sweep: %d seeds of %s in %v (%.0f seeds/hour, %.0f simulated seconds per wall second, %d jobs)\n",
 		len(list), p.Name, wall.Round(time.Millisecond), float64(len(list))/wall.Hours(), simTime.Seconds()/wall.Seconds(), *jobs)
+	for _, name := range names {
+		v := figures[name]
+		slices.Sort(v)
+		fmt.Fprintf(log, "sweep: %-24s median %10.1f   p90 %10.1f   max %10.1f   (%d runs)\n", name, v[len(v)/2], v[len(v)*9/10], v[len(v)-1], len(v))
+	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
 	if writeErr != nil {
 		return 2, writeErr

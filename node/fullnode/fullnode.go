@@ -245,10 +245,15 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 			return // late: an earlier request's answer
 		}
 		f.inflight = false
+		before, _ := f.led.Head()
 		for _, raw := range resp.MiniBlocks {
 			f.receive(from, raw)
 		}
 		f.drain()
+		if after, _ := f.led.Head(); after.Number == before.Number {
+			// The source had nothing we can use: ask the next one next time.
+			f.source = (f.source + 1) % len(f.cfg.Sources)
+		}
 		if head, _ := f.led.Head(); resp.Head > head.Number && len(resp.MiniBlocks) > 0 {
 			f.repair()
 		}

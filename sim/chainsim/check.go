@@ -109,7 +109,13 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 	if dir := w.ArtifactDir(); dir != "" {
 		html = filepath.Join(dir, fmt.Sprintf("chain-seed%d.html", s.seed))
 	}
+	start := time.Now()
 	add(properties.CheckLinearizable(s.Model(), ops, LinearizabilityTimeout, html))
+	w.Stat("history_calls", float64(len(w.History())))
+	w.Stat("p1_operations", float64(len(ops)))
+	w.Stat("p1_largest_partition", float64(largestPartition(s.Model(), ops)))
+	w.Stat("p2_reads", float64(len(reads)))
+	w.Stat("porcupine_ms", float64(time.Since(start).Microseconds())/1000)
 	return out
 }
 
@@ -304,4 +310,12 @@ func (s *Scenario) groupIndex(addr common.Address) (int, int) {
 
 func be8(n uint64) []byte {
 	return []byte{byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+func largestPartition(m porcupine.Model, ops []porcupine.Operation) int {
+	n := 0
+	for _, p := range m.Partition(ops) {
+		n = max(n, len(p))
+	}
+	return n
 }
