@@ -28,7 +28,7 @@ bench:
 
 ## sweep: SEEDS seeds of the simulator's PROFILE on every CPU
 SEEDS   ?= 1000
-PROFILE ?= register
+PROFILE ?= chain
 sweep:
 	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE)
 

@@ -70,6 +70,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// ErrConflict is the halt of a fullnode that received, signed by the
+// sequencer, a mini-block conflicting with one it applied (equivocation).
+var ErrConflict = errors.New("conflicting mini-blocks signed by the sequencer")
+
 // Timers.
 const (
 	timerPoll    node.TimerID = 2
@@ -86,7 +90,7 @@ type Metrics struct {
 	Sealed         uint64 // sealed blocks checked
 	RootMismatches uint64 // sealed blocks that disagreed with the applied state (the node halts)
 	BadMiniBlocks  uint64 // mini-blocks refused: undecodable or wrongly signed
-	Conflicts      uint64 // mini-blocks at an applied height with another hash
+	Conflicts      uint64 // signed mini-blocks that conflict with the applied chain (the node halts)
 	Repairs        uint64 // range requests sent
 	Dropped        uint64 // mini-blocks dropped because the buffer was full
 }
@@ -273,9 +277,6 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 // the head.
 func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	mb, err := chain.DecodeMiniBlock(raw)
-	if err == nil {
-		err = mb.VerifySigner(f.cfg.Sequencer)
-	}
 	if err != nil {
 		f.metrics.BadMiniBlocks++
 		f.env.Log().Warn("refused a mini-block", "from", from, "err", err)
@@ -284,19 +285,27 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	head, hash := f.led.Head()
 	n := mb.Header.Number
 	switch {
-	case n <= head.Number:
-		if n == head.Number && mb.Hash() != hash {
-			f.metrics.Conflicts++
-			f.env.Log().Error("conflicting mini-block", "number", n, "have", hash, "got", mb.Hash(), "from", from)
-		}
+	case n == head.Number && mb.Hash() != hash && mb.VerifySigner(f.cfg.Sequencer) == nil:
+		f.metrics.Conflicts++
+		f.halted = fmt.Errorf("%w: mini-block %d is %v here and %v from %s", ErrConflict, n, hash, mb.Hash(), from)
+		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", f.halted)
 		return
+	case n <= head.Number:
+		return // applied already
 	case n > head.Number+uint64(f.cfg.MaxBuffered):
 		f.metrics.Dropped++
 		return
 	}
-	if _, ok := f.buffer[n]; !ok {
-		f.buffer[n] = buffered{mb: mb, raw: raw}
+	if _, ok := f.buffer[n]; ok {
+		return
 	}
+	// The signature is checked last: it is the expensive check.
+	if err := mb.VerifySigner(f.cfg.Sequencer); err != nil {
+		f.metrics.BadMiniBlocks++
+		f.env.Log().Warn("refused a mini-block", "from", from, "err", err)
+		return
+	}
+	f.buffer[n] = buffered{mb: mb, raw: raw}
 }
 
 // drain applies buffered mini-blocks that extend the head.
@@ -328,9 +337,12 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 		f.metrics.RootMismatches++
 		f.env.Log().Error("HALT: sealed block disagrees with the applied state", "err", err)
 	case errors.Is(err, ledger.ErrNotNext):
-		// A mini-block that does not chain on the head: refuse it.
-		f.metrics.BadMiniBlocks++
-		f.env.Log().Warn("mini-block does not extend the head", "err", err)
+		// Signed by the sequencer, numbered next, and yet it does not
+		// chain on our head: the sequencer has signed two histories. Going
+		// on would mean choosing one; a fullnode stops and says so.
+		f.metrics.Conflicts++
+		f.halted = fmt.Errorf("%w: %v", ErrConflict, err)
+		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", err)
 	default:
 		f.fail(err)
 	}

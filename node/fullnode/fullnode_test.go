@@ -260,14 +260,17 @@ func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	if h.fn.Ledger().Safe().Header.Number.Uint64() != 3 {
 		t.Fatalf("safe block %v, want 3", h.fn.Ledger().Safe().Header.Number)
 	}
-	// A signed mini-block at the head with another hash is a conflict.
+	// It serves what it applied to other fullnodes.
+	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 5, From: 8, Count: 4}).Encode())
+	// A signed mini-block at the head with another hash is a conflict:
+	// the sequencer signed two histories, and the fullnode halts.
 	h.fn.OnMessage("seq", s.resigned(t, 9, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.TimeMicros++ }))
-	h.checkAt(9)
 	if m := h.fn.Metrics(); m.Conflicts != 1 || m.Applied != 9 {
 		t.Fatalf("metrics after a conflicting mini-block %+v", m)
 	}
-	// It serves what it applied to other fullnodes.
-	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 5, From: 8, Count: 4}).Encode())
+	if !errors.Is(h.fn.Halted(), ErrConflict) {
+		t.Fatalf("halted: %v, want ErrConflict", h.fn.Halted())
+	}
 	if len(h.env.sent) != 1 || h.env.sent[0].to != "peer" {
 		t.Fatalf("sent %d messages, want a range response to peer", len(h.env.sent))
 	}
@@ -399,14 +402,23 @@ func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
 	if m := h.fn.Metrics(); m.BadMiniBlocks != 3 {
 		t.Fatalf("metrics %+v, want three bad mini-blocks", m)
 	}
-	// Signed by the sequencer but not chaining on the head: refused.
-	h.fn.OnMessage("seq", s.resigned(t, 1, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.ParentHash = common.Hash{9} }))
-	h.checkAt(0)
-	if m := h.fn.Metrics(); m.BadMiniBlocks != 4 || m.Applied != 0 {
-		t.Fatalf("metrics %+v, want four bad mini-blocks", m)
-	}
 	h.feed(1, 3)
 	h.checkAt(3)
+}
+
+func TestSignedMiniBlockNotChainingOnTheHeadHalts(t *testing.T) {
+	s := produce(t, 3, 3)
+	h := newHarness(t, s, nil)
+	h.feed(1, 1)
+	h.fn.OnMessage("seq", s.resigned(t, 2, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.ParentHash = common.Hash{9} }))
+	if m := h.fn.Metrics(); m.Conflicts != 1 || m.Applied != 1 {
+		t.Fatalf("metrics %+v, want one conflict", m)
+	}
+	if !errors.Is(h.fn.Halted(), ErrConflict) {
+		t.Fatalf("halted: %v, want ErrConflict", h.fn.Halted())
+	}
+	h.feed(2, 3) // nothing more is applied
+	h.checkAt(1)
 }
 
 func TestDoctoredSealHaltsTheNode(t *testing.T) {
