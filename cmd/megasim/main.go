@@ -318,16 +318,17 @@ func cmdReplay(args []string, out, log io.Writer) (int, error) {
 
 // cmdBench prints the simulator's figures as "name value unit" lines:
 // simulated seconds per wall second and events per second of 5-node
-// register runs on one goroutine, and the seeds per hour of a sweep of the
+// runs of the profile (chain by default) on one goroutine, and the seeds per hour of a sweep of the
 // default profile on every CPU.
 func cmdBench(args []string, out, log io.Writer) (int, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(log)
 	seeds := fs.Int("seeds", 200, "seeds per figure")
+	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
 	}
-	base, err := sim.Lookup(defaultProfile)
+	base, err := sim.Lookup(*profile)
 	if err != nil {
 		return 2, err
 	}
@@ -343,8 +344,8 @@ func cmdBench(args []string, out, log io.Writer) (int, error) {
 		events += r.Events
 	}
 	wall := time.Since(start)
-	fmt.Fprintf(log, "megasim bench: %d 5-node register runs, %.0f simulated seconds, %d events, %v wall, one goroutine\n",
-		*seeds, simTime.Seconds(), events, wall.Round(time.Millisecond))
+	fmt.Fprintf(log, "megasim bench: %d 5-node %s runs, %.0f simulated seconds, %d events, %v wall, one goroutine\n",
+		*seeds, base.Name, simTime.Seconds(), events, wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "sim_speedup %.0f sim_s/wall_s\n", simTime.Seconds()/wall.Seconds())
 	fmt.Fprintf(out, "sim_events_per_s %.0f events/s\n", float64(events)/wall.Seconds())
 	start = time.Now()

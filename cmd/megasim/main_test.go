@@ -79,7 +79,7 @@ func TestRunPassesAndPrintsItsConfigurationFirst(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("code %d err %v\n%s", code, err, out.String())
 	}
-	if !strings.HasPrefix(out.String(), "seed 5\nprofile register\n") || !strings.Contains(out.String(), "fingerprint") {
+	if !strings.HasPrefix(out.String(), "seed 5\nprofile chain\n") || !strings.Contains(out.String(), "fingerprint") {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
