@@ -34,8 +34,11 @@ sweep:
 
 ## fuzz: run each decoder fuzz target for FUZZTIME
 fuzz:
-	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx; do \
+	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx FuzzDecodeRangeRequest FuzzDecodeRangeResponse; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/chain || exit 1; \
+	done
+	for f in FuzzDecodeCall FuzzDecodeAnswer; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/api || exit 1; \
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./traces
 

@@ -212,12 +212,20 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "seeds run in parallel")
 	dir := fs.String("traces", "megasim-traces", "where the traces of failing seeds go")
+	prints := fs.String("fingerprints", "", "write each seed's fingerprint to this file, one \"seed fingerprint\" line each, in seed order (two sweeps of one build must write the same file)")
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
 	}
 	p, err := sim.Lookup(*profile)
 	if err != nil {
 		return 2, err
+	}
+	var fpOut *os.File
+	if *prints != "" {
+		if fpOut, err = os.Create(*prints); err != nil {
+			return 2, err
+		}
+		defer fpOut.Close()
 	}
 	shard, err := parseShard(*shardFlag)
 	if err != nil {
@@ -239,6 +247,11 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	}
 	sim.Sweep(p, list, *jobs, sim.Options{BuildID: id}, func(r *sim.Result) {
 		simTime += r.SimTime
+		if fpOut != nil {
+			if _, err := fmt.Fprintf(fpOut, "%d %x\n", r.Config.Seed, r.Fingerprint); err != nil && writeErr == nil {
+				writeErr = err
+			}
+		}
 		note("events", float64(r.Events))
 		if r.Converged > 0 {
 			note("catch_up_after_heal_ms", float64((r.Converged-r.HealedAt).Microseconds())/1000)
