@@ -108,7 +108,11 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 			}
 		}
 	}
-	ops, reads, acks := s.classify(w.History(), final)
+	var served []string
+	ops, reads, acks := s.classify(w.History(), final, seq.Ledger().BlockHash, &served)
+	if len(served) > 0 {
+		out = append(out, traces.Violation{Property: properties.PropNoFork, At: w.Now(), Detail: fmt.Sprintf("%d blocks or mini-blocks served unlike the sequencer's chain; first: %s", len(served), served[0])})
+	}
 	add(properties.CheckDurability(acks, final))
 	add(properties.CheckReads(s.cast.Alloc, final, reads))
 	html := ""
@@ -151,7 +155,7 @@ func (s *Scenario) Model() porcupine.Model {
 // classify turns the history into porcupine operations (P1: sends and
 // latest reads served by the sequencer), reads to check at their height
 // (P2: every node) and acknowledged receipts (P4).
-func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock) ([]porcupine.Operation, []properties.Read, []properties.Ack) {
+func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock, blockHash func(uint64) common.Hash, served *[]string) ([]porcupine.Operation, []properties.Read, []properties.Ack) {
 	included := map[common.Hash]*types.Receipt{}
 	for _, mb := range final {
 		for i, tx := range mb.Txs {
@@ -198,7 +202,33 @@ func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock) ([]porcu
 			}
 			continue
 		}
-		if a == nil || a.Err != nil || !call.Method.IsRead() {
+		if a == nil || a.Err != nil {
+			continue
+		}
+		switch call.Method {
+		case api.MethodReceipt:
+			// A receipt any node serves is durable like an acknowledgement.
+			if r := a.Receipt; r != nil {
+				acks = append(acks, properties.Ack{Op: i, Tx: r.TxHash, MiniBlock: r.MiniBlock, Status: r.Status, GasUsed: r.GasUsed})
+			}
+			continue
+		case api.MethodMiniBlock:
+			if mb, err := chain.DecodeMiniBlock(a.MiniBlock); err != nil || mb.Header.Number != call.Number {
+				*served = append(*served, fmt.Sprintf("call %d: %s served an undecodable or wrong mini-block for %d", i, h.Node, call.Number))
+			} else if n := call.Number; n > uint64(len(final)) || final[n-1].Hash() != mb.Hash() {
+				*served = append(*served, fmt.Sprintf("call %d: %s served mini-block %d as %v, not the sequencer's", i, h.Node, n, mb.Hash()))
+			}
+			continue
+		case api.MethodBlock:
+			b, err := chain.DecodeBlock(a.Block)
+			if err != nil || b.NumberU64() != call.Number {
+				*served = append(*served, fmt.Sprintf("call %d: %s served an undecodable or wrong block for %d", i, h.Node, call.Number))
+			} else if want := blockHash(call.Number); want != b.Hash() {
+				*served = append(*served, fmt.Sprintf("call %d: %s served block %d as %v, the sequencer sealed %v", i, h.Node, call.Number, b.Hash(), want))
+			}
+			continue
+		}
+		if !call.Method.IsRead() {
 			continue
 		}
 		r := properties.Read{Op: i, Session: string(h.Client) + "@" + string(h.Node), Latest: call.Tag.Kind == api.TagLatest,

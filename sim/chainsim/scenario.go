@@ -217,12 +217,14 @@ func (s *Scenario) groupAccounts(g int) []int {
 func (s *Scenario) groups() int { return (s.nclients + clientsPerGroup - 1) / clientsPerGroup }
 
 type clientState struct {
-	idx    int
-	nonce  [accountsPerClient]uint64
-	known  [accountsPerClient]bool // the nonce is known
-	resend []byte                  // an undecided send, sent again
-	tries  int
-	lastAt uint64 // newest safe block seen, for reads at a block
+	idx      int
+	nonce    [accountsPerClient]uint64
+	known    [accountsPerClient]bool // the nonce is known
+	resend   []byte                  // an undecided send, sent again
+	tries    int
+	lastAt   uint64      // newest safe block seen, for reads at a block
+	lastMini uint64      // newest mini-block seen, for reads of a mini-block
+	lastTx   common.Hash // the newest transaction of the client with a receipt
 }
 
 // Converged implements sim.Scenario: every fullnode holds the sequencer's
@@ -325,6 +327,9 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 	if a.Err == nil && a.Safe > st.lastAt {
 		st.lastAt = a.Safe
 	}
+	if a.Err == nil && a.At.MiniBlock > st.lastMini {
+		st.lastMini = a.At.MiniBlock
+	}
 	if !m.send {
 		if a.Err == nil && m.client == st.idx && m.read != (common.Address{}) && last.Node == SequencerID {
 			for i := range accountsPerClient {
@@ -339,6 +344,7 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 	switch {
 	case a.Err == nil && a.Receipt != nil:
 		st.resend = nil
+		st.lastTx = a.Receipt.TxHash
 		if m.tx != nil && m.tx.Nonce() == st.nonce[acct] {
 			st.nonce[acct]++
 		}
@@ -472,7 +478,21 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 		tag = api.AtBlock(1 + uint64(r.IntN(int(st.lastAt))))
 	}
 	var call *api.Call
-	switch r.IntN(6) {
+	switch r.IntN(10) {
+	case 6:
+		code := []common.Address{tokenAddr, ammAddr, probeAddr, addr}[r.IntN(4)]
+		m.read = code
+		call = &api.Call{Method: api.MethodCode, Address: code, Tag: tag}
+	case 7:
+		if st.lastTx == (common.Hash{}) {
+			call = &api.Call{Method: api.MethodHead}
+			break
+		}
+		call = &api.Call{Method: api.MethodReceipt, Hash: st.lastTx}
+	case 8:
+		call = &api.Call{Method: api.MethodMiniBlock, Number: 1 + uint64(r.IntN(int(st.lastMini+1)))}
+	case 9:
+		call = &api.Call{Method: api.MethodBlock, Number: uint64(r.IntN(int(st.lastAt + 1)))}
 	case 0, 1:
 		call = &api.Call{Method: api.MethodBalance, Address: addr, Tag: tag}
 	case 2:
