@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/ethereum/go-ethereum/rlp"
 )
 
 // Format identifies an encoding and its version. It is the first byte of
@@ -92,4 +94,23 @@ func Unframe(want Format, rec []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w (%v, %d bytes)", ErrChecksum, want, len(rec))
 	}
 	return body[1:], nil
+}
+
+// FrameRLP frames the RLP encoding of v, a record of fixed shape (one that
+// always encodes: encoding it can only fail on a programming error).
+func FrameRLP(f Format, v any) []byte {
+	b, err := rlp.EncodeToBytes(v)
+	if err != nil {
+		panic(fmt.Sprintf("chain: %v record does not encode: %v", f, err))
+	}
+	return Frame(f, b)
+}
+
+// UnframeRLP checks rec's frame and decodes its RLP payload into v.
+func UnframeRLP(f Format, rec []byte, v any) error {
+	payload, err := Unframe(f, rec)
+	if err != nil {
+		return err
+	}
+	return rlp.DecodeBytes(payload, v)
 }

@@ -1,10 +1,6 @@
 package chain
 
-import (
-	"fmt"
-
-	"github.com/ethereum/go-ethereum/rlp"
-)
+import "fmt"
 
 // MaxRangeCount bounds how many mini-blocks one range request may ask for
 // and one response may carry.
@@ -30,13 +26,7 @@ type RangeResponse struct {
 }
 
 // Encode returns the framed request.
-func (r *RangeRequest) Encode() []byte {
-	b, err := rlp.EncodeToBytes(r)
-	if err != nil {
-		panic(err) // fixed-size fields always encode
-	}
-	return Frame(FormatRangeRequestV1, b)
-}
+func (r *RangeRequest) Encode() []byte { return FrameRLP(FormatRangeRequestV1, r) }
 
 // DecodeRangeRequest decodes a framed range request.
 func DecodeRangeRequest(rec []byte) (*RangeRequest, error) {
@@ -55,13 +45,7 @@ func DecodeRangeRequest(rec []byte) (*RangeRequest, error) {
 }
 
 // Encode returns the framed response.
-func (r *RangeResponse) Encode() []byte {
-	b, err := rlp.EncodeToBytes(r)
-	if err != nil {
-		panic(err)
-	}
-	return Frame(FormatRangeResponseV1, b)
-}
+func (r *RangeResponse) Encode() []byte { return FrameRLP(FormatRangeResponseV1, r) }
 
 // DecodeRangeResponse decodes a framed range response. The mini-blocks
 // inside are left encoded, for the caller to decode and check one by one.

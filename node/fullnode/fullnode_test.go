@@ -17,27 +17,11 @@ import (
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/internal/nodetest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
 	"github.com/meganode/meganode/node/sequencer"
 )
-
-const testChainID = 424242
-
-var (
-	t0     = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	logger = common.HexToAddress("0x1000000000000000000000000000000000000001") // LOG1(7)
-	setter = common.HexToAddress("0x1000000000000000000000000000000000000002") // slot 0 = calldata[0:32]
-	sink   = common.HexToAddress("0x2000000000000000000000000000000000000002")
-)
-
-func testKey(label string, i int) *ecdsa.PrivateKey {
-	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(label), []byte{byte(i)}))
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
 
 // stream is what a real sequencer published, with the state root it had
 // after each mini-block.
@@ -53,17 +37,10 @@ type stream struct {
 func produce(t *testing.T, n, K int) *stream {
 	t.Helper()
 	s := &stream{seqKey: testKey("sequencer", 0)}
-	alloc := types.GenesisAlloc{
-		logger: {Code: []byte{0x60, 0x07, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00}},
-		setter: {Code: []byte{0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00}},
-	}
 	for i := range 3 {
-		k := testKey("account", i)
-		s.keys = append(s.keys, k)
-		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
+		s.keys = append(s.keys, testKey("account", i))
 	}
-	s.gen = &core.Genesis{Config: exec.DefaultChainConfig(testChainID), Alloc: alloc, GasLimit: 30_000_000,
-		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(t0.Unix())}
+	s.gen = nodetest.Genesis(s.keys, nil)
 	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
 	if err != nil {
 		t.Fatal(err)
@@ -94,22 +71,22 @@ func produce(t *testing.T, n, K int) *stream {
 				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: &to, Value: big.NewInt(int64(i + 1)), Data: data})
 			nonces[ki]++
 			raw, _ := tx.MarshalBinary()
-			req := &fakeReq{body: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
+			req := &fakeReq{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
 			seq.OnRequest(req)
-			if a, err := api.DecodeAnswer(req.answers[0]); err != nil || a.Err != nil {
+			if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
 				t.Fatalf("send: %v %v", err, a.Err)
 			}
 		}
-		env.now = env.now.Add(10 * time.Millisecond)
-		for len(env.timers) > 0 && !env.timers[0].at.After(env.now) {
-			env.fire(t, seq, env.timers[0].id)
+		env.Clock = env.Clock.Add(10 * time.Millisecond)
+		for len(env.Timers) > 0 && !env.Timers[0].At.After(env.Clock) {
+			env.Fire(t, seq, env.Timers[0].ID)
 		}
-		if len(env.published) != i+1 {
-			t.Fatalf("published %d mini-blocks after %d ticks", len(env.published), i+1)
+		if len(env.Published) != i+1 {
+			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}
 		s.roots = append(s.roots, seq.Ledger().State().Root())
 	}
-	s.raws = env.published
+	s.raws = env.Published
 	return s
 }
 
@@ -206,15 +183,15 @@ func (h *harness) rangeRequests(from int) ([]node.NodeID, []*chain.RangeRequest)
 	h.t.Helper()
 	var to []node.NodeID
 	var reqs []*chain.RangeRequest
-	for _, m := range h.env.sent[from:] {
-		if chain.Kind(m.msg) != chain.FormatRangeRequestV1 {
+	for _, m := range h.env.Sent[from:] {
+		if chain.Kind(m.Msg) != chain.FormatRangeRequestV1 {
 			continue
 		}
-		r, err := chain.DecodeRangeRequest(m.msg)
+		r, err := chain.DecodeRangeRequest(m.Msg)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		to = append(to, m.to)
+		to = append(to, m.To)
 		reqs = append(reqs, r)
 	}
 	return to, reqs
@@ -222,12 +199,12 @@ func (h *harness) rangeRequests(from int) ([]node.NodeID, []*chain.RangeRequest)
 
 func (h *harness) call(c *api.Call) *api.Answer {
 	h.t.Helper()
-	r := &fakeReq{body: c.Encode()}
+	r := &fakeReq{Call: c.Encode()}
 	h.fn.OnRequest(r)
-	if len(r.answers) != 1 {
-		h.t.Fatalf("%d answers, want 1", len(r.answers))
+	if len(r.Answers) != 1 {
+		h.t.Fatalf("%d answers, want 1", len(r.Answers))
 	}
-	a, err := api.DecodeAnswer(r.answers[0])
+	a, err := api.DecodeAnswer(r.Answers[0])
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -237,8 +214,8 @@ func (h *harness) call(c *api.Call) *api.Answer {
 func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	s := produce(t, 9, 3)
 	h := newHarness(t, s, nil)
-	if len(h.env.subs) != 1 || h.env.subs[0] != sequencer.Topic {
-		t.Fatalf("subscribed to %v, want the mini-block topic", h.env.subs)
+	if len(h.env.Subs) != 1 || h.env.Subs[0] != sequencer.Topic {
+		t.Fatalf("subscribed to %v, want the mini-block topic", h.env.Subs)
 	}
 	h.checkAt(0)
 	for n := 1; n <= 9; n++ {
@@ -248,8 +225,8 @@ func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	if m := h.fn.Metrics(); m.Applied != 9 || m.Sealed != 3 || m.BadMiniBlocks != 0 || m.Repairs != 0 {
 		t.Fatalf("metrics %+v", m)
 	}
-	if len(h.env.sent) != 0 {
-		t.Fatalf("sent %d messages while fed in order", len(h.env.sent))
+	if len(h.env.Sent) != 0 {
+		t.Fatalf("sent %d messages while fed in order", len(h.env.Sent))
 	}
 	// Duplicates change nothing.
 	h.feed(4, 9)
@@ -271,10 +248,10 @@ func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	if !errors.Is(h.fn.Halted(), ErrConflict) {
 		t.Fatalf("halted: %v, want ErrConflict", h.fn.Halted())
 	}
-	if len(h.env.sent) != 1 || h.env.sent[0].to != "peer" {
-		t.Fatalf("sent %d messages, want a range response to peer", len(h.env.sent))
+	if len(h.env.Sent) != 1 || h.env.Sent[0].To != "peer" {
+		t.Fatalf("sent %d messages, want a range response to peer", len(h.env.Sent))
 	}
-	resp, err := chain.DecodeRangeResponse(h.env.sent[0].msg)
+	resp, err := chain.DecodeRangeResponse(h.env.Sent[0].Msg)
 	if err != nil || resp.ID != 5 || resp.Head != 9 || len(resp.MiniBlocks) != 2 ||
 		!bytes.Equal(resp.MiniBlocks[0], s.raw(8)) || !bytes.Equal(resp.MiniBlocks[1], s.raw(9)) {
 		t.Fatalf("range response %+v (%v), want mini-blocks 8 and 9", resp, err)
@@ -341,8 +318,8 @@ func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
 	want := []node.NodeID{"seq", "peer1", "peer2", "seq"}
 	for i := range want {
 		if i > 0 {
-			h.env.now = h.env.now.Add(h.fn.cfg.RepairTimeout)
-			h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
+			h.env.Clock = h.env.Clock.Add(h.fn.cfg.RepairTimeout)
+			h.env.Fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
 		}
 		to, reqs := h.rangeRequests(0)
 		if len(reqs) != i+1 || to[i] != want[i] || reqs[i].From != 1 {
@@ -356,9 +333,9 @@ func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
 	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[3], 4<<20).Encode())
 	h.checkAt(4)
 	// A timer after the answer asks no one.
-	n := len(h.env.sent)
-	h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
-	if len(h.env.sent) != n {
+	n := len(h.env.Sent)
+	h.env.Fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID))
+	if len(h.env.Sent) != n {
 		t.Fatal("a repair timer after the answer sent a request")
 	}
 }
@@ -367,8 +344,8 @@ func TestPollCatchesUpAfterLostGossip(t *testing.T) {
 	s := produce(t, 5, 3)
 	h := newHarness(t, s, nil)
 	h.feed(1, 2) // 3..5 lost
-	h.env.now = h.env.now.Add(h.fn.cfg.PollEvery)
-	h.env.fire(t, h.fn, timerPoll)
+	h.env.Clock = h.env.Clock.Add(h.fn.cfg.PollEvery)
+	h.env.Fire(t, h.fn, timerPoll)
 	to, reqs := h.rangeRequests(0)
 	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 3 {
 		t.Fatalf("poll sent %v %+v, want a request to seq from 3", to, reqs)
@@ -391,7 +368,7 @@ func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
 		t.Fatalf("metrics %+v, want two bad mini-blocks", m)
 	}
 	// In a range response too.
-	h.env.fire(t, h.fn, timerPoll)
+	h.env.Fire(t, h.fn, timerPoll)
 	_, reqs := h.rangeRequests(0)
 	if len(reqs) != 1 {
 		t.Fatalf("%d range requests, want 1", len(reqs))
@@ -445,19 +422,19 @@ func TestDoctoredSealHaltsTheNode(t *testing.T) {
 		}
 	}
 	// It applies nothing more, serves no ranges, asks for none.
-	n := len(h.env.sent)
+	n := len(h.env.Sent)
 	h.feed(4, 6)
 	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 1, From: 1, Count: 2}).Encode())
-	h.env.now = h.env.now.Add(h.fn.cfg.PollEvery)
-	h.env.fire(t, h.fn, timerPoll)
-	if len(h.env.sent) != n {
-		t.Fatalf("a halted node sent %d messages", len(h.env.sent)-n)
+	h.env.Clock = h.env.Clock.Add(h.fn.cfg.PollEvery)
+	h.env.Fire(t, h.fn, timerPoll)
+	if len(h.env.Sent) != n {
+		t.Fatalf("a halted node sent %d messages", len(h.env.Sent)-n)
 	}
 	if m := h.fn.Metrics(); m.Applied != 2 || m.RootMismatches != 1 {
 		t.Fatalf("metrics after halt %+v", m)
 	}
 	// A restart is back at the last good mini-block, and takes the true seal.
-	h.start(h.env.now)
+	h.start(h.env.Clock)
 	if h.fn.Halted() != nil {
 		t.Fatal("restarted node is halted")
 	}
@@ -471,7 +448,7 @@ func TestRestartRestoresTheHead(t *testing.T) {
 	h := newHarness(t, s, func(c *Config) { c.Ledger = ledger.Config{SnapshotEvery: 2} })
 	h.feed(1, 7)
 	safe := h.fn.Ledger().Safe().Header.Hash()
-	h.start(h.env.now)
+	h.start(h.env.Clock)
 	h.checkAt(7)
 	if got := h.fn.Ledger().Safe().Header.Hash(); got != safe {
 		t.Fatalf("safe block after restart %v, want %v", got, safe)
@@ -559,7 +536,7 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
-	h.env.now = h.env.now.Add(90 * time.Millisecond)
+	h.env.Clock = h.env.Clock.Add(90 * time.Millisecond)
 	// The sequencer answers with a part of the range (a byte limit).
 	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 1).Encode())
 	h.checkAt(1)
@@ -567,8 +544,8 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	if len(reqs) != 2 || to[1] != "seq" || reqs[1].From != 2 {
 		t.Fatalf("follow-up %v %+v", to, reqs)
 	}
-	h.env.now = h.env.now.Add(10 * time.Millisecond) // request 1's timer is due, request 2 is 10 ms old
-	h.env.fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID-1))
+	h.env.Clock = h.env.Clock.Add(10 * time.Millisecond) // request 1's timer is due, request 2 is 10 ms old
+	h.env.Fire(t, h.fn, timerRepair+node.TimerID(h.fn.reqID-1))
 	if to, reqs := h.rangeRequests(0); len(reqs) != 2 {
 		t.Fatalf("request 2 given up after 10 ms (RepairTimeout %v): asked %v next", h.fn.cfg.RepairTimeout, to[len(to)-1])
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/state"
@@ -156,7 +155,7 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 			return nil, fmt.Errorf("open ledger: snapshot height: %w", err)
 		}
 		var at struct{ MiniBlock uint64 }
-		if err := unframeRLP(formatSnapV1, raw, &at); err != nil {
+		if err := chain.UnframeRLP(formatSnapV1, raw, &at); err != nil {
 			return nil, fmt.Errorf("open ledger: %w: snapshot height: %v", ErrCorrupt, err)
 		}
 		l.snapAt = at.MiniBlock
@@ -246,22 +245,6 @@ func (l *Ledger) loadSealedAt(n uint64) error {
 	l.openFirst = n + 1
 	l.remember(mb)
 	return nil
-}
-
-func unframeRLP(f chain.Format, rec []byte, v any) error {
-	payload, err := chain.Unframe(f, rec)
-	if err != nil {
-		return err
-	}
-	return rlp.DecodeBytes(payload, v)
-}
-
-func frameRLP(f chain.Format, v any) []byte {
-	b, err := rlp.EncodeToBytes(v)
-	if err != nil {
-		panic(err) // fixed-shape records always encode
-	}
-	return chain.Frame(f, b)
 }
 
 // Head is the newest applied mini-block's header and hash.
@@ -409,7 +392,7 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	b.Set(be64(prefixMini, n), raw)
 	for i, tx := range mb.Txs {
 		h := tx.Hash()
-		b.Set(append(slices.Clip(prefixTx), h[:]...), frameRLP(formatTxLocV1, &TxLoc{MiniBlock: n, Index: uint64(i)}))
+		b.Set(append(slices.Clip(prefixTx), h[:]...), chain.FrameRLP(formatTxLocV1, &TxLoc{MiniBlock: n, Index: uint64(i)}))
 	}
 	if n > l.cfg.Retain && n-l.cfg.Retain <= l.snapAt {
 		// Only what a snapshot covers may go: recovery re-applies the rest.
@@ -418,13 +401,13 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	var done func()
 	l.sinceSnap++
 	if mb.Sealed != nil {
-		b.Set(be64(prefixBlock, mb.Sealed.Number.Uint64()), frameRLP(formatSealV1, l.lastSeal))
+		b.Set(be64(prefixBlock, mb.Sealed.Number.Uint64()), chain.FrameRLP(formatSealV1, l.lastSeal))
 		if l.sinceSnap >= l.cfg.SnapshotEvery {
 			var err error
 			if done, err = l.hist.State().SaveBatch(l.disk, b); err != nil {
 				return fmt.Errorf("ledger: snapshot at %d: %w", n, err)
 			}
-			b.Set(keySnap, frameRLP(formatSnapV1, &struct{ MiniBlock uint64 }{n}))
+			b.Set(keySnap, chain.FrameRLP(formatSnapV1, &struct{ MiniBlock uint64 }{n}))
 		}
 	}
 	if err := b.Commit(sync); err != nil {
@@ -495,7 +478,7 @@ func (l *Ledger) Receipt(hash common.Hash) (*types.Receipt, *chain.MiniBlock, Tx
 		if err != nil {
 			return nil, nil, TxLoc{}, err
 		}
-		if err := unframeRLP(formatTxLocV1, raw, &loc); err != nil {
+		if err := chain.UnframeRLP(formatTxLocV1, raw, &loc); err != nil {
 			return nil, nil, TxLoc{}, fmt.Errorf("%w: location of %v: %v", ErrCorrupt, hash, err)
 		}
 		if loc.MiniBlock > l.head.Number {
@@ -541,7 +524,7 @@ func (l *Ledger) readSealed(n uint64) (*Sealed, error) {
 		return nil, err
 	}
 	s := new(Sealed)
-	if err := unframeRLP(formatSealV1, raw, s); err != nil || s.Header == nil || s.Header.Number == nil {
+	if err := chain.UnframeRLP(formatSealV1, raw, s); err != nil || s.Header == nil || s.Header.Number == nil {
 		return nil, fmt.Errorf("%w: block %d: %v", ErrCorrupt, n, err)
 	}
 	if s.Header.Number.Uint64() != n {

@@ -18,28 +18,12 @@ import (
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/internal/nodetest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
 	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/node/state"
 )
-
-const testChainID = 424242
-
-var (
-	t0     = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	logger = common.HexToAddress("0x1000000000000000000000000000000000000001") // LOG1(7)
-	setter = common.HexToAddress("0x1000000000000000000000000000000000000002") // slot 0 = calldata[0:32]
-	sink   = common.HexToAddress("0x2000000000000000000000000000000000000002")
-)
-
-func testKey(label string, i int) *ecdsa.PrivateKey {
-	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(label), []byte{byte(i)}))
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
 
 // stream is what a real sequencer published, with what its ledger held
 // after each mini-block.
@@ -60,17 +44,10 @@ type stream struct {
 func produce(t *testing.T, n, K int) *stream {
 	t.Helper()
 	s := &stream{seqKey: testKey("sequencer", 0)}
-	alloc := types.GenesisAlloc{
-		logger: {Code: []byte{0x60, 0x07, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00}},
-		setter: {Code: []byte{0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00}},
-	}
 	for i := range 3 {
-		k := testKey("account", i)
-		s.keys = append(s.keys, k)
-		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
+		s.keys = append(s.keys, testKey("account", i))
 	}
-	s.gen = &core.Genesis{Config: exec.DefaultChainConfig(testChainID), Alloc: alloc, GasLimit: 30_000_000,
-		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(t0.Unix())}
+	s.gen = nodetest.Genesis(s.keys, nil)
 	var err error
 	if s.gb, s.gs, err = exec.Genesis(s.gen); err != nil {
 		t.Fatal(err)
@@ -101,22 +78,22 @@ func produce(t *testing.T, n, K int) *stream {
 				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: &to, Value: big.NewInt(int64(i + 1)), Data: data})
 			nonces[ki]++
 			raw, _ := tx.MarshalBinary()
-			req := &fakeReq{body: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
+			req := &fakeReq{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
 			seq.OnRequest(req)
-			if a, err := api.DecodeAnswer(req.answers[0]); err != nil || a.Err != nil {
+			if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
 				t.Fatalf("send: %v %v", err, a.Err)
 			}
 		}
-		env.now = env.now.Add(10 * time.Millisecond)
-		for len(env.timers) > 0 && !env.timers[0].at.After(env.now) {
-			env.fire(t, seq, env.timers[0].id)
+		env.Clock = env.Clock.Add(10 * time.Millisecond)
+		for len(env.Timers) > 0 && !env.Timers[0].At.After(env.Clock) {
+			env.Fire(t, seq, env.Timers[0].ID)
 		}
-		if len(env.published) != i+1 {
-			t.Fatalf("published %d mini-blocks after %d ticks", len(env.published), i+1)
+		if len(env.Published) != i+1 {
+			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}
 		s.roots = append(s.roots, seq.Ledger().State().Root())
 	}
-	s.raws = env.published
+	s.raws = env.Published
 	for _, raw := range s.raws {
 		mb, err := chain.DecodeMiniBlock(raw)
 		if err != nil {

@@ -21,30 +21,12 @@ import (
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/internal/nodetest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
 )
 
-const testChainID = 424242
-
-var (
-	t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-
-	// logger emits LOG1(topic 7) with no data; setter stores calldata[0:32]
-	// at slot 0.
-	logger = common.HexToAddress("0x1000000000000000000000000000000000000001")
-	setter = common.HexToAddress("0x1000000000000000000000000000000000000002")
-	sink   = common.HexToAddress("0x2000000000000000000000000000000000000002")
-	miner  = common.HexToAddress("0x30000000000000000000000000000000000000c0")
-)
-
-func testKey(label string, i int) *ecdsa.PrivateKey {
-	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(label), []byte{byte(i)}))
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
+var miner = common.HexToAddress("0x30000000000000000000000000000000000000c0")
 
 // fixture is a small chain: a few funded keys, a poor one, two contracts.
 type fixture struct {
@@ -58,21 +40,10 @@ type fixture struct {
 func newFixture() *fixture {
 	f := &fixture{seqKey: testKey("sequencer", 0), poor: testKey("poor", 0),
 		signer: types.LatestSignerForChainID(big.NewInt(testChainID))}
-	ether := big.NewInt(params.Ether)
-	alloc := types.GenesisAlloc{
-		crypto.PubkeyToAddress(f.poor.PublicKey): {Balance: big.NewInt(1000)},
-		logger:                                   {Code: []byte{0x60, 0x07, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00}}, // PUSH1 7 PUSH1 0 PUSH1 0 LOG1 STOP
-		setter:                                   {Code: []byte{0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00}},       // PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP
-	}
 	for i := range 4 {
-		k := testKey("account", i)
-		f.keys = append(f.keys, k)
-		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), ether)}
+		f.keys = append(f.keys, testKey("account", i))
 	}
-	f.gen = &core.Genesis{
-		Config: exec.DefaultChainConfig(testChainID), Alloc: alloc, GasLimit: 30_000_000,
-		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(t0.Unix()),
-	}
+	f.gen = nodetest.Genesis(f.keys, types.GenesisAlloc{crypto.PubkeyToAddress(f.poor.PublicKey): {Balance: big.NewInt(1000)}})
 	return f
 }
 
@@ -123,7 +94,7 @@ func newHarness(t *testing.T, f *fixture, mutate func(*Config)) *harness {
 		mutate(&cfg)
 	}
 	h := &harness{t: t, f: f, cfg: cfg, disk: memdisk.New(), env: newFakeEnv("seq", nil, t0.Add(time.Second))}
-	h.env.disk = h.disk
+	h.env.Store = h.disk
 	h.start()
 	return h
 }
@@ -145,15 +116,15 @@ func (h *harness) start() {
 func (h *harness) restart() {
 	h.t.Helper()
 	old := h.env
-	h.env = newFakeEnv("seq", h.disk, old.now)
-	h.env.published = old.published
+	h.env = newFakeEnv("seq", h.disk, old.Clock)
+	h.env.Published = old.Published
 	h.start()
 }
 
 // tick moves the clock one interval and fires the mini-block timer.
 func (h *harness) tick() *chain.MiniBlock {
 	h.t.Helper()
-	h.env.now = h.env.now.Add(h.cfg.MiniBlockInterval)
+	h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
 	return h.fireTick()
 }
 
@@ -161,12 +132,12 @@ func (h *harness) tick() *chain.MiniBlock {
 // the mini-block it published.
 func (h *harness) fireTick() *chain.MiniBlock {
 	h.t.Helper()
-	n := len(h.env.published)
-	h.env.fire(h.t, h.seq, timerTick)
-	if len(h.env.published) != n+1 {
-		h.t.Fatalf("tick published %d mini-blocks, want 1", len(h.env.published)-n)
+	n := len(h.env.Published)
+	h.env.Fire(h.t, h.seq, timerTick)
+	if len(h.env.Published) != n+1 {
+		h.t.Fatalf("tick published %d mini-blocks, want 1", len(h.env.Published)-n)
 	}
-	mb, err := chain.DecodeMiniBlock(h.env.published[n])
+	mb, err := chain.DecodeMiniBlock(h.env.Published[n])
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -177,7 +148,7 @@ func (h *harness) fireTick() *chain.MiniBlock {
 }
 
 func (h *harness) call(c *api.Call) *fakeReq {
-	r := &fakeReq{body: c.Encode()}
+	r := &fakeReq{Call: c.Encode()}
 	h.seq.OnRequest(r)
 	return r
 }
@@ -189,10 +160,10 @@ func (h *harness) send(m api.Method, raw []byte) *fakeReq {
 // answer decodes the one answer r got.
 func answer(t testing.TB, r *fakeReq) *api.Answer {
 	t.Helper()
-	if len(r.answers) != 1 {
-		t.Fatalf("%d answers, want 1", len(r.answers))
+	if len(r.Answers) != 1 {
+		t.Fatalf("%d answers, want 1", len(r.Answers))
 	}
-	a, err := api.DecodeAnswer(r.answers[0])
+	a, err := api.DecodeAnswer(r.Answers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +195,11 @@ func TestSyncSendIsAnsweredAfterTheMiniBlockIsDurable(t *testing.T) {
 	h := newHarness(t, f, nil)
 	tx := f.tx(f.keys[0], 0, sink, 5, 21_000, nil)
 	req := h.send(api.MethodSendTxSync, enc(t, tx))
-	if len(req.answers) != 0 {
-		t.Fatalf("sync send answered before the tick: %d answers", len(req.answers))
+	if len(req.Answers) != 0 {
+		t.Fatalf("sync send answered before the tick: %d answers", len(req.Answers))
 	}
-	if len(h.env.published) != 0 {
-		t.Fatalf("published %d mini-blocks before the tick", len(h.env.published))
+	if len(h.env.Published) != 0 {
+		t.Fatalf("published %d mini-blocks before the tick", len(h.env.Published))
 	}
 	if _, err := h.disk.Get(mbKey(1)); err == nil {
 		t.Fatal("mini-block 1 on disk before the tick")
@@ -250,7 +221,7 @@ func TestSyncSendIsAnsweredAfterTheMiniBlockIsDurable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mini-block 1 not on disk after the answer: %v", err)
 	}
-	if !bytes.Equal(stored, h.env.published[0]) {
+	if !bytes.Equal(stored, h.env.Published[0]) {
 		t.Fatal("published mini-block differs from the one on disk")
 	}
 	if mb.Header.Number != 1 || len(mb.Txs) != 1 || mb.Txs[0].Hash() != tx.Hash() {
@@ -269,7 +240,7 @@ func TestRepeatedSendIsExecutedOnce(t *testing.T) {
 	r1 := h.send(api.MethodSendTxSync, raw)
 	r2 := h.send(api.MethodSendTxSync, raw)
 	r3 := h.send(api.MethodSendTx, raw)
-	if len(r1.answers)+len(r2.answers) != 0 {
+	if len(r1.Answers)+len(r2.Answers) != 0 {
 		t.Fatal("sync sends answered before the tick")
 	}
 	if a := answer(t, r3); a.Err != nil || a.Hash != tx.Hash() {
@@ -347,7 +318,7 @@ func TestBadSendsGetTheirKind(t *testing.T) {
 		}
 	}
 	// A call that does not decode at all.
-	bad := &fakeReq{body: []byte{0x51, 1, 2, 3, 4, 5}}
+	bad := &fakeReq{Call: []byte{0x51, 1, 2, 3, 4, 5}}
 	h.seq.OnRequest(bad)
 	if a := answer(t, bad); a.Err == nil || a.Err.Kind != api.KindInvalidInput {
 		t.Errorf("undecodable call: %+v, want invalid input", a.Err)
@@ -383,7 +354,7 @@ func TestGappedTxRunsOnceTheGapFills(t *testing.T) {
 		t.Fatalf("a gapped transaction ran: %d txs", len(mb.Txs))
 	}
 	req := h.send(api.MethodSendTxSync, enc(t, tx0))
-	if len(req.answers) != 0 {
+	if len(req.Answers) != 0 {
 		t.Fatal("sync send answered before the tick")
 	}
 	mb := h.tick()
@@ -452,7 +423,7 @@ func TestEveryKthMiniBlockSealsABlock(t *testing.T) {
 		if root := h.seq.Ledger().State().Root(); s.Root != root {
 			t.Fatalf("block %d: header root %v, ledger state %v", s.Number, s.Root, root)
 		}
-		mbs, txs, rs := blockOf(t, h.env.published, wantBlock)
+		mbs, txs, rs := blockOf(t, h.env.Published, wantBlock)
 		if len(mbs) != K {
 			t.Fatalf("block %d has %d mini-blocks, want %d", wantBlock, len(mbs), K)
 		}
@@ -511,10 +482,10 @@ func TestRecoveryContinuesTheOpenBlock(t *testing.T) {
 	head, headHash := led.Head()
 	root := led.State().Root()
 	var receipts [][]byte
-	for _, raw := range h.env.published {
+	for _, raw := range h.env.Published {
 		mb, _ := chain.DecodeMiniBlock(raw)
 		for _, tx := range mb.Txs {
-			receipts = append(receipts, h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}).answers[0])
+			receipts = append(receipts, h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}).Answers[0])
 		}
 	}
 	if _, err := h.disk.Get([]byte("ledger/snap")); err != nil {
@@ -533,10 +504,10 @@ func TestRecoveryContinuesTheOpenBlock(t *testing.T) {
 		t.Fatalf("open block holds %d mini-blocks after restart, want 2", len(led.OpenBlock()))
 	}
 	i := 0
-	for _, raw := range h.env.published {
+	for _, raw := range h.env.Published {
 		mb, _ := chain.DecodeMiniBlock(raw)
 		for _, tx := range mb.Txs {
-			got := h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}).answers[0]
+			got := h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}).Answers[0]
 			if !bytes.Equal(got, receipts[i]) {
 				t.Fatalf("receipt of %v differs after restart", tx.Hash())
 			}
@@ -566,10 +537,10 @@ func TestRecoveryContinuesTheOpenBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h.env.published) != len(hashes) {
-		t.Fatalf("published %d mini-blocks across the restart, want %d", len(h.env.published), len(hashes))
+	if len(h.env.Published) != len(hashes) {
+		t.Fatalf("published %d mini-blocks across the restart, want %d", len(h.env.Published), len(hashes))
 	}
-	for i, raw := range h.env.published {
+	for i, raw := range h.env.Published {
 		mb, err := chain.DecodeMiniBlock(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -604,12 +575,12 @@ func TestTimesAreMonotonicWhenTheClockJumpsBack(t *testing.T) {
 	// ticks opens a block at the (backwards) clock.
 	for _, jump := range []time.Duration{-time.Hour, 5 * time.Millisecond, -time.Minute, -time.Second} {
 		for range 4 {
-			h.env.now = h.env.now.Add(jump)
+			h.env.Clock = h.env.Clock.Add(jump)
 			send()
 			mbs = append(mbs, h.fireTick())
 		}
 	}
-	h.env.now = h.env.now.Add(2 * time.Hour)
+	h.env.Clock = h.env.Clock.Add(2 * time.Hour)
 	for range 3 {
 		mbs = append(mbs, h.tick())
 	}
@@ -658,16 +629,16 @@ func TestDiskErrorDropsTheMiniBlockAndRecovers(t *testing.T) {
 	f := newFixture()
 	h := newHarness(t, f, nil)
 	disk := &failDisk{Disk: h.disk}
-	h.env = newFakeEnv("seq", disk, h.env.now)
+	h.env = newFakeEnv("seq", disk, h.env.Clock)
 	h.start() // over the failing disk
 	tx := f.tx(f.keys[0], 0, sink, 3, 21_000, nil)
 	req := h.send(api.MethodSendTxSync, enc(t, tx))
 
 	disk.fail = 1
-	h.env.now = h.env.now.Add(h.cfg.MiniBlockInterval)
-	h.env.fire(t, h.seq, timerTick)
-	if len(h.env.published) != 0 || len(req.answers) != 0 {
-		t.Fatalf("after a failed write: %d published, %d answers", len(h.env.published), len(req.answers))
+	h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
+	h.env.Fire(t, h.seq, timerTick)
+	if len(h.env.Published) != 0 || len(req.Answers) != 0 {
+		t.Fatalf("after a failed write: %d published, %d answers", len(h.env.Published), len(req.Answers))
 	}
 	if h.seq.Ledger() != nil {
 		t.Fatal("ledger still served after a disk error")
@@ -678,14 +649,14 @@ func TestDiskErrorDropsTheMiniBlockAndRecovers(t *testing.T) {
 		}
 	}
 	// A tick while down publishes nothing.
-	h.env.now = h.env.now.Add(h.cfg.MiniBlockInterval)
-	h.env.fire(t, h.seq, timerTick)
-	if len(h.env.published) != 0 {
+	h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
+	h.env.Fire(t, h.seq, timerTick)
+	if len(h.env.Published) != 0 {
 		t.Fatal("published while recovering")
 	}
 
-	h.env.now = h.env.now.Add(h.cfg.RetryRecovery)
-	h.env.fire(t, h.seq, timerRecover)
+	h.env.Clock = h.env.Clock.Add(h.cfg.RetryRecovery)
+	h.env.Fire(t, h.seq, timerRecover)
 	if a := answer(t, req); a.Err == nil || a.Err.Kind != api.KindUnavailable {
 		t.Fatalf("waiter of the lost mini-block: %+v, want unavailable", a.Err)
 	}
@@ -726,22 +697,22 @@ func TestWaitersDroppedOnRecoveryAreAnsweredInADeterministicOrder(t *testing.T) 
 	for run := range 10 {
 		h := newHarness(t, f, nil)
 		disk := &failDisk{Disk: h.disk}
-		h.env = newFakeEnv("seq", disk, h.env.now)
+		h.env = newFakeEnv("seq", disk, h.env.Clock)
 		h.start()
 		var log []int
 		for i := range 8 {
 			tx := f.tx(f.keys[i%4], uint64(i/4), sink, int64(i+1), 21_000, nil)
-			r := &loggedReq{fakeReq: fakeReq{body: (&api.Call{Method: api.MethodSendTxSync, Raw: enc(t, tx)}).Encode()}, i: i, log: &log}
+			r := &loggedReq{fakeReq: fakeReq{Call: (&api.Call{Method: api.MethodSendTxSync, Raw: enc(t, tx)}).Encode()}, i: i, log: &log}
 			h.seq.OnRequest(r)
 		}
 		if len(log) != 0 {
 			t.Fatalf("run %d: %d answers before the tick", run, len(log))
 		}
 		disk.fail = 1
-		h.env.now = h.env.now.Add(h.cfg.MiniBlockInterval)
-		h.env.fire(t, h.seq, timerTick)
-		h.env.now = h.env.now.Add(h.cfg.RetryRecovery)
-		h.env.fire(t, h.seq, timerRecover)
+		h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
+		h.env.Fire(t, h.seq, timerTick)
+		h.env.Clock = h.env.Clock.Add(h.cfg.RetryRecovery)
+		h.env.Fire(t, h.seq, timerRecover)
 		if len(log) != 8 {
 			t.Fatalf("run %d: %d waiters answered on recovery, want 8", run, len(log))
 		}
@@ -762,11 +733,11 @@ func TestServesRangeRequests(t *testing.T) {
 	}
 	h.seq.OnMessage("full", (&chain.RangeRequest{ID: 42, From: 2, Count: 3}).Encode())
 	h.seq.OnMessage("full", []byte{byte(chain.FormatRangeRequestV1), 1, 2, 3, 4, 5}) // garbage: ignored
-	h.seq.OnMessage("full", h.env.published[0])                                      // not a request: ignored
-	if len(h.env.sent) != 1 || h.env.sent[0].to != "full" {
-		t.Fatalf("sent %d messages, want one range response to full", len(h.env.sent))
+	h.seq.OnMessage("full", h.env.Published[0])                                      // not a request: ignored
+	if len(h.env.Sent) != 1 || h.env.Sent[0].To != "full" {
+		t.Fatalf("sent %d messages, want one range response to full", len(h.env.Sent))
 	}
-	resp, err := chain.DecodeRangeResponse(h.env.sent[0].msg)
+	resp, err := chain.DecodeRangeResponse(h.env.Sent[0].Msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -774,7 +745,7 @@ func TestServesRangeRequests(t *testing.T) {
 		t.Fatalf("response id %d from %d head %d with %d mini-blocks", resp.ID, resp.From, resp.Head, len(resp.MiniBlocks))
 	}
 	for i, raw := range resp.MiniBlocks {
-		if !bytes.Equal(raw, h.env.published[1+i]) {
+		if !bytes.Equal(raw, h.env.Published[1+i]) {
 			t.Fatalf("served mini-block %d differs from the published one", 2+i)
 		}
 	}
@@ -786,9 +757,9 @@ func TestSyncSendTimesOutButStaysPooled(t *testing.T) {
 	tx1 := f.tx(f.keys[0], 1, sink, 1, 21_000, nil)
 	req := h.call(&api.Call{Method: api.MethodSendTxSync, Raw: enc(t, tx1), TimeoutMs: 150})
 	for range 25 { // 250 ms: the expiry check runs every 100 ms
-		h.env.now = h.env.now.Add(h.cfg.MiniBlockInterval)
-		for len(h.env.timers) > 0 && !h.env.timers[0].at.After(h.env.now) {
-			h.env.fire(t, h.seq, h.env.timers[0].id)
+		h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
+		for len(h.env.Timers) > 0 && !h.env.Timers[0].At.After(h.env.Clock) {
+			h.env.Fire(t, h.seq, h.env.Timers[0].ID)
 		}
 	}
 	if a := answer(t, req); a.Err == nil || a.Err.Kind != api.KindTimeout {

@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 )
@@ -56,14 +55,6 @@ type accountRLP struct {
 }
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
-func mustRLP(v any) []byte {
-	b, err := rlp.EncodeToBytes(v)
-	if err != nil {
-		panic(err) // fixed-shape structs always encode
-	}
-	return b
-}
 
 // Save implements State. The first Save writes everything; later ones write
 // only accounts, slots and codes changed since, plus the meta record, all in
@@ -114,7 +105,7 @@ func (m *Mem) SaveBatch(disk node.Disk, b node.Batch) (done func(), err error) {
 		}
 	}
 	for h := range m.unsavedCodes { // batch order does not affect its result
-		b.Set(join(prefixCode, h[:]), chain.Frame(formatCodeV1, mustRLP(m.codes[h])))
+		b.Set(join(prefixCode, h[:]), chain.FrameRLP(formatCodeV1, m.codes[h]))
 	}
 	for addr := range m.unsaved { // batch order does not affect its result
 		a := m.accounts[addr]
@@ -131,20 +122,20 @@ func (m *Mem) SaveBatch(disk node.Disk, b node.Batch) (done func(), err error) {
 			b.Delete(join(prefixAccount, addr[:]))
 			continue
 		}
-		b.Set(join(prefixAccount, addr[:]), chain.Frame(formatAccountV1, mustRLP(&accountRLP{
+		b.Set(join(prefixAccount, addr[:]), chain.FrameRLP(formatAccountV1, &accountRLP{
 			Nonce: a.Nonce, Balance: a.Balance.Bytes32(), CodeHash: a.CodeHash,
-		})))
+		}))
 		for k := range a.unsavedSlots { // batch order does not affect its result
 			key := join(prefixSlot, addr[:], k[:])
 			if v, ok := a.storage[k]; ok {
-				b.Set(key, chain.Frame(formatSlotV1, mustRLP(common.TrimLeftZeroes(v[:]))))
+				b.Set(key, chain.FrameRLP(formatSlotV1, common.TrimLeftZeroes(v[:])))
 			} else {
 				b.Delete(key)
 			}
 		}
 	}
 	accounts, slots := m.Len()
-	b.Set(keyMeta, chain.Frame(formatMetaV1, mustRLP(&metaRLP{Root: root, Accounts: uint64(accounts), Slots: uint64(slots)})))
+	b.Set(keyMeta, chain.FrameRLP(formatMetaV1, &metaRLP{Root: root, Accounts: uint64(accounts), Slots: uint64(slots)}))
 	version := m.version
 	return func() {
 		if m.version != version {
@@ -182,13 +173,13 @@ func Load(disk node.Disk) (*Mem, error) {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	var meta metaRLP
-	if err := unframeRLP(formatMetaV1, raw, &meta); err != nil {
+	if err := chain.UnframeRLP(formatMetaV1, raw, &meta); err != nil {
 		return nil, fmt.Errorf("load state: %w: meta record: %v", ErrCorrupt, err)
 	}
 	m := New()
 	err = disk.Iterate(prefixCode, func(k, v []byte) error {
 		var code []byte
-		if err := unframeRLP(formatCodeV1, v, &code); err != nil {
+		if err := chain.UnframeRLP(formatCodeV1, v, &code); err != nil {
 			return fmt.Errorf("code %x: %v", k[len(prefixCode):], err)
 		}
 		h := crypto.Keccak256Hash(code)
@@ -206,7 +197,7 @@ func Load(disk node.Disk) (*Mem, error) {
 			return fmt.Errorf("account key %x has the wrong length", k)
 		}
 		var rec accountRLP
-		if err := unframeRLP(formatAccountV1, v, &rec); err != nil {
+		if err := chain.UnframeRLP(formatAccountV1, v, &rec); err != nil {
 			return fmt.Errorf("account %x: %v", k[len(prefixAccount):], err)
 		}
 		addr := common.BytesToAddress(k[len(prefixAccount):])
@@ -231,7 +222,7 @@ func Load(disk node.Disk) (*Mem, error) {
 		addr := common.BytesToAddress(k[len(prefixSlot) : len(prefixSlot)+common.AddressLength])
 		key := common.BytesToHash(k[len(prefixSlot)+common.AddressLength:])
 		var val []byte
-		if err := unframeRLP(formatSlotV1, v, &val); err != nil {
+		if err := chain.UnframeRLP(formatSlotV1, v, &val); err != nil {
 			return fmt.Errorf("slot %v/%v: %v", addr, key, err)
 		}
 		if len(val) == 0 || len(val) > common.HashLength || val[0] == 0 {
@@ -257,14 +248,6 @@ func Load(disk node.Disk) (*Mem, error) {
 	}
 	m.saved = true
 	return m, nil
-}
-
-func unframeRLP(f chain.Format, rec []byte, v any) error {
-	payload, err := chain.Unframe(f, rec)
-	if err != nil {
-		return err
-	}
-	return rlp.DecodeBytes(payload, v)
 }
 
 // AllocDiff is the diff that creates a genesis allocation from nothing.

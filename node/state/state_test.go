@@ -246,7 +246,7 @@ func TestLoadDetectsCorruption(t *testing.T) {
 			set(d, slotKey, v)
 		},
 		"slot with a valid frame but another value": func(d *memdisk.Disk) {
-			set(d, slotKey, chain.Frame(formatSlotV1, mustRLP([]byte{9})))
+			set(d, slotKey, chain.FrameRLP(formatSlotV1, []byte{9}))
 		},
 		"lost slot": func(d *memdisk.Disk) { del(d, slotKey) },
 		"lost account": func(d *memdisk.Disk) {
