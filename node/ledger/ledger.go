@@ -124,7 +124,7 @@ type Ledger struct {
 	sealedN  map[uint64]*Sealed
 	sealedQ  []uint64 // cache order
 
-	cache  map[uint64]*chain.MiniBlock
+	cache  map[uint64]cached
 	cacheQ []uint64
 	txs    map[common.Hash]TxLoc // transactions of the cached mini-blocks
 
@@ -140,7 +140,7 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 	cfg = cfg.withDefaults()
 	l := &Ledger{
 		cfg: cfg, disk: disk, genesis: genesis,
-		sealedN: map[uint64]*Sealed{}, cache: map[uint64]*chain.MiniBlock{}, txs: map[common.Hash]TxLoc{},
+		sealedN: map[uint64]*Sealed{}, cache: map[uint64]cached{}, txs: map[common.Hash]TxLoc{},
 	}
 	st, err := state.Load(disk)
 	switch {
@@ -226,24 +226,21 @@ func (l *Ledger) readMini(n uint64) (*chain.MiniBlock, []byte, error) {
 // loadSealedAt finds the sealed block whose last mini-block is n and makes
 // it the newest seal, with the head at n.
 func (l *Ledger) loadSealedAt(n uint64) error {
-	var found *Sealed
-	var hdr chain.MiniBlockHeader
-	mb, _, err := l.readMini(n)
+	mb, raw, err := l.readMini(n)
 	if err != nil {
 		return fmt.Errorf("open ledger: snapshot mini-block %d: %w", n, err)
 	}
-	hdr = mb.Header
 	if mb.Sealed == nil {
 		return fmt.Errorf("open ledger: %w: snapshot at mini-block %d, which seals no block", ErrCorrupt, n)
 	}
-	found, err = l.readSealed(mb.Sealed.Number.Uint64())
+	found, err := l.readSealed(mb.Sealed.Number.Uint64())
 	if err != nil {
 		return fmt.Errorf("open ledger: sealed block %d: %w", mb.Sealed.Number, err)
 	}
 	l.lastSeal = found
-	l.head, l.headHash = hdr, mb.Hash()
+	l.head, l.headHash = mb.Header, mb.Hash()
 	l.openFirst = n + 1
-	l.remember(mb)
+	l.remember(mb, raw)
 	return nil
 }
 
@@ -343,7 +340,7 @@ func (l *Ledger) apply(mb *chain.MiniBlock, raw []byte) error {
 		l.openFirst = h.Number + 1
 	}
 	l.head, l.headHash = *h, mb.Hash()
-	l.remember(mb)
+	l.remember(mb, raw)
 	return nil
 }
 
@@ -394,9 +391,11 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 		h := tx.Hash()
 		b.Set(append(slices.Clip(prefixTx), h[:]...), chain.FrameRLP(formatTxLocV1, &TxLoc{MiniBlock: n, Index: uint64(i)}))
 	}
+	var pruned uint64
 	if n > l.cfg.Retain && n-l.cfg.Retain <= l.snapAt {
 		// Only what a snapshot covers may go: recovery re-applies the rest.
-		b.Delete(be64(prefixMini, n-l.cfg.Retain))
+		pruned = n - l.cfg.Retain
+		b.Delete(be64(prefixMini, pruned))
 	}
 	var done func()
 	l.sinceSnap++
@@ -417,27 +416,45 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 		done()
 		l.snapAt, l.sinceSnap = n, 0
 	}
+	if pruned > 0 {
+		l.forget(pruned)
+	}
 	return nil
 }
 
-func (l *Ledger) remember(mb *chain.MiniBlock) {
+// cached is a recently applied mini-block, decoded and encoded.
+type cached struct {
+	mb  *chain.MiniBlock
+	raw []byte
+}
+
+func (l *Ledger) remember(mb *chain.MiniBlock, raw []byte) {
 	n := mb.Header.Number
 	if _, ok := l.cache[n]; ok {
 		return
 	}
-	l.cache[n] = mb
+	l.cache[n] = cached{mb, raw}
 	l.cacheQ = append(l.cacheQ, n)
 	for i, tx := range mb.Txs {
 		l.txs[tx.Hash()] = TxLoc{MiniBlock: n, Index: uint64(i)}
 	}
 	for len(l.cacheQ) > l.cfg.Cache {
-		old := l.cache[l.cacheQ[0]]
-		delete(l.cache, l.cacheQ[0])
+		l.forget(l.cacheQ[0])
 		l.cacheQ = l.cacheQ[1:]
-		for _, tx := range old.Txs {
-			if loc, ok := l.txs[tx.Hash()]; ok && loc.MiniBlock == old.Header.Number {
-				delete(l.txs, tx.Hash())
-			}
+	}
+}
+
+// forget drops mini-block n from the cache and its transactions from the
+// in-memory index (its queue entry, if any, goes when it reaches the front).
+func (l *Ledger) forget(n uint64) {
+	c, ok := l.cache[n]
+	if !ok {
+		return
+	}
+	delete(l.cache, n)
+	for _, tx := range c.mb.Txs {
+		if loc, ok := l.txs[tx.Hash()]; ok && loc.MiniBlock == n {
+			delete(l.txs, tx.Hash())
 		}
 	}
 }
@@ -459,6 +476,9 @@ func (l *Ledger) rememberSeal(s *Sealed) {
 func (l *Ledger) MiniBlock(n uint64) (*chain.MiniBlock, []byte, error) {
 	if n == 0 || n > l.head.Number {
 		return nil, nil, fmt.Errorf("%w: mini-block %d (head %d)", ErrNotFound, n, l.head.Number)
+	}
+	if c, ok := l.cache[n]; ok {
+		return c.mb, c.raw, nil
 	}
 	mb, raw, err := l.readMini(n)
 	if errors.Is(err, node.ErrNotFound) {

@@ -256,12 +256,9 @@ func (s *Sequencer) tick() {
 	for _, r := range s.receipts {
 		logOffset -= uint64(len(r.Logs))
 	}
-	gasBefore := uint64(0)
-	for _, mb := range s.led.OpenBlock() {
-		gasBefore += mb.Header.GasUsed
-	}
-	if index == 0 {
-		gasBefore = 0
+	var gasUsed uint64
+	for _, r := range s.receipts {
+		gasUsed += r.GasUsed
 	}
 	d, err := s.blk.Flush()
 	if err != nil {
@@ -275,7 +272,7 @@ func (s *Sequencer) tick() {
 	mb := &chain.MiniBlock{
 		Header: chain.MiniBlockHeader{
 			Number: head.Number + 1, BlockNumber: s.header.Number.Uint64(), Index: index, TimeMicros: micros,
-			ParentHash: headHash, GasUsed: s.blk.GasUsed() - gasBefore, TxOffset: txOffset, LogOffset: logOffset,
+			ParentHash: headHash, GasUsed: gasUsed, TxOffset: txOffset, LogOffset: logOffset,
 		},
 		Txs: s.pending, Receipts: s.receipts, Diff: d,
 	}
