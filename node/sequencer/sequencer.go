@@ -253,11 +253,9 @@ func (s *Sequencer) tick() {
 	}
 	txOffset := uint64(s.blk.TxCount() - len(s.pending))
 	logOffset := uint64(s.blk.LogCount())
-	for _, r := range s.receipts {
-		logOffset -= uint64(len(r.Logs))
-	}
 	var gasUsed uint64
 	for _, r := range s.receipts {
+		logOffset -= uint64(len(r.Logs))
 		gasUsed += r.GasUsed
 	}
 	d, err := s.blk.Flush()
