@@ -2,130 +2,35 @@ package fullnode
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"errors"
 	"math/big"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/params"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
-	"github.com/meganode/meganode/node/exec"
-	"github.com/meganode/meganode/node/internal/nodetest"
+	"github.com/meganode/meganode/node/internal/chaintest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
 	"github.com/meganode/meganode/node/sequencer"
 )
 
-// stream is what a real sequencer published, with the state root it had
-// after each mini-block.
-type stream struct {
-	gen    *core.Genesis
-	seqKey *ecdsa.PrivateKey
-	keys   []*ecdsa.PrivateKey
-	raws   [][]byte      // raws[i] is mini-block i+1
-	roots  []common.Hash // roots[n]: after mini-block n
-	seq    *sequencer.Sequencer
-}
-
-func produce(t *testing.T, n, K int) *stream {
-	t.Helper()
-	s := &stream{seqKey: testKey("sequencer", 0)}
-	for i := range 3 {
-		s.keys = append(s.keys, testKey("account", i))
-	}
-	s.gen = nodetest.Genesis(s.keys, nil)
-	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newFakeEnv("seq", memdisk.New(), t0.Add(time.Second))
-	if err := seq.Start(env); err != nil {
-		t.Fatal(err)
-	}
-	s.seq = seq
-	gb, _, err := exec.Genesis(s.gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.roots = []common.Hash{gb.Root()}
-	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
-	nonces := make([]uint64, len(s.keys))
-	for i := range n {
-		for j := range 1 + i%2 {
-			ki := (i + j) % len(s.keys)
-			to, data, gas := sink, []byte(nil), uint64(21_000)
-			switch (i + j) % 3 {
-			case 1:
-				to, gas = logger, 100_000
-			case 2:
-				to, gas, data = setter, 100_000, common.BigToHash(big.NewInt(int64(i+1))).Bytes()
-			}
-			tx := types.MustSignNewTx(s.keys[ki], signer, &types.DynamicFeeTx{ChainID: big.NewInt(testChainID), Nonce: nonces[ki],
-				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: &to, Value: big.NewInt(int64(i + 1)), Data: data})
-			nonces[ki]++
-			raw, _ := tx.MarshalBinary()
-			req := &fakeReq{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
-			seq.OnRequest(req)
-			if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
-				t.Fatalf("send: %v %v", err, a.Err)
-			}
-		}
-		env.Clock = env.Clock.Add(10 * time.Millisecond)
-		for len(env.Timers) > 0 && !env.Timers[0].At.After(env.Clock) {
-			env.Fire(t, seq, env.Timers[0].ID)
-		}
-		if len(env.Published) != i+1 {
-			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
-		}
-		s.roots = append(s.roots, seq.Ledger().State().Root())
-	}
-	s.raws = env.Published
-	return s
-}
-
-// raw returns mini-block n's encoding.
-func (s *stream) raw(n int) []byte { return s.raws[n-1] }
-
-// resigned decodes mini-block n, changes it and signs it again with key.
-func (s *stream) resigned(t *testing.T, n int, key *ecdsa.PrivateKey, change func(*chain.MiniBlock)) []byte {
-	t.Helper()
-	mb, err := chain.DecodeMiniBlock(s.raw(n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if change != nil {
-		change(mb)
-	}
-	if err := mb.Seal(key); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := mb.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
 // harness runs one fullnode over a fake env and a memdisk.
 type harness struct {
 	t    *testing.T
-	s    *stream
+	s    *chaintest.Stream
 	cfg  Config
 	disk *memdisk.Disk
 	env  *fakeEnv
 	fn   *Fullnode
 }
 
-func newHarness(t *testing.T, s *stream, mutate func(*Config)) *harness {
+func newHarness(t *testing.T, s *chaintest.Stream, mutate func(*Config)) *harness {
 	t.Helper()
-	cfg := Config{Genesis: s.gen, Sequencer: crypto.PubkeyToAddress(s.seqKey.PublicKey), Sources: []node.NodeID{"seq", "peer"}}
+	cfg := Config{Genesis: s.Gen, Sequencer: crypto.PubkeyToAddress(s.SeqKey.PublicKey), Sources: []node.NodeID{"seq", "peer"}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -150,7 +55,7 @@ func (h *harness) start(now time.Time) {
 // feed delivers mini-blocks from..to of the stream, gossiped by the sequencer.
 func (h *harness) feed(from, to int) {
 	for n := from; n <= to; n++ {
-		h.fn.OnMessage("seq", h.s.raw(n))
+		h.fn.OnMessage("seq", h.s.Raw(n))
 	}
 }
 
@@ -168,13 +73,13 @@ func (h *harness) checkAt(n int) {
 		h.t.Fatalf("head %d, want %d", head.Number, n)
 	}
 	if n > 0 {
-		mb, _ := chain.DecodeMiniBlock(h.s.raw(n))
+		mb, _ := chain.DecodeMiniBlock(h.s.Raw(n))
 		if hash != mb.Hash() {
 			h.t.Fatalf("head hash %v, want %v", hash, mb.Hash())
 		}
 	}
-	if root := led.State().Root(); root != h.s.roots[n] {
-		h.t.Fatalf("state root at %d: %v, sequencer had %v", n, root, h.s.roots[n])
+	if root := led.State().Root(); root != h.s.Roots[n] {
+		h.t.Fatalf("state root at %d: %v, sequencer had %v", n, root, h.s.Roots[n])
 	}
 }
 
@@ -212,7 +117,7 @@ func (h *harness) call(c *api.Call) *api.Answer {
 }
 
 func TestAppliesMiniBlocksInOrder(t *testing.T) {
-	s := produce(t, 9, 3)
+	s := chaintest.Produce(t, 9, 3)
 	h := newHarness(t, s, nil)
 	if len(h.env.Subs) != 1 || h.env.Subs[0] != sequencer.Topic {
 		t.Fatalf("subscribed to %v, want the mini-block topic", h.env.Subs)
@@ -241,7 +146,7 @@ func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 5, From: 8, Count: 4}).Encode())
 	// A signed mini-block at the head with another hash is a conflict:
 	// the sequencer signed two histories, and the fullnode halts.
-	h.fn.OnMessage("seq", s.resigned(t, 9, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.TimeMicros++ }))
+	h.fn.OnMessage("seq", s.Resigned(t, 9, s.SeqKey, func(mb *chain.MiniBlock) { mb.Header.TimeMicros++ }))
 	if m := h.fn.Metrics(); m.Conflicts != 1 || m.Applied != 9 {
 		t.Fatalf("metrics after a conflicting mini-block %+v", m)
 	}
@@ -253,13 +158,13 @@ func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	}
 	resp, err := chain.DecodeRangeResponse(h.env.Sent[0].Msg)
 	if err != nil || resp.ID != 5 || resp.Head != 9 || len(resp.MiniBlocks) != 2 ||
-		!bytes.Equal(resp.MiniBlocks[0], s.raw(8)) || !bytes.Equal(resp.MiniBlocks[1], s.raw(9)) {
+		!bytes.Equal(resp.MiniBlocks[0], s.Raw(8)) || !bytes.Equal(resp.MiniBlocks[1], s.Raw(9)) {
 		t.Fatalf("range response %+v (%v), want mini-blocks 8 and 9", resp, err)
 	}
 }
 
 func TestOutOfOrderIsBufferedUntilTheGapFills(t *testing.T) {
-	s := produce(t, 6, 3)
+	s := chaintest.Produce(t, 6, 3)
 	h := newHarness(t, s, nil)
 	h.feed(1, 1)
 	for _, n := range []int{5, 3, 4} {
@@ -276,7 +181,7 @@ func TestOutOfOrderIsBufferedUntilTheGapFills(t *testing.T) {
 }
 
 func TestGapIsRepairedByARangeRequest(t *testing.T) {
-	s := produce(t, 9, 3)
+	s := chaintest.Produce(t, 9, 3)
 	h := newHarness(t, s, func(c *Config) { c.RepairBatch = 5 })
 	h.feed(1, 1)
 	h.feed(4, 6)
@@ -286,12 +191,12 @@ func TestGapIsRepairedByARangeRequest(t *testing.T) {
 		t.Fatalf("range requests %v %+v, want one to seq from 2 for 5", to, reqs)
 	}
 	// An answer to another request is ignored.
-	stale := s.seq.Ledger().ServeRange(&chain.RangeRequest{ID: reqs[0].ID + 1, From: 2, Count: 5}, 4<<20)
+	stale := s.Seq.Ledger().ServeRange(&chain.RangeRequest{ID: reqs[0].ID + 1, From: 2, Count: 5}, 4<<20)
 	h.fn.OnMessage("seq", stale.Encode())
 	h.checkAt(1)
 	// The sequencer's own answer fills the gap; the node asks on while the
 	// answer says there is more.
-	resp := s.seq.Ledger().ServeRange(reqs[0], 4<<20)
+	resp := s.Seq.Ledger().ServeRange(reqs[0], 4<<20)
 	if len(resp.MiniBlocks) != 5 {
 		t.Fatalf("sequencer served %d mini-blocks", len(resp.MiniBlocks))
 	}
@@ -301,7 +206,7 @@ func TestGapIsRepairedByARangeRequest(t *testing.T) {
 	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 7 {
 		t.Fatalf("follow-up requests %v %+v, want one to seq from 7", to, reqs)
 	}
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(9)
 	if _, reqs := h.rangeRequests(2); len(reqs) != 0 {
 		t.Fatalf("asked again at the sequencer's head: %+v", reqs)
@@ -312,7 +217,7 @@ func TestGapIsRepairedByARangeRequest(t *testing.T) {
 }
 
 func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
-	s := produce(t, 4, 3)
+	s := chaintest.Produce(t, 4, 3)
 	h := newHarness(t, s, func(c *Config) { c.Sources = []node.NodeID{"seq", "peer1", "peer2"} })
 	h.feed(3, 3)
 	want := []node.NodeID{"seq", "peer1", "peer2", "seq"}
@@ -328,9 +233,9 @@ func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
 	}
 	_, reqs := h.rangeRequests(0)
 	// A late answer to the first request is ignored; the current one is used.
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(0)
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[3], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[3], 4<<20).Encode())
 	h.checkAt(4)
 	// A timer after the answer asks no one.
 	n := len(h.env.Sent)
@@ -341,7 +246,7 @@ func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
 }
 
 func TestPollCatchesUpAfterLostGossip(t *testing.T) {
-	s := produce(t, 5, 3)
+	s := chaintest.Produce(t, 5, 3)
 	h := newHarness(t, s, nil)
 	h.feed(1, 2) // 3..5 lost
 	h.env.Clock = h.env.Clock.Add(h.fn.cfg.PollEvery)
@@ -350,14 +255,14 @@ func TestPollCatchesUpAfterLostGossip(t *testing.T) {
 	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 3 {
 		t.Fatalf("poll sent %v %+v, want a request to seq from 3", to, reqs)
 	}
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(5)
 }
 
 func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
-	s := produce(t, 3, 3)
+	s := chaintest.Produce(t, 3, 3)
 	h := newHarness(t, s, nil)
-	h.fn.OnMessage("seq", s.resigned(t, 1, testKey("impostor", 0), nil))
+	h.fn.OnMessage("seq", s.Resigned(t, 1, testKey("impostor", 0), nil))
 	h.checkAt(0)
 	if m := h.fn.Metrics(); m.BadMiniBlocks != 1 || m.Applied != 0 {
 		t.Fatalf("metrics %+v, want one bad mini-block", m)
@@ -373,7 +278,7 @@ func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("%d range requests, want 1", len(reqs))
 	}
-	resp := &chain.RangeResponse{ID: reqs[0].ID, From: 1, Head: 3, MiniBlocks: [][]byte{s.resigned(t, 1, testKey("impostor", 0), nil)}}
+	resp := &chain.RangeResponse{ID: reqs[0].ID, From: 1, Head: 3, MiniBlocks: [][]byte{s.Resigned(t, 1, testKey("impostor", 0), nil)}}
 	h.fn.OnMessage("seq", resp.Encode())
 	h.checkAt(0)
 	if m := h.fn.Metrics(); m.BadMiniBlocks != 3 {
@@ -384,10 +289,10 @@ func TestWronglySignedMiniBlockIsRefused(t *testing.T) {
 }
 
 func TestSignedMiniBlockNotChainingOnTheHeadHalts(t *testing.T) {
-	s := produce(t, 3, 3)
+	s := chaintest.Produce(t, 3, 3)
 	h := newHarness(t, s, nil)
 	h.feed(1, 1)
-	h.fn.OnMessage("seq", s.resigned(t, 2, s.seqKey, func(mb *chain.MiniBlock) { mb.Header.ParentHash = common.Hash{9} }))
+	h.fn.OnMessage("seq", s.Resigned(t, 2, s.SeqKey, func(mb *chain.MiniBlock) { mb.Header.ParentHash = common.Hash{9} }))
 	if m := h.fn.Metrics(); m.Conflicts != 1 || m.Applied != 1 {
 		t.Fatalf("metrics %+v, want one conflict", m)
 	}
@@ -399,10 +304,10 @@ func TestSignedMiniBlockNotChainingOnTheHeadHalts(t *testing.T) {
 }
 
 func TestDoctoredSealHaltsTheNode(t *testing.T) {
-	s := produce(t, 6, 3)
+	s := chaintest.Produce(t, 6, 3)
 	h := newHarness(t, s, nil)
 	h.feed(1, 2)
-	doctored := s.resigned(t, 3, s.seqKey, func(mb *chain.MiniBlock) { mb.Sealed.Root = common.Hash{0xde, 0xad} })
+	doctored := s.Resigned(t, 3, s.SeqKey, func(mb *chain.MiniBlock) { mb.Sealed.Root = common.Hash{0xde, 0xad} })
 	h.fn.OnMessage("seq", doctored)
 	if err := h.fn.Halted(); !errors.Is(err, ledger.ErrSealMismatch) {
 		t.Fatalf("Halted() = %v, want a seal mismatch", err)
@@ -410,7 +315,7 @@ func TestDoctoredSealHaltsTheNode(t *testing.T) {
 	if m := h.fn.Metrics(); m.RootMismatches != 1 || m.Applied != 2 {
 		t.Fatalf("metrics %+v", m)
 	}
-	addr := crypto.PubkeyToAddress(s.keys[0].PublicKey)
+	addr := crypto.PubkeyToAddress(s.Keys[0].PublicKey)
 	for _, c := range []*api.Call{
 		{Method: api.MethodBalance, Address: addr, Tag: api.Latest},
 		{Method: api.MethodNonce, Address: addr, Tag: api.AtMiniBlock(1)},
@@ -444,7 +349,7 @@ func TestDoctoredSealHaltsTheNode(t *testing.T) {
 }
 
 func TestRestartRestoresTheHead(t *testing.T) {
-	s := produce(t, 9, 3)
+	s := chaintest.Produce(t, 9, 3)
 	h := newHarness(t, s, func(c *Config) { c.Ledger = ledger.Config{SnapshotEvery: 2} })
 	h.feed(1, 7)
 	safe := h.fn.Ledger().Safe().Header.Hash()
@@ -461,12 +366,12 @@ func TestRestartRestoresTheHead(t *testing.T) {
 }
 
 func TestReadsAtTags(t *testing.T) {
-	s := produce(t, 8, 3) // blocks 1 and 2 sealed at 3 and 6; 7 and 8 open
+	s := chaintest.Produce(t, 8, 3) // blocks 1 and 2 sealed at 3 and 6; 7 and 8 open
 	h := newHarness(t, s, nil)
 	h.feed(1, 8)
-	seqLed := s.seq.Ledger()
+	seqLed := s.Seq.Ledger()
 	addrs := []common.Address{sink, logger, setter}
-	for _, k := range s.keys {
+	for _, k := range s.Keys {
 		addrs = append(addrs, crypto.PubkeyToAddress(k.PublicKey))
 	}
 	cases := []struct {
@@ -529,7 +434,7 @@ func TestReadsAtTags(t *testing.T) {
 // counts against the next request: that one is given up on, and the next
 // source asked, long before RepairTimeout has passed.
 func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
-	s := produce(t, 6, 3)
+	s := chaintest.Produce(t, 6, 3)
 	h := newHarness(t, s, nil)
 	h.feed(6, 6)
 	_, reqs := h.rangeRequests(0)
@@ -538,7 +443,7 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	}
 	h.env.Clock = h.env.Clock.Add(90 * time.Millisecond)
 	// The sequencer answers with a part of the range (a byte limit).
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[0], 1).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 1).Encode())
 	h.checkAt(1)
 	to, reqs := h.rangeRequests(0)
 	if len(reqs) != 2 || to[1] != "seq" || reqs[1].From != 2 {
@@ -549,12 +454,12 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	if to, reqs := h.rangeRequests(0); len(reqs) != 2 {
 		t.Fatalf("request 2 given up after 10 ms (RepairTimeout %v): asked %v next", h.fn.cfg.RepairTimeout, to[len(to)-1])
 	}
-	h.fn.OnMessage("seq", s.seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
 	h.checkAt(6)
 }
 
 func TestBufferIsBounded(t *testing.T) {
-	s := produce(t, 4, 3)
+	s := chaintest.Produce(t, 4, 3)
 	h := newHarness(t, s, func(c *Config) { c.MaxBuffered = 2 })
 	h.feed(4, 4) // beyond head+2: dropped
 	h.feed(3, 3) // likewise

@@ -130,6 +130,9 @@ type Ledger struct {
 
 	snapAt    uint64 // mini-block of the newest snapshot on disk
 	sinceSnap uint64
+
+	published uint64 // newest block DA acknowledged (sequencer)
+	witness   []byte // the witness AppendSealed stores with the seal
 }
 
 // Open recovers the ledger from disk: the newest state snapshot, then every
@@ -160,7 +163,11 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 		}
 		l.snapAt = at.MiniBlock
 	}
+	st.Checkpoint() // the snapshot (or genesis) is a sealed block's state
 	l.hist = state.NewHistory(st, l.snapAt, cfg.Window)
+	if err := l.loadPublished(); err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
 	l.lastSeal = &Sealed{Header: genesis.Header()}
 	l.head = chain.MiniBlockHeader{Number: 0, BlockNumber: 0, TimeMicros: genesis.Time() * 1e6}
 	l.headHash = genesis.Hash()
@@ -357,7 +364,7 @@ func (l *Ledger) checkSeal(mb *chain.MiniBlock) error {
 		gas += m.Header.GasUsed
 	}
 	var bad []string
-	if root := l.hist.State().Root(); root != s.Root {
+	if root := l.hist.State().Checkpoint(); root != s.Root {
 		bad = append(bad, fmt.Sprintf("state root %v, header says %v", root, s.Root))
 	}
 	if got := chain.TxRoot(txs); got != s.TxHash {
@@ -401,6 +408,9 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	l.sinceSnap++
 	if mb.Sealed != nil {
 		b.Set(be64(prefixBlock, mb.Sealed.Number.Uint64()), chain.FrameRLP(formatSealV1, l.lastSeal))
+		if l.witness != nil {
+			b.Set(witnessKey(mb.Sealed.Number.Uint64()), chain.Frame(formatWitnessV1, l.witness))
+		}
 		if l.sinceSnap >= l.cfg.SnapshotEvery {
 			var err error
 			if done, err = l.hist.State().SaveBatch(l.disk, b); err != nil {

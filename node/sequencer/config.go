@@ -16,6 +16,10 @@ import (
 // Topic is the gossip topic mini-blocks are published on.
 const Topic node.Topic = "meganode/miniblocks/1"
 
+// BlocksTopic is the gossip topic sealed blocks' bundles (mini-blocks and
+// witness, chain.BlockBundle) are published on, for the provers.
+const BlocksTopic node.Topic = "meganode/blocks/1"
+
 // Config configures a sequencer.
 type Config struct {
 	Genesis  *core.Genesis
@@ -39,6 +43,14 @@ type Config struct {
 	// when the call names no timeout; MaxSyncTimeout caps what a call may
 	// ask. Defaults 2 s and 10 s.
 	SyncTimeout, MaxSyncTimeout time.Duration
+	// DA is the DA node sealed blocks are published to; empty: none.
+	DA node.NodeID
+	// RetryDA is the first wait for DA's acknowledgement of a put before
+	// sending it again (doubling up to 2 s). Default 200 ms.
+	RetryDA time.Duration
+	// MaxPutBytes bounds one put to DA (it carries at least one block).
+	// Default 8 MiB.
+	MaxPutBytes int
 	// RetryRecovery is how long the sequencer waits before reopening its
 	// ledger after a disk error. Default 50 ms.
 	RetryRecovery time.Duration
@@ -59,6 +71,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Policy == (exec.Policy{}) {
 		c.Policy = exec.DefaultPolicy()
+	}
+	if c.RetryDA <= 0 {
+		c.RetryDA = 200 * time.Millisecond
+	}
+	if c.MaxPutBytes <= 0 {
+		c.MaxPutBytes = 8 << 20
 	}
 	if c.MaxWaiters <= 0 {
 		c.MaxWaiters = 4096

@@ -64,6 +64,9 @@ type Sequencer struct {
 	receipts   []*types.Receipt
 	executed   map[common.Hash]int // pending transactions by hash
 	carry      *mempool.Entry      // popped but did not fit the block's gas
+	access     *blockAccess        // what the open block read, for its witness
+
+	pub publisher
 
 	waiters  map[common.Hash][]waiter
 	nwaiters int
@@ -120,7 +123,8 @@ func (s *Sequencer) recover() error {
 	}
 	s.led, s.down = led, nil
 	s.pool = mempool.New(s.cfg.Pool)
-	s.blk, s.header, s.pending, s.receipts, s.carry = nil, nil, nil, nil, nil
+	s.blk, s.header, s.pending, s.receipts, s.carry, s.access = nil, nil, nil, nil, nil, nil
+	s.pub = publisher{id: s.pub.id}
 	s.executed = map[common.Hash]int{}
 	for _, h := range s.order { // in arrival order: each answer is a network send
 		for _, w := range s.waiters[h] {
@@ -134,6 +138,7 @@ func (s *Sequencer) recover() error {
 			return fmt.Errorf("sequencer: resume block: %w", err)
 		}
 	}
+	s.publish()
 	head, _ := led.Head()
 	s.env.Log().Info("sequencer started", "head", head.Number, "block", head.BlockNumber, "safe", led.Safe().Header.Number)
 	return nil
@@ -179,13 +184,20 @@ type ledgerState struct {
 
 func (l ledgerState) Apply(d *chain.Diff) error { return l.led.ApplyDiff(d) }
 
+// recording is the state the open block executes on: the ledger's, with
+// every read recorded for the block's witness.
+func (s *Sequencer) recording() state.State {
+	return state.Recorder{State: ledgerState{s.led.State(), s.led}, Access: s.access.state}
+}
+
 // openBlock starts the next EVM block.
 func (s *Sequencer) openBlock() {
 	head, _ := s.led.Head()
 	now := uint64(s.env.Now().UnixMicro())
 	s.openMicros = max(head.TimeMicros+1, now)
 	s.header = s.nextHeader(s.led.Safe().Header, s.openMicros)
-	s.blk = s.ex.NewBlock(ledgerState{s.led.State(), s.led}, s.header, s.led.BlockHash)
+	s.access = newBlockAccess(s.header.Number.Uint64())
+	s.blk = s.ex.NewBlock(s.recording(), s.header, s.getHash)
 	s.blk.Begin()
 }
 
@@ -202,7 +214,11 @@ func (s *Sequencer) resume(open []*chain.MiniBlock) error {
 			logs += len(r.Logs)
 		}
 	}
-	blk, err := s.ex.ResumeBlock(ledgerState{s.led.State(), s.led}, s.header, s.led.BlockHash, gas, 0, txs, logs)
+	s.access = newBlockAccess(s.header.Number.Uint64())
+	if err := s.reread(open); err != nil {
+		return err
+	}
+	blk, err := s.ex.ResumeBlock(s.recording(), s.header, s.getHash, gas, 0, txs, logs)
 	if err != nil {
 		return err
 	}
@@ -227,6 +243,10 @@ func (s *Sequencer) OnTimer(id node.TimerID) {
 	case timerExpire:
 		s.expire()
 		s.env.After(expireEvery, timerExpire)
+	default:
+		if id >= timerDA {
+			s.onDATimer(id)
+		}
 	}
 }
 
@@ -274,8 +294,18 @@ func (s *Sequencer) tick() {
 		},
 		Txs: s.pending, Receipts: s.receipts, Diff: d,
 	}
+	var witness []byte
 	if last {
+		var post common.Hash
+		if witness, post, err = s.witness(mb); err != nil {
+			s.fail(fmt.Errorf("witness of block %d: %w", s.header.Number, err))
+			return
+		}
 		mb.Sealed = s.seal(mb, requests)
+		if post != mb.Sealed.Root {
+			s.fail(fmt.Errorf("block %d: witness leads to root %v, state is at %v", s.header.Number, post, mb.Sealed.Root))
+			return
+		}
 	}
 	if err := mb.Seal(s.cfg.Key); err != nil {
 		s.fail(err)
@@ -286,7 +316,12 @@ func (s *Sequencer) tick() {
 		s.fail(err)
 		return
 	}
-	if err := s.led.Append(mb, raw, true); err != nil {
+	if last {
+		err = s.led.AppendSealed(mb, raw, witness, true)
+	} else {
+		err = s.led.Append(mb, raw, true)
+	}
+	if err != nil {
 		s.fail(err)
 		return
 	}
@@ -298,7 +333,9 @@ func (s *Sequencer) tick() {
 	s.pending, s.receipts = nil, nil
 	clear(s.executed)
 	if last {
-		s.blk = nil
+		s.blk, s.access = nil, nil
+		s.gossipBlock(mb.Sealed.Number.Uint64())
+		s.publish()
 	}
 }
 
@@ -417,7 +454,14 @@ func (s *Sequencer) expire() {
 
 // OnMessage implements node.Node: range requests from fullnodes.
 func (s *Sequencer) OnMessage(from node.NodeID, msg []byte) {
-	if chain.Kind(msg) != chain.FormatRangeRequestV1 || s.down != nil {
+	if s.down != nil {
+		return
+	}
+	if chain.Kind(msg) == chain.FormatDAAckV1 {
+		s.onDAAck(from, msg)
+		return
+	}
+	if chain.Kind(msg) != chain.FormatRangeRequestV1 {
 		return
 	}
 	req, err := chain.DecodeRangeRequest(msg)

@@ -46,6 +46,12 @@ type Mem struct {
 
 	trie  *trie.Trie                  // account trie
 	dirty map[common.Address]struct{} // accounts changed since the last Root
+	// The state as of the last Checkpoint, which Witness proves against:
+	// the account trie then (geth's tries copy on write, so a copy stays
+	// as it was), and the storage trie then of each account changed since,
+	// captured before its first change (nil: the account did not exist).
+	markTrie *trie.Trie
+	marked   map[common.Address]*trie.Trie
 
 	unsaved      map[common.Address]struct{} // accounts changed since the last Save
 	unsavedCodes map[common.Hash]struct{}
@@ -65,6 +71,7 @@ func New() *Mem {
 		codes:        make(map[common.Hash][]byte),
 		trie:         trie.NewEmpty(nil),
 		dirty:        make(map[common.Address]struct{}),
+		marked:       make(map[common.Address]*trie.Trie),
 		unsaved:      make(map[common.Address]struct{}),
 		unsavedCodes: make(map[common.Hash]struct{}),
 	}
@@ -131,6 +138,7 @@ func (m *Mem) applyAccount(ad *chain.AccountDiff, newCodes *[]common.Hash) {
 	m.unsaved[addr] = struct{}{}
 	a := m.accounts[addr]
 	if ad.Flags&(chain.Deleted|chain.Reset) != 0 && a != nil {
+		m.capture(addr, a)
 		delete(m.accounts, addr)
 		a = nil
 	}
@@ -187,6 +195,7 @@ func (m *Mem) Root() common.Hash {
 			m.trie.MustDelete(key)
 			continue
 		}
+		m.capture(addr, a)
 		enc, err := rlp.EncodeToBytes(&types.StateAccount{
 			Nonce: a.Nonce, Balance: &a.Balance, Root: a.storageRoot(), CodeHash: a.CodeHash[:],
 		})
@@ -197,6 +206,33 @@ func (m *Mem) Root() common.Hash {
 	}
 	clear(m.dirty)
 	return m.trie.Hash()
+}
+
+// Checkpoint computes the root and makes the state as it is now the base
+// that Witness proves against, until the next Checkpoint. Nodes call it at
+// every sealed block.
+func (m *Mem) Checkpoint() common.Hash {
+	root := m.Root()
+	m.markTrie = m.trie.Copy()
+	clear(m.marked)
+	return root
+}
+
+// capture keeps a's storage trie as of the last Checkpoint, before its
+// first change since. A nil trie is an account created since (all others
+// got one from the Root that Checkpoint ran).
+func (m *Mem) capture(addr common.Address, a *account) {
+	if m.markTrie == nil {
+		return
+	}
+	if _, ok := m.marked[addr]; ok {
+		return
+	}
+	var t *trie.Trie
+	if a.trie != nil {
+		t = a.trie.Copy()
+	}
+	m.marked[addr] = t
 }
 
 // storageRoot brings the account's storage trie up to date and returns its root.
@@ -243,9 +279,19 @@ func (m *Mem) clone() *Mem {
 		codes:        make(map[common.Hash][]byte, len(m.codes)),
 		trie:         m.trie.Copy(),
 		dirty:        cloneSet(m.dirty),
+		marked:       make(map[common.Address]*trie.Trie, len(m.marked)),
 		unsaved:      cloneSet(m.unsaved),
 		unsavedCodes: cloneSet(m.unsavedCodes),
 		saved:        m.saved,
+	}
+	if m.markTrie != nil {
+		c.markTrie = m.markTrie.Copy()
+	}
+	for addr, t := range m.marked { // copying a map: order cannot leak
+		if t != nil {
+			t = t.Copy()
+		}
+		c.marked[addr] = t
 	}
 	for h, code := range m.codes { // copying a map: order cannot leak; code slices are never mutated
 		c.codes[h] = code

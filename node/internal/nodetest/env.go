@@ -34,8 +34,19 @@ type Env struct {
 	Timers    []Timer // by due time, then arming order
 	armed     uint64
 	Sent      []Sent
-	Published [][]byte
+	Published [][]byte // what was published on MiniBlockTopic
+	Gossip    []Gossip // everything published, on any topic
 	Subs      []node.Topic
+}
+
+// MiniBlockTopic is the sequencer's mini-block topic (sequencer.Topic,
+// which the sequencer's tests check against this).
+const MiniBlockTopic node.Topic = "meganode/miniblocks/1"
+
+// Gossip is one published message.
+type Gossip struct {
+	Topic node.Topic
+	Msg   []byte
 }
 
 // Timer is an armed timer.
@@ -67,8 +78,11 @@ func (e *Env) Send(to node.NodeID, msg []byte) {
 	e.Sent = append(e.Sent, Sent{To: to, Msg: bytes.Clone(msg)})
 }
 
-func (e *Env) Publish(_ node.Topic, msg []byte) {
-	e.Published = append(e.Published, bytes.Clone(msg))
+func (e *Env) Publish(topic node.Topic, msg []byte) {
+	e.Gossip = append(e.Gossip, Gossip{topic, bytes.Clone(msg)})
+	if topic == MiniBlockTopic {
+		e.Published = append(e.Published, bytes.Clone(msg))
+	}
 }
 
 func (e *Env) After(d time.Duration, id node.TimerID) {
