@@ -2,6 +2,9 @@
 GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 30s
+# Minimising each input that finds new coverage takes long for the larger
+# records (a block bundle is kilobytes); keep it short so fuzzing runs.
+FUZZMINIMIZETIME ?= 1s
 # rapid runs a fifth of this many cases per property in short mode.
 RAPID_CHECKS ?= 1000
 
@@ -34,8 +37,8 @@ sweep:
 
 ## fuzz: run each decoder fuzz target for FUZZTIME
 fuzz:
-	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx FuzzDecodeRangeRequest FuzzDecodeRangeResponse; do \
-		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/chain || exit 1; \
+	for f in FuzzDecodeDiff FuzzDecodeMiniBlock FuzzDecodeTx FuzzDecodeRangeRequest FuzzDecodeRangeResponse FuzzBlockBundle FuzzAttestation FuzzFaultReport FuzzDAMessages; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./node/chain || exit 1; \
 	done
 	for f in FuzzDecodeCall FuzzDecodeAnswer; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/api || exit 1; \

@@ -328,6 +328,7 @@ func (w *World) heal() {
 	w.record(traces.Event{Kind: traces.KindHeal})
 	for _, n := range w.nodes {
 		n.disk.SetFaults(DiskFaults{})
+		n.slowUntil = 0
 		if n.paused {
 			n.resume()
 		}
@@ -406,6 +407,9 @@ func (w *World) send(from, to node.NodeID, kind packetKind, reqID uint64, msg []
 		if until, ok := w.clogged[linkKey{from, to}]; ok && w.now+d < until {
 			d = until - w.now + d
 		}
+		if n := w.byID[to]; n != nil && w.now < n.slowUntil {
+			d += n.slowBy
+		}
 		w.after(d, func() { w.deliver(from, to, kind, reqID, msg) })
 	}
 }
@@ -474,6 +478,9 @@ type simNode struct {
 	disk     *Disk
 	rng      *rand.Rand
 	skew     time.Duration
+	// While now < slowUntil, what reaches the node (messages, timers)
+	// comes slowBy late.
+	slowBy, slowUntil time.Duration
 }
 
 // start starts (or restarts) the node from its disk. A failed start leaves
@@ -563,6 +570,9 @@ func (e *env) After(d time.Duration, id node.TimerID) {
 		}
 		n.w.record(traces.Event{Kind: traces.KindTimer, Node: string(n.id), Hash: uint64(id)})
 		n.n.OnTimer(id)
+	}
+	if n.w.now < n.slowUntil {
+		d += n.slowBy
 	}
 	n.w.after(max(d, 0), fire)
 }
@@ -727,6 +737,14 @@ func (w *World) nemesis() {
 		{f.Clog, w.clogOne},
 		{f.ClockJump, w.jumpClock},
 	}
+	if sf, ok := w.sc.(ScenarioFaults); ok {
+		for _, k := range sf.Faults() {
+			kinds = append(kinds, struct {
+				every time.Duration
+				do    func()
+			}{k.Every, func() { k.Do(w, w.nemRng) }})
+		}
+	}
 	for _, k := range kinds {
 		if k.every <= 0 {
 			continue
@@ -741,6 +759,65 @@ func (w *World) nemesis() {
 		}
 		w.after(time.Duration(w.nemRng.ExpFloat64()*float64(k.every)), tick)
 	}
+}
+
+// ScenarioFaults is implemented by a scenario with fault kinds of its own
+// (aimed at its roles: a prover crash, a slow prover, DA unavailable). The
+// world schedules them like its own, while faults are on.
+type ScenarioFaults interface {
+	Faults() []FaultKind
+}
+
+// FaultKind is a scenario's fault: done every Every on average (0: off),
+// with the nemesis's random stream.
+type FaultKind struct {
+	Name  string
+	Every time.Duration
+	Do    func(w *World, rng *rand.Rand)
+}
+
+// DownFor draws how long a fault lasts, from the run's configuration.
+func (w *World) DownFor(rng *rand.Rand) time.Duration { return w.cfg.Faults.DownFor.draw(rng) }
+
+// CrashFor crashes a node (losing its unsynced writes) and restarts it
+// after d, unless the faults are over by then (healing restarts it).
+func (w *World) CrashFor(id node.NodeID, d time.Duration) {
+	n := w.byID[id]
+	if n == nil || !n.up {
+		return
+	}
+	n.crash()
+	w.after(d, func() {
+		if w.faultsOn {
+			n.start()
+		}
+	})
+}
+
+// SlowFor makes everything that reaches a node (messages, its timers) come
+// by late, for d.
+func (w *World) SlowFor(id node.NodeID, by, d time.Duration) {
+	n := w.byID[id]
+	if n == nil {
+		return
+	}
+	n.slowBy, n.slowUntil = by, w.now+d
+	w.record(traces.Event{Kind: traces.KindSlow, Node: string(id), Hash: uint64(by), Size: int(d / time.Millisecond)})
+}
+
+// IsolateFor cuts every link to and from a node, for d.
+func (w *World) IsolateFor(id node.NodeID, d time.Duration) {
+	n := w.byID[id]
+	if n == nil {
+		return
+	}
+	var others []*simNode
+	for _, m := range w.nodes {
+		if m != n {
+			others = append(others, m)
+		}
+	}
+	w.cutLinks([]*simNode{n}, others, true, d)
 }
 
 func (w *World) pick(ok func(n *simNode) bool) *simNode {

@@ -40,6 +40,7 @@ const (
 	KindTimeout                   // the call timed out at the client
 	KindPhase                     // the run entered a phase: Data names it
 	KindNote                      // anything else a scenario wants in the log
+	KindSlow                      // a node became slow: its messages and timers come late by Hash ns, until Size ms from now
 	kindEnd
 )
 
@@ -47,7 +48,7 @@ var kindNames = [...]string{
 	KindDeliver: "deliver", KindDrop: "drop", KindTimer: "timer", KindCrash: "crash", KindRestart: "restart",
 	KindStartFail: "start-fail", KindPause: "pause", KindResume: "resume", KindClock: "clock",
 	KindPartition: "partition", KindHeal: "heal", KindClog: "clog", KindDiskFault: "disk-fault",
-	KindCall: "call", KindReturn: "return", KindTimeout: "timeout", KindPhase: "phase", KindNote: "note",
+	KindCall: "call", KindReturn: "return", KindTimeout: "timeout", KindPhase: "phase", KindNote: "note", KindSlow: "slow",
 }
 
 func (k Kind) String() string {

@@ -59,6 +59,7 @@ const (
 	TagSafe                     // the newest sealed EVM block the node has checked
 	TagBlock                    // the sealed EVM block Number
 	TagMiniBlock                // right after mini-block Number
+	TagFinalized                // the newest sealed block a quorum of provers attested, with all before it
 	tagEnd
 )
 
@@ -70,8 +71,9 @@ type Tag struct {
 
 // Latest, Safe, AtBlock and AtMiniBlock build tags.
 var (
-	Latest = Tag{Kind: TagLatest}
-	Safe   = Tag{Kind: TagSafe}
+	Latest    = Tag{Kind: TagLatest}
+	Safe      = Tag{Kind: TagSafe}
+	Finalized = Tag{Kind: TagFinalized}
 )
 
 // AtBlock is the tag of sealed block n.
@@ -86,6 +88,8 @@ func (t Tag) String() string {
 		return "latest"
 	case TagSafe:
 		return "safe"
+	case TagFinalized:
+		return "finalized"
 	case TagBlock:
 		return fmt.Sprintf("block %d", t.Number)
 	case TagMiniBlock:
@@ -148,6 +152,16 @@ type Answer struct {
 	Block     []byte // chain.EncodeBlock
 	MiniBlock []byte // chain.MiniBlock.Encode
 	Safe      uint64 // head: the newest checked sealed block
+	Finalized uint64 // head: the newest finalized block (fullnodes)
+	Fault     string // head: a prover's fault report against this node's chain, which stops finality
+}
+
+// Finality is what a node knows of finality: the newest finalized block,
+// and the fault report, if any, that stops finality before a block of its
+// chain.
+type Finality struct {
+	Block uint64
+	Fault string
 }
 
 // MaxCallSize bounds an encoded call; a larger one is refused undecoded.

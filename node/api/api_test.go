@@ -191,7 +191,7 @@ func TestDecodeCallRefusesBadInput(t *testing.T) {
 		{"method zero", callWith(t, 0, api.TagLatest), true},
 		{"method past the last", callWith(t, api.MethodHead+1, api.TagLatest), true},
 		{"method 255", callWith(t, 255, api.TagLatest), true},
-		{"unknown tag kind", callWith(t, api.MethodBalance, api.TagMiniBlock+1), false},
+		{"unknown tag kind", callWith(t, api.MethodBalance, api.TagFinalized+1), false},
 		{"tag kind 255", callWith(t, api.MethodBalance, 255), false},
 	}
 	for _, c := range cases {

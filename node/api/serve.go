@@ -25,9 +25,22 @@ func LedgerError(err error) *Error {
 }
 
 // Resolve finds the mini-block a tag names on a ledger.
-func Resolve(l *ledger.Ledger, t Tag) (Height, *Error) {
+// fin is nil on a node that does not track finality.
+func Resolve(l *ledger.Ledger, fin *Finality, t Tag) (Height, *Error) {
 	head, _ := l.Head()
 	switch t.Kind {
+	case TagFinalized:
+		if fin == nil {
+			return Height{}, Errorf(KindUnavailable, "this node does not track finality: ask a fullnode")
+		}
+		if fin.Block == 0 {
+			return Height{}, nil
+		}
+		s, err := l.SealedBlock(fin.Block)
+		if err != nil {
+			return Height{}, LedgerError(err)
+		}
+		return Height{MiniBlock: s.Last, Block: fin.Block}, nil
 	case TagLatest:
 		return Height{MiniBlock: head.Number, Block: head.BlockNumber}, nil
 	case TagSafe:
@@ -60,15 +73,20 @@ func Resolve(l *ledger.Ledger, t Tag) (Height, *Error) {
 
 // ServeRead answers the calls every node serves the same way from its
 // ledger: reads at a tag, receipts, blocks, mini-blocks and the head. It
-// returns nil for a method it does not serve (sending).
-func ServeRead(l *ledger.Ledger, ex *exec.Executor, c *Call) *Answer {
+// returns nil for a method it does not serve (sending). fin is nil on a
+// node that does not track finality.
+func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Answer {
 	if err := l.Poisoned(); err != nil {
 		return &Answer{Err: LedgerError(err)}
 	}
 	switch c.Method {
 	case MethodHead:
 		head, _ := l.Head()
-		return &Answer{At: Height{MiniBlock: head.Number, Block: head.BlockNumber}, Safe: l.Safe().Header.Number.Uint64()}
+		a := &Answer{At: Height{MiniBlock: head.Number, Block: head.BlockNumber}, Safe: l.Safe().Header.Number.Uint64()}
+		if fin != nil {
+			a.Finalized, a.Fault = fin.Block, fin.Fault
+		}
+		return a
 	case MethodReceipt:
 		r, mb, loc, err := l.Receipt(c.Hash)
 		if err != nil {
@@ -95,7 +113,7 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, c *Call) *Answer {
 	if !c.Method.IsRead() {
 		return nil
 	}
-	at, aerr := Resolve(l, c.Tag)
+	at, aerr := Resolve(l, fin, c.Tag)
 	if aerr != nil {
 		return &Answer{Err: aerr}
 	}

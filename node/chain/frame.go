@@ -28,6 +28,25 @@ const (
 	// Node-to-node requests for mini-blocks (range sync).
 	FormatRangeRequestV1  Format = 0x61
 	FormatRangeResponseV1 Format = 0x62
+
+	// What the sequencer publishes for each sealed block (proof.go).
+	FormatBlockBundleV1 Format = 0x81
+
+	// Provers' statements and how nodes ask for them (proof.go).
+	FormatAttestationV1 Format = 0x91
+	FormatFaultReportV1 Format = 0x92
+	FormatAttRequestV1  Format = 0x93
+	FormatAttResponseV1 Format = 0x94
+
+	// Talking to the DA store (da.go), and the DA's own disk records.
+	FormatDAPutV1              Format = 0xA1
+	FormatDAAckV1              Format = 0xA2
+	FormatBlockRangeRequestV1  Format = 0xA3
+	FormatBlockRangeResponseV1 Format = 0xA4
+	FormatDAGetV1              Format = 0xA5
+	FormatDABlobsV1            Format = 0xA6
+	FormatDAHeadV1             Format = 0xA7 // node/da: what the store holds contiguously
+	FormatDARefV1              Format = 0xA8 // node/da: an index entry naming a stored blob
 )
 
 func (f Format) String() string {
@@ -46,6 +65,32 @@ func (f Format) String() string {
 		return "range-request/v1"
 	case FormatRangeResponseV1:
 		return "range-response/v1"
+	case FormatBlockBundleV1:
+		return "block-bundle/v1"
+	case FormatAttestationV1:
+		return "attestation/v1"
+	case FormatFaultReportV1:
+		return "fault-report/v1"
+	case FormatAttRequestV1:
+		return "att-request/v1"
+	case FormatAttResponseV1:
+		return "att-response/v1"
+	case FormatDAPutV1:
+		return "da-put/v1"
+	case FormatDAAckV1:
+		return "da-ack/v1"
+	case FormatBlockRangeRequestV1:
+		return "block-range-request/v1"
+	case FormatBlockRangeResponseV1:
+		return "block-range-response/v1"
+	case FormatDAGetV1:
+		return "da-get/v1"
+	case FormatDABlobsV1:
+		return "da-blobs/v1"
+	case FormatDAHeadV1:
+		return "da-head/v1"
+	case FormatDARefV1:
+		return "da-ref/v1"
 	}
 	return fmt.Sprintf("unknown format 0x%02x", byte(f))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/node/state"
 )
@@ -43,6 +44,17 @@ type Config struct {
 	// RetryRecovery is the wait before reopening the ledger after a disk
 	// error. Default 50 ms.
 	RetryRecovery time.Duration
+
+	// Provers are the keys whose attestations count towards finality, and
+	// ProverNodes the nodes asked for them when gossip missed some.
+	Provers     []common.Address
+	ProverNodes []node.NodeID
+	// Quorum is how many of Provers must attest a block to finalize it.
+	// Default: a majority.
+	Quorum int
+	// MaxAttAhead bounds how far past the finalized block attestations are
+	// kept. Default 1024.
+	MaxAttAhead uint64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -66,6 +78,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RetryRecovery <= 0 {
 		c.RetryRecovery = 50 * time.Millisecond
+	}
+	if c.Quorum <= 0 {
+		c.Quorum = len(c.Provers)/2 + 1
+	}
+	if c.Quorum > len(c.Provers) && len(c.Provers) > 0 {
+		return c, fmt.Errorf("fullnode: quorum %d of %d provers", c.Quorum, len(c.Provers))
+	}
+	if c.MaxAttAhead == 0 {
+		c.MaxAttAhead = 1024
 	}
 	return c, nil
 }
@@ -120,6 +141,9 @@ type Fullnode struct {
 	inflight bool
 	source   int // index in cfg.Sources of the source asked next
 
+	chainID uint64
+	fin     *finality
+
 	metrics Metrics
 	// verify, when set, checks a decoded mini-block before it is applied;
 	// tests use it to build deliberately wrong fullnodes.
@@ -140,7 +164,7 @@ func New(cfg Config) (*Fullnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Fullnode{cfg: cfg, ex: ex, genesis: gb, gstate: gs}, nil
+	return &Fullnode{cfg: cfg, ex: ex, genesis: gb, gstate: gs, chainID: cfg.Genesis.Config.ChainID.Uint64()}, nil
 }
 
 // Ledger is the fullnode's applied chain; nil while it recovers from a
@@ -165,6 +189,7 @@ func (f *Fullnode) Start(env node.Env) error {
 		return err
 	}
 	env.Subscribe(sequencer.Topic)
+	env.Subscribe(prover.AttestationsTopic)
 	env.After(f.cfg.PollEvery, timerPoll)
 	return nil
 }
@@ -177,6 +202,7 @@ func (f *Fullnode) open() error {
 	f.led, f.down = led, nil
 	f.buffer = map[uint64]buffered{}
 	f.inflight = false
+	f.initFinality()
 	head, _ := led.Head()
 	f.env.Log().Info("fullnode started", "head", head.Number, "safe", led.Safe().Header.Number)
 	return nil
@@ -207,6 +233,9 @@ func (f *Fullnode) OnTimer(id node.TimerID) {
 		if !f.inflight {
 			f.repair()
 		}
+		if f.down == nil && f.halted == nil {
+			f.askProvers()
+		}
 		f.env.After(f.cfg.PollEvery, timerPoll)
 	}
 }
@@ -232,6 +261,18 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 		return
 	}
 	switch chain.Kind(msg) {
+	case chain.FormatAttestationV1:
+		if f.halted == nil {
+			f.onAttestation(from, msg)
+		}
+	case chain.FormatFaultReportV1:
+		if f.halted == nil {
+			f.onFault(from, msg)
+		}
+	case chain.FormatAttResponseV1:
+		if f.halted == nil {
+			f.onAttResponse(from, msg)
+		}
 	case chain.FormatMiniBlockV1:
 		f.receive(from, msg)
 		f.drain()
@@ -331,6 +372,7 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 		f.metrics.Applied++
 		if mb.Sealed != nil {
 			f.metrics.Sealed++
+			f.advance()
 		}
 	case errors.Is(err, ledger.ErrSealMismatch):
 		f.halted = err
@@ -363,7 +405,7 @@ func (f *Fullnode) OnRequest(req node.Request) {
 		req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "fullnode recovering from a disk error")).Encode())
 		return
 	}
-	if a := api.ServeRead(f.led, f.ex, c); a != nil {
+	if a := api.ServeRead(f.led, f.ex, f.finality(), c); a != nil {
 		req.Respond(a.Encode())
 		return
 	}

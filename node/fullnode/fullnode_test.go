@@ -15,6 +15,7 @@ import (
 	"github.com/meganode/meganode/node/internal/chaintest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
+	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/sequencer"
 )
 
@@ -119,8 +120,8 @@ func (h *harness) call(c *api.Call) *api.Answer {
 func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	s := chaintest.Produce(t, 9, 3)
 	h := newHarness(t, s, nil)
-	if len(h.env.Subs) != 1 || h.env.Subs[0] != sequencer.Topic {
-		t.Fatalf("subscribed to %v, want the mini-block topic", h.env.Subs)
+	if len(h.env.Subs) != 2 || h.env.Subs[0] != sequencer.Topic || h.env.Subs[1] != prover.AttestationsTopic {
+		t.Fatalf("subscribed to %v, want the mini-block and attestation topics", h.env.Subs)
 	}
 	h.checkAt(0)
 	for n := 1; n <= 9; n++ {

@@ -488,7 +488,7 @@ func (s *Sequencer) OnRequest(req node.Request) {
 		s.send(req, c)
 		return
 	}
-	if a := api.ServeRead(s.led, s.ex, c); a != nil {
+	if a := api.ServeRead(s.led, s.ex, nil, c); a != nil {
 		req.Respond(a.Encode())
 		return
 	}
