@@ -17,6 +17,9 @@ type options struct {
 	n, reps int
 	holders int
 	only    *regexp.Regexp // nil selects every figure
+	// The witness figures' sealed blocks: witnessTxs of the n transfers
+	// each, witnessBlocks of them.
+	witnessTxs, witnessBlocks int
 }
 
 type figure struct {
@@ -26,9 +29,10 @@ type figure struct {
 
 // job measures its figures once per repetition, under GOMAXPROCS procs.
 type job struct {
-	figs  []figure
-	procs int
-	run   func(w *workload) ([]float64, error)
+	figs    []figure
+	procs   int
+	run     func(w *workload) ([]float64, error)
+	witness bool // it needs the sealed blocks of prepareWitness
 }
 
 // figureJobs lists the measurements in output order.
@@ -59,12 +63,20 @@ func figureJobs() []job {
 		single("diff_apply_per_s", "tx/s", 0, 1, (*workload).applyRun),
 		single("root_key_updates_per_s", "keys/s", 0, 1, (*workload).rootRun),
 		single("root_key_updates_per_s_allcores", "keys/s", 0, runtime.NumCPU(), (*workload).rootRun),
+		job{figs: []figure{
+			{"witness_bytes_per_block", "B", 0}, {"witness_bytes_per_tx", "B/tx", 1}, {"witness_nodes_per_block", "nodes", 1},
+			{"geth_witness_bytes_per_block", "B", 0}, {"geth_witness_nodes_per_block", "nodes", 1},
+		}, procs: 1, run: (*workload).witnessSizes, witness: true},
+		job{figs: []figure{{"prover_validate_ms_per_block", "ms", 2}, {"geth_stateless_ms_per_block", "ms", 2}},
+			procs: 1, run: (*workload).witnessTimes, witness: true},
 	)
 }
 
 func main() {
 	o := options{holders: 10_000}
 	flag.IntVar(&o.n, "n", 20_000, "transfers per measurement")
+	flag.IntVar(&o.witnessTxs, "witness-txs", 200, "transfers per sealed block of the witness figures")
+	flag.IntVar(&o.witnessBlocks, "witness-blocks", 5, "sealed blocks of the witness figures")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions; each figure is their median")
 	only := flag.String("only", "", "measure only the figures whose names match this regexp")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -126,6 +138,13 @@ func run(o options, out, log io.Writer) error {
 	fmt.Fprintf(log, "notes: root_key_updates_per_s times Root once per %d mini-blocks (a sealed block of %d transfers) after applying their diffs untimed;"+
 		" it counts %d key updates (distinct accounts + slots per block; %d if counted in every mini-block diff)\n", blockMinis, blockMinis*miniBlock, distinct, summed)
 	fmt.Fprintf(log, "notes: the go-ethereum peer reads state through its hash-based trie database over an in-memory key-value store, without a snapshot layer\n")
+	if slices.ContainsFunc(selected, func(j job) bool { return j.witness }) {
+		if err := w.prepareWitness(o.witnessTxs, o.witnessBlocks, log); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "notes: witness figures: sizes are means over the %d blocks; prover_validate_ms_per_block and geth_stateless_ms_per_block medians over them,"+
+			" each on a freshly opened bundle (senders not yet recovered)\n", o.witnessBlocks)
+	}
 
 	values := make([][][]float64, len(selected)) // [job][figure][rep]
 	for i, j := range selected {

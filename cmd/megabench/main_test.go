@@ -35,7 +35,7 @@ func figures(t *testing.T, o options) map[string]string {
 }
 
 func TestPipelinePrintsEveryFigure(t *testing.T) {
-	got := figures(t, options{n: 2500, reps: 1, holders: 300})
+	got := figures(t, options{n: 2500, reps: 1, holders: 300, witnessTxs: 20, witnessBlocks: 2})
 	want := []string{
 		"exec_erc20_per_s", "exec_erc20_with_ecrecover_per_s", "exec_erc20_with_root_per_s",
 		"geth_statedb_erc20_per_s", "geth_statedb_erc20_with_root_per_s",
@@ -43,6 +43,7 @@ func TestPipelinePrintsEveryFigure(t *testing.T) {
 		"diff_apply_per_s", "root_key_updates_per_s", "root_key_updates_per_s_allcores",
 	}
 	want = append(want, "diff_bytes_per_erc20_zstd")
+	want = append(want, witnessFigures...)
 	for _, name := range want {
 		if _, ok := got[name]; !ok {
 			t.Errorf("figure %s missing", name)

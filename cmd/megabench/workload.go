@@ -41,6 +41,7 @@ var (
 type workload struct {
 	ex      *exec.Executor
 	config  *params.ChainConfig
+	gen     *core.Genesis      // what the sequencer of the witness figures starts from
 	alloc   types.GenesisAlloc // with the system contracts, for the reference
 	genesis *state.Mem         // never modified: runs work on copies
 	header  *types.Header
@@ -51,6 +52,9 @@ type workload struct {
 	// From the check pass.
 	diffs       []*chain.Diff // the mini-block (Flush) diffs, in order
 	txDiffBytes int           // total encoded size of the per-transaction diffs
+
+	// From prepareWitness: the sealed blocks of the witness figures.
+	wit *witnessRun
 }
 
 func getHash(uint64) common.Hash { return common.Hash{} }
@@ -85,7 +89,7 @@ func newWorkload(holders, n int) (*workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workload{ex: ex, config: cfg, genesis: gst, alloc: maps.Clone(alloc)}
+	w := &workload{ex: ex, config: cfg, gen: g, genesis: gst, alloc: maps.Clone(alloc)}
 	for addr, acc := range exec.SystemContracts(cfg, g.Timestamp) { // filling a map: order cannot leak
 		if _, ok := w.alloc[addr]; !ok {
 			w.alloc[addr] = acc

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meganode/meganode/properties"
 	"github.com/meganode/meganode/sim"
 	_ "github.com/meganode/meganode/sim/chainsim" // the chain profile (the default)
 	_ "github.com/meganode/meganode/sim/register" // the register profile
@@ -233,7 +234,7 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	}
 	list := shard.Seeds(*from, *seeds)
 	id := buildID()
-	var passed, failed int
+	var passed, failed, unsound int
 	var simTime time.Duration
 	start := time.Now()
 	var writeErr error
@@ -264,6 +265,9 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 			return
 		}
 		failed++
+		if slices.ContainsFunc(r.Violations, func(v traces.Violation) bool { return v.Property == properties.PropProverSoundness }) {
+			unsound++
+		}
 		// Runs are deterministic: run the seed again, keeping its events.
 		full := sim.Run(p, r.Config.Seed, sim.Options{Keep: true, BuildID: id, ArtifactDir: *dir})
 		path := filepath.Join(*dir, fmt.Sprintf("%s-seed%d.trace", p.Name, r.Config.Seed))
@@ -279,6 +283,16 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 		v := figures[name]
 		slices.Sort(v)
 		fmt.Fprintf(log, "sweep: %-24s median %10.1f   p90 %10.1f   max %10.1f   (%d runs)\n", name, v[len(v)/2], v[len(v)*9/10], v[len(v)-1], len(v))
+	}
+	if told := figures["byzantine_injected"]; len(told) > 0 {
+		sum := func(v []float64) (t float64) {
+			for _, x := range v {
+				t += x
+			}
+			return t
+		}
+		fmt.Fprintf(out, "byzantine: %.0f lies told, %.0f reported by every prover, %d runs finalized or attested one (P5)\n",
+			sum(told), sum(figures["byzantine_detected"]), unsound)
 	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
 	if writeErr != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/properties"
 	"github.com/meganode/meganode/sim"
@@ -130,6 +131,8 @@ var bugs = []struct {
 		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return droppingFullnode{Fullnode: mustFull(c)} }}},
 	{"chain-bug-applies-duplicate", []string{properties.PropDiffEquivalence},
 		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return doublingFullnode{mustFull(c)} }}},
+	{"chain-bug-rubber-stamp-prover", []string{properties.PropProverSoundness},
+		chainsim.Variants{Byzantine: true, Prover: func(c prover.Config) node.Node { return &rubberStamp{cfg: c} }}},
 }
 
 func init() {
@@ -181,4 +184,48 @@ func TestCheckersCatchWrongVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A prover that attests every block it is sent without validating it: a
+// rubber stamp. Only a lying sequencer tells it apart, so its sweep runs
+// the byzantine profile.
+type rubberStamp struct {
+	cfg   prover.Config
+	env   node.Env
+	stmts map[uint64]*chain.Attestation
+	low   uint64
+}
+
+func (p *rubberStamp) Start(env node.Env) error {
+	p.env, p.stmts = env, map[uint64]*chain.Attestation{}
+	env.Subscribe(sequencer.BlocksTopic)
+	return nil
+}
+
+func (p *rubberStamp) OnTimer(node.TimerID)    {}
+func (p *rubberStamp) OnRequest(node.Request)  {}
+func (p *rubberStamp) Low() uint64             { return p.low }
+func (p *rubberStamp) Metrics() prover.Metrics { return prover.Metrics{Attested: uint64(len(p.stmts))} }
+func (p *rubberStamp) Statement(n uint64) (*chain.Attestation, *chain.FaultReport) {
+	return p.stmts[n], nil
+}
+
+func (p *rubberStamp) OnMessage(_ node.NodeID, msg []byte) {
+	b, err := chain.DecodeBlockBundle(msg)
+	if err != nil || p.stmts[b.Number] != nil {
+		return
+	}
+	o, err := b.Open(p.cfg.Sequencer)
+	if err != nil {
+		return
+	}
+	a := &chain.Attestation{ChainID: chainsim.ChainID, Number: b.Number, Hash: o.Header.Hash(), PreRoot: o.Witness.Headers[0].Root, PostRoot: o.Header.Root}
+	if a.Sign(p.cfg.Key) != nil {
+		return
+	}
+	p.stmts[b.Number] = a
+	for p.stmts[p.low+1] != nil {
+		p.low++
+	}
+	p.env.Publish(prover.AttestationsTopic, a.Encode())
 }

@@ -83,7 +83,7 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 		if !ok || f.Ledger() == nil {
 			continue
 		}
-		if err := f.Halted(); err != nil {
+		if err := f.Halted(); err != nil && !(s.byz != nil && f.Ledger().Safe().Header.Number.Uint64() < s.byz.block) {
 			prop := properties.PropDiffEquivalence // its state disagreed with a sealed block
 			if errors.Is(err, fullnode.ErrConflict) {
 				prop = properties.PropNoFork
@@ -115,6 +115,7 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 	}
 	add(properties.CheckDurability(acks, final))
 	add(properties.CheckReads(s.cast.Alloc, final, reads))
+	out = append(out, s.checkProving(w, seq.Ledger())...)
 	html := ""
 	if dir := w.ArtifactDir(); dir != "" {
 		html = filepath.Join(dir, fmt.Sprintf("chain-seed%d.html", s.seed))

@@ -12,19 +12,26 @@ import (
 	"github.com/meganode/meganode/model/contracts"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/mempool"
+	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/sim"
 	"github.com/meganode/meganode/traces"
 )
 
-// SequencerID is the sequencer's name; fullnodes are fullnode1, fullnode2, ….
-const SequencerID node.NodeID = "sequencer"
+// SequencerID is the sequencer's name; fullnodes are fullnode1, fullnode2,
+// …, provers prover1, prover2, …, and DA is DAID.
+const (
+	SequencerID node.NodeID = "sequencer"
+	DAID        node.NodeID = "da"
+)
 
-// Ranges is the chain profile's swarm: 1 sequencer and 2–5 fullnodes,
-// 2–8 clients, and every fault kind the world has.
+// Ranges is the chain profile's swarm: 1 sequencer and 2–5 fullnodes
+// (Nodes counts these), 1 DA node and 2–4 provers (the scenario draws
+// them), 2–8 clients, and every fault kind the world has.
 var Ranges = sim.Ranges{
 	Nodes:     sim.IntRange{Min: 3, Max: 6},
 	Clients:   sim.IntRange{Min: 2, Max: 8},
@@ -56,6 +63,10 @@ var Ranges = sim.Ranges{
 type Variants struct {
 	Sequencer func(cfg sequencer.Config) node.Node
 	Fullnode  func(cfg fullnode.Config) node.Node
+	Prover    func(cfg prover.Config) node.Node
+	// Byzantine makes the sequencer lie about one sealed block (see
+	// byzantine.go); the run must detect it.
+	Byzantine bool
 }
 
 // Profile is the chain profile; importing this package registers it.
@@ -78,6 +89,10 @@ type Scenario struct {
 	cast      *Cast
 	v         Variants
 	fullnodes []node.NodeID
+	provers   []node.NodeID
+	pfaults   proverFaults
+	byz       *byzantine // nil: an honest sequencer
+	finTarget uint64     // the safe block when the liveness phase began: it must be finalized
 	interval  time.Duration
 	perBlock  int
 	sendShare float64
@@ -140,8 +155,18 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	for i := range cfg.Nodes - 1 {
 		s.fullnodes = append(s.fullnodes, node.NodeID(fmt.Sprintf("fullnode%d", i+1)))
 	}
-	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, mini-block every %v, %d per block, %.0f%% sends (%.0f%% of them bad input)",
-		len(s.fullnodes), s.interval, s.perBlock, 100*s.sendShare, 100*s.badShare)
+	for i := range 2 + rng.IntN(maxProvers-1) {
+		s.provers = append(s.provers, node.NodeID(fmt.Sprintf("prover%d", i+1)))
+	}
+	s.pfaults = drawProverFaults(cfg, rng)
+	if v.Byzantine {
+		s.byz = newByzantine(rng)
+	}
+	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v, %d per block, %.0f%% sends (%.0f%% of them bad input); %s",
+		len(s.fullnodes), len(s.provers), s.interval, s.perBlock, 100*s.sendShare, 100*s.badShare, s.pfaults)
+	if s.byz != nil {
+		cfg.Scenario += "; " + s.byz.String()
+	}
 	return s
 }
 
@@ -153,6 +178,7 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 		Pool:        mempool.Config{MaxGap: poolGap},
 		Ledger:      ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		SyncTimeout: 200 * time.Millisecond,
+		DA:          DAID, RetryDA: 50 * time.Millisecond,
 	}
 }
 
@@ -164,9 +190,11 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 			sources = append(sources, f)
 		}
 	}
+	sources = append(sources, DAID)
 	return fullnode.Config{
 		Genesis: s.cast.Genesis, Sequencer: s.cast.SeqAddr, Sources: sources,
-		Ledger: ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
+		Ledger:  ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
+		Provers: s.cast.ProverAddrs[:len(s.provers)], ProverNodes: s.provers,
 	}
 }
 
@@ -180,6 +208,9 @@ func (s *Scenario) Nodes() []sim.NodeSpec {
 		if err != nil {
 			panic(err) // the scenario's own configuration
 		}
+		if s.byz != nil {
+			return byzSequencer{n, s}
+		}
 		return n
 	}}}
 	for _, id := range s.fullnodes {
@@ -188,6 +219,25 @@ func (s *Scenario) Nodes() []sim.NodeSpec {
 				return s.v.Fullnode(s.FullnodeConfig(id))
 			}
 			n, err := fullnode.New(s.FullnodeConfig(id))
+			if err != nil {
+				panic(err)
+			}
+			return n
+		}})
+	}
+	specs = append(specs, sim.NodeSpec{ID: DAID, New: func() node.Node {
+		n, err := da.New(s.DAConfig())
+		if err != nil {
+			panic(err)
+		}
+		return n
+	}})
+	for i, id := range s.provers {
+		specs = append(specs, sim.NodeSpec{ID: id, New: func() node.Node {
+			if s.v.Prover != nil {
+				return s.v.Prover(s.ProverConfig(i))
+			}
+			n, err := prover.New(s.ProverConfig(i))
 			if err != nil {
 				panic(err)
 			}
@@ -240,6 +290,9 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 	if n := seq.Pool().Len(); n > 0 {
 		return false, fmt.Sprintf("the sequencer's pool holds %d transactions", n)
 	}
+	if s.byz != nil {
+		return s.byzantineConverged(w)
+	}
 	head, hash := seq.Ledger().Head()
 	for _, id := range s.fullnodes {
 		f, ok := w.Node(id).(interface {
@@ -260,7 +313,7 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 			return false, fmt.Sprintf("%s holds another mini-block %d than the sequencer", id, fh.Number)
 		}
 	}
-	return true, ""
+	return s.provingConverged(w, seq.Ledger())
 }
 
 // Check implements sim.Scenario.

@@ -52,7 +52,13 @@ type Cast struct {
 	WrongSign types.Signer // another chain's signer, for bad input
 	Executor  *exec.Executor
 	Genesis0  *types.Block
+	// ProverKeys sign the provers' statements (maxProvers of them).
+	ProverKeys  []*ecdsa.PrivateKey
+	ProverAddrs []common.Address
 }
+
+// maxProvers bounds the provers of a run.
+const maxProvers = 4
 
 var (
 	castOnce sync.Once
@@ -141,6 +147,11 @@ func buildCast() *Cast {
 	}
 	if c.Genesis0, _, err = exec.Genesis(c.Genesis); err != nil {
 		panic(err)
+	}
+	for i := range maxProvers {
+		k := key("meganode-sim-prover", i)
+		c.ProverKeys = append(c.ProverKeys, k)
+		c.ProverAddrs = append(c.ProverAddrs, crypto.PubkeyToAddress(k.PublicKey))
 	}
 	c.Signer = types.LatestSignerForChainID(big.NewInt(ChainID))
 	c.WrongSign = types.LatestSignerForChainID(big.NewInt(1))
