@@ -228,6 +228,12 @@ func TestOpenRefuses(t *testing.T) {
 		if _, err := bundle.Open(seqAddr); !errors.Is(err, chain.ErrInvalidSigner) {
 			t.Fatalf("got %v, want ErrInvalidSigner", err)
 		}
+		// OpenSealed checks only the seal's signature: the signed last
+		// header commits to mini-block 2 through the parent hashes, so its
+		// own signature does not matter.
+		if _, err := bundle.OpenSealed(seqAddr); err != nil {
+			t.Fatalf("OpenSealed: %v", err)
+		}
 		// The whole bundle by the other key opens for that key only.
 		b = newBuilder(t)
 		b.key = otherSeq
@@ -237,6 +243,9 @@ func TestOpenRefuses(t *testing.T) {
 		}
 		if _, err := bundle.Open(crypto.PubkeyToAddress(otherSeq.PublicKey)); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := bundle.OpenSealed(seqAddr); !errors.Is(err, chain.ErrInvalidSigner) {
+			t.Fatalf("OpenSealed of another key's bundle: got %v, want ErrInvalidSigner", err)
 		}
 	})
 	t.Run("gap in numbers", func(t *testing.T) {

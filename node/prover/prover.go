@@ -286,7 +286,7 @@ func (p *Prover) step() {
 	for _, n := range nums {
 		b := p.pending[n]
 		delete(p.pending, n)
-		o, err := b.Open(p.cfg.Sequencer)
+		o, err := b.OpenSealed(p.cfg.Sequencer)
 		if err != nil {
 			// Not the sequencer's block: no statement about it; DA's copy
 			// is fetched again.

@@ -202,7 +202,8 @@ func (s *Scenario) checkProving(w *sim.World, seqLedger *ledger.Ledger) []traces
 	}
 	w.Stat("blocks_sealed", float64(safe))
 	w.Stat("provers_statements", validated)
-	if len(delays) > 0 {
+	if len(delays) > 0 && !s.skewed {
+		// Seal times are the sequencer's clock, arrivals the fullnode's.
 		slices.Sort(delays)
 		w.Stat("attest_delay_ms", float64(delays[len(delays)/2].Microseconds())/1000)
 	}
@@ -213,8 +214,8 @@ func (s *Scenario) checkProving(w *sim.World, seqLedger *ledger.Ledger) []traces
 	return out
 }
 
-// finalizedSeen is every finalized height a fullnode reported in a head
-// answer, as a Finality each.
+// finalizedSeen is every finalized height a fullnode told a client: in a
+// head answer, or as the height of a read at the finalized tag.
 func (s *Scenario) finalizedSeen(w *sim.World) []properties.Finality {
 	var out []properties.Finality
 	for _, op := range w.History() {
@@ -222,10 +223,15 @@ func (s *Scenario) finalizedSeen(w *sim.World) []properties.Finality {
 			continue
 		}
 		a, err := api.DecodeAnswer(op.Output)
-		if err != nil || a.Err != nil || a.Finalized == 0 {
+		if err != nil || a.Err != nil {
 			continue
 		}
-		out = append(out, properties.Finality{Node: string(op.Node) + " (head answer)", Finalized: a.Finalized})
+		if a.Finalized > 0 {
+			out = append(out, properties.Finality{Node: string(op.Node) + " (head answer)", Finalized: a.Finalized})
+		}
+		if c, err := api.DecodeCall(op.Input); err == nil && c.Method.IsRead() && c.Tag.Kind == api.TagFinalized {
+			out = append(out, properties.Finality{Node: string(op.Node) + " (read at finalized)", Finalized: a.At.Block})
+		}
 	}
 	return out
 }

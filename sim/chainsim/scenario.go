@@ -93,6 +93,7 @@ type Scenario struct {
 	pfaults   proverFaults
 	byz       *byzantine // nil: an honest sequencer
 	finTarget uint64     // the safe block when the liveness phase began: it must be finalized
+	skewed    bool       // clocks jump in this run: node-measured delays mean nothing
 	interval  time.Duration
 	perBlock  int
 	sendShare float64
@@ -159,6 +160,7 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 		s.provers = append(s.provers, node.NodeID(fmt.Sprintf("prover%d", i+1)))
 	}
 	s.pfaults = drawProverFaults(cfg, rng)
+	s.skewed = cfg.Faults.ClockJump > 0
 	if v.Byzantine {
 		s.byz = newByzantine(rng)
 	}
@@ -529,6 +531,8 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 		tag = api.Safe
 	case x < 0.2 && st.lastAt > 0:
 		tag = api.AtBlock(1 + uint64(r.IntN(int(st.lastAt))))
+	case x < 0.27 && to != SequencerID:
+		tag = api.Finalized // fullnodes track finality; the sequencer does not
 	}
 	var call *api.Call
 	switch r.IntN(10) {
