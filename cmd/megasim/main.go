@@ -344,8 +344,9 @@ func cmdReplay(args []string, out, log io.Writer) (int, error) {
 }
 
 // cmdBench prints the simulator's figures as "name value unit" lines:
-// simulated seconds per wall second and events per second of 5-node
-// runs of the profile (chain by default) on one goroutine, and the seeds per hour of a sweep of the
+// simulated seconds per wall second and events per second of runs of the
+// profile (chain by default) with its node count fixed at 5 (for chain: the
+// sequencer and 4 fullnodes, beside DA and the provers) on one goroutine, and the seeds per hour of a sweep of the
 // default profile on every CPU.
 func cmdBench(args []string, out, log io.Writer) (int, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -371,7 +372,7 @@ func cmdBench(args []string, out, log io.Writer) (int, error) {
 		events += r.Events
 	}
 	wall := time.Since(start)
-	fmt.Fprintf(log, "megasim bench: %d 5-node %s runs, %.0f simulated seconds, %d events, %v wall, one goroutine\n",
+	fmt.Fprintf(log, "megasim bench: %d %s runs with Nodes=5, %.0f simulated seconds, %d events, %v wall, one goroutine\n",
 		*seeds, base.Name, simTime.Seconds(), events, wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "sim_speedup %.0f sim_s/wall_s\n", simTime.Seconds()/wall.Seconds())
 	fmt.Fprintf(out, "sim_events_per_s %.0f events/s\n", float64(events)/wall.Seconds())
