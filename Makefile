@@ -43,6 +43,7 @@ fuzz:
 	for f in FuzzDecodeCall FuzzDecodeAnswer; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./node/api || exit 1; \
 	done
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./node/rpc
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./traces
 
 ## contracts: recompile the workload contracts from Solidity (needs npm)

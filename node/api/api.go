@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -17,17 +18,22 @@ type Method uint8
 // The methods of the client API that exist so far, with the JSON-RPC
 // method each one carries.
 const (
-	MethodSendTx     Method = iota + 1 // eth_sendRawTransaction / realtime_sendRawTransaction
-	MethodSendTxSync                   // eth_sendRawTransactionSync (EIP-7966)
-	MethodReceipt                      // eth_getTransactionReceipt
-	MethodBalance                      // eth_getBalance
-	MethodNonce                        // eth_getTransactionCount
-	MethodCode                         // eth_getCode
-	MethodStorage                      // eth_getStorageAt
-	MethodCall                         // eth_call
-	MethodBlock                        // eth_getBlockByNumber
-	MethodMiniBlock                    // meganode_getMiniBlockByNumber
-	MethodHead                         // eth_blockNumber, and the newest mini-block
+	MethodSendTx      Method = iota + 1 // eth_sendRawTransaction / realtime_sendRawTransaction
+	MethodSendTxSync                    // eth_sendRawTransactionSync (EIP-7966)
+	MethodReceipt                       // eth_getTransactionReceipt
+	MethodBalance                       // eth_getBalance
+	MethodNonce                         // eth_getTransactionCount
+	MethodCode                          // eth_getCode
+	MethodStorage                       // eth_getStorageAt
+	MethodCall                          // eth_call
+	MethodBlock                         // eth_getBlockByNumber
+	MethodMiniBlock                     // meganode_getMiniBlockByNumber
+	MethodHead                          // eth_blockNumber, and the newest mini-block
+	MethodTx                            // eth_getTransactionByHash
+	MethodBlockByHash                   // eth_getBlockByHash
+	MethodLogs                          // eth_getLogs
+	MethodEstimateGas                   // eth_estimateGas
+	MethodFeeHistory                    // eth_feeHistory
 	methodEnd
 )
 
@@ -35,6 +41,8 @@ var methodNames = [...]string{
 	MethodSendTx: "sendRawTransaction", MethodSendTxSync: "sendRawTransactionSync", MethodReceipt: "getTransactionReceipt",
 	MethodBalance: "getBalance", MethodNonce: "getTransactionCount", MethodCode: "getCode", MethodStorage: "getStorageAt",
 	MethodCall: "call", MethodBlock: "getBlockByNumber", MethodMiniBlock: "getMiniBlockByNumber", MethodHead: "head",
+	MethodTx: "getTransactionByHash", MethodBlockByHash: "getBlockByHash", MethodLogs: "getLogs",
+	MethodEstimateGas: "estimateGas", MethodFeeHistory: "feeHistory",
 }
 
 func (m Method) String() string {
@@ -44,7 +52,9 @@ func (m Method) String() string {
 	return fmt.Sprintf("method(%d)", m)
 }
 
-// IsRead reports whether the method reads state at a tag.
+// IsRead reports whether the method reads a value of the state at a tag
+// (the reads the simulator checks against its model). eth_estimateGas
+// also runs at a tag but is not one of them.
 func (m Method) IsRead() bool {
 	return m == MethodBalance || m == MethodNonce || m == MethodCode || m == MethodStorage || m == MethodCall
 }
@@ -110,14 +120,69 @@ type Call struct {
 	Method    Method
 	Raw       []byte         // the signed transaction (send)
 	TimeoutMs uint64         // how long a synchronous send may wait; 0 for the node's default
-	Hash      common.Hash    // the transaction (receipt)
-	Address   common.Address // the account (reads), the callee (call)
+	Hash      common.Hash    // the transaction (receipt, transaction), the block (block by hash)
+	Address   common.Address // the account (reads), the callee (call, estimate)
 	Key       common.Hash    // the storage slot
-	From      common.Address // the caller (call)
-	Data      []byte         // the input (call)
-	Gas       uint64         // the gas (call); 0 for the node's cap
-	Tag       Tag            // the state to read
-	Number    uint64         // the block or mini-block (by number)
+	From      common.Address // the caller (call, estimate)
+	Data      []byte         // the input (call, estimate)
+	Gas       uint64         // the gas (call); the upper bound (estimate); 0 for the node's cap
+	Tag       Tag            // the state to read; the newest block (fee history)
+	Number    uint64         // the block or mini-block (by number); the block count (fee history)
+	// Create: the call or estimate is a contract creation (Address unused).
+	Create bool
+	// Value is the value the estimate's transaction would transfer (nil for
+	// none): the sender must hold it, the estimate runs without it. A call
+	// with a value is refused.
+	Value *big.Int
+	// Filter selects the logs (logs).
+	Filter *LogFilter `rlp:"nil"`
+	// Percentiles are the reward percentiles (fee history), ascending, in
+	// millionths: 50% is 500_000.
+	Percentiles []uint64
+}
+
+// LogFilter selects logs, as eth_getLogs' filter does.
+type LogFilter struct {
+	// From and To bound the blocks: TagLatest (the block of the newest
+	// mini-block, which may still be open), TagSafe, TagFinalized or
+	// TagBlock.
+	From, To Tag
+	// BlockHash, when set, selects the sealed block of that hash alone;
+	// From and To are then ignored.
+	BlockHash common.Hash
+	// Addresses: a log must come from one of them; none means any.
+	Addresses []common.Address
+	// Topics: the log's topic i must be one of Topics[i]; an empty
+	// Topics[i] matches any, and a log with fewer topics than len(Topics)
+	// matches none.
+	Topics [][]common.Hash
+}
+
+// Bounds of a log query (those of go-ethereum's filter API) and of a fee
+// history.
+const (
+	MaxLogAddresses = 1000  // addresses in a filter, and topics per position
+	MaxLogTopics    = 4     // topic positions in a filter
+	MaxLogBlocks    = 1024  // To − From of a log query
+	MaxLogs         = 10000 // logs in one answer
+	// MaxFeeHistory is how many blocks a fee history covers at most, and
+	// MaxFeeHistoryRewards how many when it computes rewards (which reads
+	// every transaction); a longer request gets the newest ones.
+	MaxFeeHistory        = 1024
+	MaxFeeHistoryRewards = 128
+	MaxPercentiles       = 100 // reward percentiles in one request
+)
+
+// FeeHistory is eth_feeHistory's answer for the blocks Oldest to
+// Oldest+len(GasUsed)-1.
+type FeeHistory struct {
+	Oldest   uint64
+	BaseFee  []*big.Int // each block's base fee, then the next block's
+	GasUsed  []uint64
+	GasLimit []uint64
+	// Reward holds, for each block, the effective tip at each requested
+	// percentile of the block's gas; nil when no percentiles were asked.
+	Reward [][]*big.Int
 }
 
 // Receipt is a transaction's receipt as the API returns it: the consensus
@@ -154,6 +219,62 @@ type Answer struct {
 	Safe      uint64 // head: the newest checked sealed block
 	Finalized uint64 // head: the newest finalized block (fullnodes)
 	Fault     string // head: a prover's fault report against this node's chain, which stops finality
+	Logs      Logs   // logs
+	Gas       uint64 // estimate
+	// FeeHistory is the fee history's answer.
+	FeeHistory *FeeHistory `rlp:"nil"`
+}
+
+// Logs is a list of logs whose encoding keeps what go-ethereum's log
+// encoding leaves out: the block, transaction and position of each log.
+type Logs []*types.Log
+
+type logRLP struct {
+	Address        common.Address
+	Topics         []common.Hash
+	Data           []byte
+	BlockNumber    uint64
+	TxHash         common.Hash
+	TxIndex        uint64
+	BlockHash      common.Hash
+	BlockTimestamp uint64
+	Index          uint64
+	Removed        bool
+}
+
+// EncodeRLP implements rlp.Encoder.
+func (ls Logs) EncodeRLP(w io.Writer) error {
+	out := make([]logRLP, len(ls))
+	for i, l := range ls {
+		out[i] = logRLP{Address: l.Address, Topics: l.Topics, Data: l.Data, BlockNumber: l.BlockNumber, TxHash: l.TxHash,
+			TxIndex: uint64(l.TxIndex), BlockHash: l.BlockHash, BlockTimestamp: l.BlockTimestamp, Index: uint64(l.Index), Removed: l.Removed}
+	}
+	return rlp.Encode(w, out)
+}
+
+// DecodeRLP implements rlp.Decoder. An empty list decodes as nil.
+func (ls *Logs) DecodeRLP(s *rlp.Stream) error {
+	var in []logRLP
+	if err := s.Decode(&in); err != nil {
+		return err
+	}
+	if len(in) == 0 {
+		*ls = nil
+		return nil
+	}
+	out := make(Logs, len(in))
+	for i, l := range in {
+		if l.Topics == nil {
+			l.Topics = []common.Hash{}
+		}
+		if l.Data == nil {
+			l.Data = []byte{}
+		}
+		out[i] = &types.Log{Address: l.Address, Topics: l.Topics, Data: l.Data, BlockNumber: l.BlockNumber, TxHash: l.TxHash,
+			TxIndex: uint(l.TxIndex), BlockHash: l.BlockHash, BlockTimestamp: l.BlockTimestamp, Index: uint(l.Index), Removed: l.Removed}
+	}
+	*ls = out
+	return nil
 }
 
 // Finality is what a node knows of finality: the newest finalized block,
@@ -198,7 +319,56 @@ func DecodeCall(rec []byte) (*Call, error) {
 	if c.Tag.Kind >= tagEnd {
 		return nil, fmt.Errorf("%w: unknown block tag %d", ErrBadCall, c.Tag.Kind)
 	}
+	if err := c.normalize(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCall, err)
+	}
 	return c, nil
+}
+
+// normalize checks the fields added after the first version of calls and
+// gives the empty ones one form (nil), so that a decoded call encodes and
+// decodes again to itself.
+func (c *Call) normalize() error {
+	if c.Value != nil {
+		if c.Value.BitLen() > 256 {
+			return fmt.Errorf("value of %d bits", c.Value.BitLen())
+		}
+		if c.Value.Sign() == 0 {
+			c.Value = nil
+		}
+	}
+	if len(c.Percentiles) > MaxPercentiles {
+		return fmt.Errorf("%d reward percentiles, limit %d", len(c.Percentiles), MaxPercentiles)
+	}
+	if len(c.Percentiles) == 0 {
+		c.Percentiles = nil
+	}
+	if f := c.Filter; f != nil {
+		if f.From.Kind >= tagEnd || f.To.Kind >= tagEnd {
+			return fmt.Errorf("unknown block tag %d or %d in a log filter", f.From.Kind, f.To.Kind)
+		}
+		if len(f.Addresses) > MaxLogAddresses {
+			return fmt.Errorf("%d addresses in a log filter, limit %d", len(f.Addresses), MaxLogAddresses)
+		}
+		if len(f.Topics) > MaxLogTopics {
+			return fmt.Errorf("%d topic positions in a log filter, limit %d", len(f.Topics), MaxLogTopics)
+		}
+		if len(f.Addresses) == 0 {
+			f.Addresses = nil
+		}
+		for i, t := range f.Topics {
+			if len(t) > MaxLogAddresses {
+				return fmt.Errorf("%d topics at position %d of a log filter, limit %d", len(t), i, MaxLogAddresses)
+			}
+			if len(t) == 0 {
+				f.Topics[i] = nil
+			}
+		}
+		if len(f.Topics) == 0 {
+			f.Topics = nil
+		}
+	}
+	return nil
 }
 
 var errUnknownMethod = errors.New("the method does not exist/is not available")
@@ -221,6 +391,9 @@ func DecodeAnswer(rec []byte) (*Answer, error) {
 	a := new(Answer)
 	if err := rlp.DecodeBytes(payload, a); err != nil {
 		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	if len(a.Logs) > MaxLogs {
+		return nil, fmt.Errorf("decode answer: %d logs, limit %d", len(a.Logs), MaxLogs)
 	}
 	if r := a.Receipt; r != nil {
 		for i, l := range r.Logs {

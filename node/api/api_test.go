@@ -33,6 +33,14 @@ func fullCall() *api.Call {
 		Gas:       90_000,
 		Tag:       api.AtMiniBlock(77),
 		Number:    12,
+		Create:    true,
+		Value:     big.NewInt(1_000_000_000_000),
+		Filter: &api.LogFilter{
+			From: api.AtBlock(3), To: api.Latest, BlockHash: common.Hash{0x0b},
+			Addresses: []common.Address{{1}, {2}},
+			Topics:    [][]common.Hash{{{3}}, nil, {{4}, {5}}},
+		},
+		Percentiles: []uint64{100_000, 500_000, 990_000},
 	}
 }
 
@@ -59,6 +67,20 @@ func fullAnswer() *api.Answer {
 		Block:     []byte{byte(chain.FormatBlockV1), 1, 2, 3},
 		MiniBlock: []byte{byte(chain.FormatMiniBlockV1), 4, 5, 6},
 		Safe:      9,
+		Finalized: 8,
+		Fault:     "a fault",
+		Logs: api.Logs{
+			{Address: common.Address{0xbb}, Topics: []common.Hash{{1}}, Data: []byte{1}, BlockNumber: 10, TxHash: common.Hash{0xaa},
+				TxIndex: 3, BlockHash: common.Hash{0xdd}, BlockTimestamp: 1_700_000_000, Index: 7},
+			{Address: common.Address{0xbc}, Topics: []common.Hash{}, Data: []byte{}, BlockNumber: 11, TxHash: common.Hash{0xab},
+				TxIndex: 0, Index: 0, Removed: true},
+		},
+		Gas: 53_000,
+		FeeHistory: &api.FeeHistory{
+			Oldest: 7, BaseFee: []*big.Int{big.NewInt(7), big.NewInt(8), big.NewInt(9)},
+			GasUsed: []uint64{1, 2}, GasLimit: []uint64{30_000_000, 30_000_000},
+			Reward: [][]*big.Int{{big.NewInt(1), big.NewInt(2)}, {big.NewInt(3), big.NewInt(4)}},
+		},
 	}
 }
 
@@ -82,7 +104,7 @@ func TestCallRoundTrip(t *testing.T) {
 
 func TestCallRoundTripEveryMethodAndTag(t *testing.T) {
 	tags := []api.Tag{api.Latest, api.Safe, api.AtBlock(5), api.AtMiniBlock(1 << 40)}
-	for m := api.MethodSendTx; m <= api.MethodHead; m++ {
+	for m := api.MethodSendTx; m <= lastMethod; m++ {
 		for _, tag := range tags {
 			c := &api.Call{Method: m, Tag: tag, Address: common.Address{byte(m)}}
 			got, err := api.DecodeCall(c.Encode())
@@ -148,6 +170,9 @@ func TestAnswerNilPointersStayNil(t *testing.T) {
 	}
 }
 
+// lastMethod is the newest method of the API.
+const lastMethod = api.MethodFeeHistory
+
 // payload returns the RLP payload inside a framed record.
 func payload(rec []byte) []byte { return bytes.Clone(rec[1 : len(rec)-4]) }
 
@@ -189,7 +214,7 @@ func TestDecodeCallRefusesBadInput(t *testing.T) {
 		{"newer call version", newerVersion, false},
 		{"oversized", oversized, false},
 		{"method zero", callWith(t, 0, api.TagLatest), true},
-		{"method past the last", callWith(t, api.MethodHead+1, api.TagLatest), true},
+		{"method past the last", callWith(t, lastMethod+1, api.TagLatest), true},
 		{"method 255", callWith(t, 255, api.TagLatest), true},
 		{"unknown tag kind", callWith(t, api.MethodBalance, api.TagFinalized+1), false},
 		{"tag kind 255", callWith(t, api.MethodBalance, 255), false},

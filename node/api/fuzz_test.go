@@ -14,7 +14,7 @@ import (
 
 func FuzzDecodeCall(f *testing.F) {
 	f.Add(fullCall().Encode())
-	for m := api.MethodSendTx; m <= api.MethodHead; m++ {
+	for m := api.MethodSendTx; m <= lastMethod; m++ {
 		f.Add((&api.Call{Method: m, Tag: api.AtBlock(uint64(m))}).Encode())
 	}
 	f.Add(chain.Frame(chain.FormatCallV1, []byte{0xc0}))

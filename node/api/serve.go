@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
@@ -72,9 +73,10 @@ func Resolve(l *ledger.Ledger, fin *Finality, t Tag) (Height, *Error) {
 }
 
 // ServeRead answers the calls every node serves the same way from its
-// ledger: reads at a tag, receipts, blocks, mini-blocks and the head. It
-// returns nil for a method it does not serve (sending). fin is nil on a
-// node that does not track finality.
+// ledger: reads and calls at a tag, gas estimates, receipts and
+// transactions, blocks by number and hash, logs, fee history, mini-blocks
+// and the head. It returns nil for a method it does not serve (sending).
+// fin is nil on a node that does not track finality.
 func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Answer {
 	if err := l.Poisoned(); err != nil {
 		return &Answer{Err: LedgerError(err)}
@@ -87,22 +89,28 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Ans
 			a.Finalized, a.Fault = fin.Block, fin.Fault
 		}
 		return a
-	case MethodReceipt:
+	case MethodReceipt, MethodTx:
 		r, mb, loc, err := l.Receipt(c.Hash)
 		if err != nil {
 			return &Answer{Err: LedgerError(err)}
 		}
-		return &Answer{Receipt: ToReceipt(l, r, mb, loc)}
-	case MethodBlock:
-		b, err := l.Block(c.Number)
-		if err != nil {
-			return &Answer{Err: blockError(l, err, c.Number)}
-		}
-		enc, err := chain.EncodeBlock(b)
+		raw, err := mb.Txs[loc.Index].MarshalBinary()
 		if err != nil {
 			return Failed(err)
 		}
-		return &Answer{Block: enc, At: Height{Block: c.Number}}
+		return &Answer{Receipt: ToReceipt(l, r, mb, loc), Value: raw}
+	case MethodBlock:
+		return serveBlock(l, c.Number)
+	case MethodBlockByHash:
+		n, err := l.BlockNumber(c.Hash)
+		if err != nil {
+			return &Answer{Err: LedgerError(err)}
+		}
+		return serveBlock(l, n)
+	case MethodLogs:
+		return serveLogs(l, fin, c.Filter)
+	case MethodFeeHistory:
+		return serveFeeHistory(l, ex, fin, c)
 	case MethodMiniBlock:
 		_, raw, err := l.MiniBlock(c.Number)
 		if err != nil {
@@ -110,7 +118,7 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Ans
 		}
 		return &Answer{MiniBlock: raw}
 	}
-	if !c.Method.IsRead() {
+	if !c.Method.IsRead() && c.Method != MethodEstimateGas {
 		return nil
 	}
 	at, aerr := Resolve(l, fin, c.Tag)
@@ -137,14 +145,17 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Ans
 	case MethodStorage:
 		v := st.Storage(c.Address, c.Key)
 		a.Value = v[:]
-	case MethodCall:
-		header := types.CopyHeader(l.Safe().Header)
-		header.Number.SetUint64(at.Block)
-		if mb, _, err := l.MiniBlock(at.MiniBlock); err == nil {
-			header.Time = mb.Header.TimeMicros / 1_000_000
+	case MethodEstimateGas:
+		gas, aerr := estimateGas(ex, st, callHeader(l, at), l.BlockHash, c)
+		if aerr != nil {
+			return &Answer{At: at, Err: aerr}
 		}
-		to := c.Address
-		out, _, err := ex.Call(st, header, l.BlockHash, c.From, &to, c.Data, c.Gas)
+		a.Gas = gas
+	case MethodCall:
+		if c.Value != nil && c.Value.Sign() != 0 {
+			return &Answer{At: at, Err: Errorf(KindInvalidInput, "calls with a value are not supported")}
+		}
+		out, _, err := ex.Call(st, callHeader(l, at), l.BlockHash, c.From, callee(c), c.Data, c.Gas)
 		if errors.Is(err, exec.ErrReverted) {
 			return &Answer{At: at, Err: &Error{Kind: KindReverted, Message: "execution reverted", Data: out}}
 		}
@@ -157,6 +168,38 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Ans
 		}
 	}
 	return a
+}
+
+// callHeader is the header a call at height at runs in: the newest sealed
+// block's, numbered as the block of at, with the time of its mini-block.
+func callHeader(l *ledger.Ledger, at Height) *types.Header {
+	header := types.CopyHeader(l.Safe().Header)
+	header.Number.SetUint64(at.Block)
+	if mb, _, err := l.MiniBlock(at.MiniBlock); err == nil {
+		header.Time = mb.Header.TimeMicros / 1_000_000
+	}
+	return header
+}
+
+// callee is the recipient of a call or estimate: nil for a creation.
+func callee(c *Call) *common.Address {
+	if c.Create {
+		return nil
+	}
+	to := c.Address
+	return &to
+}
+
+func serveBlock(l *ledger.Ledger, n uint64) *Answer {
+	b, err := l.Block(n)
+	if err != nil {
+		return &Answer{Err: blockError(l, err, n)}
+	}
+	enc, err := chain.EncodeBlock(b)
+	if err != nil {
+		return Failed(err)
+	}
+	return &Answer{Block: enc, At: Height{Block: n}}
 }
 
 func blockError(l *ledger.Ledger, err error, n uint64) *Error {

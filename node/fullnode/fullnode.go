@@ -45,6 +45,11 @@ type Config struct {
 	// error. Default 50 ms.
 	RetryRecovery time.Duration
 
+	// OnMiniBlock, when set, is called with every mini-block once it is
+	// applied and stored (the runtime feeds subscriptions and metrics from
+	// it). It runs inside the node's step: it must not block.
+	OnMiniBlock func(mb *chain.MiniBlock)
+
 	// Provers are the keys whose attestations count towards finality, and
 	// ProverNodes the nodes asked for them when gossip missed some.
 	Provers     []common.Address
@@ -373,6 +378,9 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 		if mb.Sealed != nil {
 			f.metrics.Sealed++
 			f.advance()
+		}
+		if f.cfg.OnMiniBlock != nil {
+			f.cfg.OnMiniBlock(mb)
 		}
 	case errors.Is(err, ledger.ErrSealMismatch):
 		f.halted = err

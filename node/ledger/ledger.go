@@ -52,19 +52,22 @@ func (c Config) withDefaults() Config {
 //	ledger/mb/<number>   mini-block (chain.MiniBlock.Encode)
 //	ledger/tx/<hash>     where a transaction is: mini-block number, index
 //	ledger/blk/<number>  sealed block: header, first and last mini-block
+//	ledger/bh/<hash>     a sealed block's number, by its hash
 //	ledger/snap          the mini-block the state snapshot is at
 var (
-	prefixMini  = []byte("ledger/mb/")
-	prefixTx    = []byte("ledger/tx/")
-	prefixBlock = []byte("ledger/blk/")
-	keySnap     = []byte("ledger/snap")
+	prefixMini      = []byte("ledger/mb/")
+	prefixTx        = []byte("ledger/tx/")
+	prefixBlock     = []byte("ledger/blk/")
+	prefixBlockHash = []byte("ledger/bh/")
+	keySnap         = []byte("ledger/snap")
 )
 
 // Formats of the ledger's own records.
 const (
-	formatTxLocV1 chain.Format = 0x71
-	formatSealV1  chain.Format = 0x72
-	formatSnapV1  chain.Format = 0x73
+	formatTxLocV1     chain.Format = 0x71
+	formatSealV1      chain.Format = 0x72
+	formatSnapV1      chain.Format = 0x73
+	formatBlockHashV1 chain.Format = 0x77
 )
 
 func be64(prefix []byte, n uint64) []byte {
@@ -122,7 +125,8 @@ type Ledger struct {
 
 	lastSeal *Sealed // the newest sealed block (genesis: Header only)
 	sealedN  map[uint64]*Sealed
-	sealedQ  []uint64 // cache order
+	sealedQ  []uint64               // cache order
+	byHash   map[common.Hash]uint64 // the cached seals' numbers by hash
 
 	cache  map[uint64]cached
 	cacheQ []uint64
@@ -144,6 +148,7 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 	l := &Ledger{
 		cfg: cfg, disk: disk, genesis: genesis,
 		sealedN: map[uint64]*Sealed{}, cache: map[uint64]cached{}, txs: map[common.Hash]TxLoc{},
+		byHash: map[common.Hash]uint64{},
 	}
 	st, err := state.Load(disk)
 	switch {
@@ -388,8 +393,8 @@ func (l *Ledger) checkSeal(mb *chain.MiniBlock) error {
 	return nil
 }
 
-// store writes mb, its transactions' locations, its seal and, when due, a
-// snapshot, in one batch.
+// store writes mb, its transactions' locations, its seal with the index
+// of its hash and, when due, a snapshot, in one batch.
 func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	n := mb.Header.Number
 	b := l.disk.NewBatch()
@@ -408,6 +413,7 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	l.sinceSnap++
 	if mb.Sealed != nil {
 		b.Set(be64(prefixBlock, mb.Sealed.Number.Uint64()), chain.FrameRLP(formatSealV1, l.lastSeal))
+		b.Set(blockHashKey(mb.Sealed.Hash()), chain.FrameRLP(formatBlockHashV1, &blockNumberRec{mb.Sealed.Number.Uint64()}))
 		if l.witness != nil {
 			b.Set(witnessKey(mb.Sealed.Number.Uint64()), chain.Frame(formatWitnessV1, l.witness))
 		}
@@ -476,8 +482,11 @@ func (l *Ledger) rememberSeal(s *Sealed) {
 	}
 	l.sealedN[n] = s
 	l.sealedQ = append(l.sealedQ, n)
+	l.byHash[s.Header.Hash()] = n
 	for len(l.sealedQ) > l.cfg.Cache {
-		delete(l.sealedN, l.sealedQ[0])
+		old := l.sealedQ[0]
+		delete(l.byHash, l.sealedN[old].Header.Hash())
+		delete(l.sealedN, old)
 		l.sealedQ = l.sealedQ[1:]
 	}
 }
@@ -561,6 +570,57 @@ func (l *Ledger) readSealed(n uint64) (*Sealed, error) {
 		return nil, fmt.Errorf("%w: record of block %d holds block %d", ErrCorrupt, n, s.Header.Number)
 	}
 	return s, nil
+}
+
+// blockNumberRec is the record of ledger/bh/<hash>.
+type blockNumberRec struct{ Number uint64 }
+
+func blockHashKey(h common.Hash) []byte { return append(slices.Clip(prefixBlockHash), h[:]...) }
+
+// BlockNumber returns the number of the sealed block whose header hash is
+// hash (0 for the genesis block). ErrNotFound if no block this ledger
+// applied has that hash.
+func (l *Ledger) BlockNumber(hash common.Hash) (uint64, error) {
+	if hash == l.genesis.Hash() {
+		return 0, nil
+	}
+	n, ok := l.byHash[hash]
+	if !ok {
+		var last error
+		for range readRetries {
+			raw, err := l.disk.Get(blockHashKey(hash))
+			if errors.Is(err, node.ErrNotFound) {
+				return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
+			}
+			if err != nil {
+				last = err
+				continue
+			}
+			var rec blockNumberRec
+			if err := chain.UnframeRLP(formatBlockHashV1, raw, &rec); err != nil {
+				last = fmt.Errorf("%w: number of block %v: %v", ErrCorrupt, hash, err)
+				continue
+			}
+			n, last = rec.Number, nil
+			break
+		}
+		if last != nil {
+			return 0, last
+		}
+	}
+	// The record may have been written by a seal this ledger has not
+	// (re)applied, or name a block sealed again since: check the header.
+	s, err := l.SealedBlock(n)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
+		}
+		return 0, err
+	}
+	if n == 0 || s.Header.Hash() != hash {
+		return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
+	}
+	return n, nil
 }
 
 // Block assembles sealed block n with its transactions.

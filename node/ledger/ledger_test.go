@@ -485,3 +485,67 @@ func TestReopenWithSmallRetain(t *testing.T) {
 	}
 	checkHead(t, l2, s, 10)
 }
+
+func TestBlockNumberByHash(t *testing.T) {
+	const N = 13
+	s := produce(t, N, 3) // seals at 3, 6, 9, 12
+	disk := memdisk.New()
+	orig := s.open(t, disk, ledger.Config{Cache: 2}) // only the two newest seals in memory
+	s.appendN(t, orig, 1, N)
+	check := func(l *ledger.Ledger, name string) {
+		t.Helper()
+		if n, err := l.BlockNumber(s.gb.Hash()); err != nil || n != 0 {
+			t.Fatalf("%s: genesis: %d %v", name, n, err)
+		}
+		for b := uint64(1); b <= 4; b++ {
+			h := s.mbs[3*b-1].Sealed.Hash()
+			if n, err := l.BlockNumber(h); err != nil || n != b {
+				t.Fatalf("%s: block %d by hash: %d %v", name, b, n, err)
+			}
+		}
+		for _, h := range []common.Hash{{1}, s.mbs[0].Hash()} {
+			if _, err := l.BlockNumber(h); !errors.Is(err, ledger.ErrNotFound) {
+				t.Fatalf("%s: unknown hash %v: %v, want ErrNotFound", name, h, err)
+			}
+		}
+	}
+	check(orig, "appended")
+	check(s.open(t, disk, ledger.Config{Cache: 1}), "reopened")
+
+	// A record written by a seal that was not applied (a torn tail) names
+	// no block.
+	torn := memdisk.New()
+	l := s.open(t, torn, ledger.Config{})
+	s.appendN(t, l, 1, 12)
+	raw := s.raws[11]
+	b := torn.NewBatch()
+	b.Set(mbKey(12), raw[:len(raw)/2])
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	l = s.open(t, torn, ledger.Config{})
+	if _, err := l.BlockNumber(s.mbs[11].Sealed.Hash()); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("hash of a torn seal: %v, want ErrNotFound", err)
+	}
+	if n, err := l.BlockNumber(s.mbs[8].Sealed.Hash()); err != nil || n != 3 {
+		t.Fatalf("block 3 after the torn seal: %d %v", n, err)
+	}
+
+	// A damaged record is an error, never a wrong answer.
+	h := s.mbs[2].Sealed.Hash()
+	key := append([]byte("ledger/bh/"), h[:]...)
+	good, err := disk.Get(key)
+	if err != nil {
+		t.Fatalf("no record under ledger/bh/<hash>: %v", err)
+	}
+	bad := bytes.Clone(good)
+	bad[len(bad)/2] ^= 0x10
+	b = disk.NewBatch()
+	b.Set(key, bad)
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.open(t, disk, ledger.Config{Cache: 1}).BlockNumber(h); !errors.Is(err, ledger.ErrCorrupt) {
+		t.Fatalf("damaged record: %v, want ErrCorrupt", err)
+	}
+}

@@ -159,6 +159,9 @@ func (p *Prover) Address() common.Address { return p.self }
 // Metrics returns the prover's counters.
 func (p *Prover) Metrics() Metrics { return p.metrics }
 
+// Head is the newest block number the prover has heard of.
+func (p *Prover) Head() uint64 { return p.head }
+
 // Low is the newest block such that the prover has a statement for it and
 // every block before it.
 func (p *Prover) Low() uint64 { return p.low }

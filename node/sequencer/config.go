@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/mempool"
@@ -43,6 +44,10 @@ type Config struct {
 	// when the call names no timeout; MaxSyncTimeout caps what a call may
 	// ask. Defaults 2 s and 10 s.
 	SyncTimeout, MaxSyncTimeout time.Duration
+	// OnMiniBlock, when set, is called with every mini-block once it is
+	// durable and published (the runtime feeds subscriptions and metrics
+	// from it). It runs inside the node's step: it must not block.
+	OnMiniBlock func(mb *chain.MiniBlock)
 	// DA is the DA node sealed blocks are published to; empty: none.
 	DA node.NodeID
 	// RetryDA is the first wait for DA's acknowledgement of a put before

@@ -327,6 +327,9 @@ func (s *Sequencer) tick() {
 	}
 	// Durable: now publish and acknowledge.
 	s.env.Publish(Topic, raw)
+	if s.cfg.OnMiniBlock != nil {
+		s.cfg.OnMiniBlock(mb)
+	}
 	for i, tx := range mb.Txs {
 		s.answer(tx.Hash(), &api.Answer{Receipt: api.ToReceipt(s.led, mb.Receipts[i], mb, ledger.TxLoc{MiniBlock: mb.Header.Number, Index: uint64(i)})})
 	}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is a node's configuration: a TOML file (--config), every key of
+// which is also a flag of the same name; a flag given on the command line
+// wins over the file.
+type Config struct {
+	DataDir   string   `toml:"datadir" help:"data directory: the database (db/) and the genesis (genesis.json, written by init)"`
+	Key       string   `toml:"key" help:"file holding the node's secp256k1 key in hex (meganode keygen): its libp2p identity and, for the sequencer and provers, its signing key"`
+	Listen    []string `toml:"listen" help:"libp2p listen multiaddrs, comma-separated"`
+	Peers     []string `toml:"peers" help:"multiaddrs (with /p2p/<peer id>) of the peers to stay connected to, comma-separated"`
+	RPC       string   `toml:"rpc" help:"JSON-RPC (HTTP and WebSocket) listen address; empty: none"`
+	Metrics   string   `toml:"metrics" help:"Prometheus /metrics and /health listen address (loopback); empty: none"`
+	LogFormat string   `toml:"log-format" help:"log format: text or json"`
+	LogLevel  string   `toml:"log-level" help:"log level: debug, info, warn or error"`
+
+	Sequencer     string   `toml:"sequencer" help:"the sequencer's signing address (fullnode, prover, da)"`
+	SequencerPeer string   `toml:"sequencer-peer" help:"the sequencer's peer id (fullnode, da)"`
+	DAPeer        string   `toml:"da-peer" help:"the DA node's peer id (sequencer, prover, fullnode)"`
+	FullnodePeers []string `toml:"fullnode-peers" help:"other fullnodes' peer ids, asked for missing mini-blocks (fullnode)"`
+	Provers       []string `toml:"provers" help:"the provers' signing addresses whose attestations count (fullnode)"`
+	ProverPeers   []string `toml:"prover-peers" help:"the provers' peer ids, asked for attestations (fullnode)"`
+	Quorum        int      `toml:"quorum" help:"attestations that finalize a block; 0: a majority of provers (fullnode)"`
+
+	Coinbase           string   `toml:"coinbase" help:"address that receives priority fees (sequencer)"`
+	MiniBlockInterval  Duration `toml:"mini-block-interval" help:"time between mini-blocks (sequencer)"`
+	MiniBlocksPerBlock int      `toml:"mini-blocks-per-block" help:"mini-blocks per sealed EVM block (sequencer)"`
+	Workers            int      `toml:"workers" help:"blocks validated at once; 0: the number of CPUs (prover)"`
+}
+
+// Duration is a time.Duration written as "10ms" in TOML and flags.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+func defaultConfig() Config {
+	return Config{
+		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
+		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100,
+	}
+}
+
+// listFlag is a comma-separated flag of strings.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	*l.p = nil
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			*l.p = append(*l.p, x)
+		}
+	}
+	return nil
+}
+
+type durationFlag struct{ p *Duration }
+
+func (d durationFlag) String() string {
+	if d.p == nil {
+		return ""
+	}
+	return d.p.String()
+}
+func (d durationFlag) Set(s string) error { return d.p.UnmarshalText([]byte(s)) }
+
+// bindFlags defines a flag for every key of c, defaulting to its value.
+func bindFlags(fs *flag.FlagSet, c *Config) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, help := f.Tag.Get("toml"), f.Tag.Get("help")
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, help)
+		case *int:
+			fs.IntVar(p, name, *p, help)
+		case *[]string:
+			fs.Var(listFlag{p}, name, help)
+		case *Duration:
+			fs.Var(durationFlag{p}, name, help)
+		default:
+			panic(fmt.Sprintf("config key %s: no flag for %T", name, p))
+		}
+	}
+}
+
+// loadConfig reads the configuration of a role command: the file named by
+// --config, then the flags. It returns the flag set's error for --help.
+func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
+	c := defaultConfig()
+	if path := configPath(args); path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		md, err := toml.Decode(string(raw), &c)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		if undecoded := md.Undecoded(); len(undecoded) > 0 {
+			return nil, fmt.Errorf("config %s: unknown keys %v", path, undecoded)
+		}
+	}
+	fs.String("config", "", "TOML configuration file; flags override its keys")
+	bindFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return &c, nil
+}
+
+// configPath finds --config's value before the flags are parsed.
+func configPath(args []string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "config="); ok {
+			return v
+		}
+		if a == "config" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// writeConfig writes c as TOML.
+func writeConfig(path string, c *Config) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := toml.NewEncoder(f).Encode(c); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	mexec "github.com/meganode/meganode/node/exec"
+)
+
+// DevChainID is the devnet's chain id.
+const DevChainID = 424242
+
+// DevAccounts is how many well-known accounts the devnet's genesis funds.
+const DevAccounts = 10
+
+// DevKey is the i-th well-known devnet account's key: anyone can derive
+// it, so it must never hold anything of value.
+func DevKey(i int) *ecdsa.PrivateKey {
+	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(fmt.Sprintf("meganode devnet account %d", i))))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// devnetNode is one node of a devnet.
+type devnetNode struct {
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	ID      string `json:"peer_id"`
+	Address string `json:"address"`
+	P2P     string `json:"p2p"`
+	RPC     string `json:"rpc,omitempty"`
+	Metrics string `json:"metrics"`
+	Config  string `json:"config"`
+	Log     string `json:"log"`
+}
+
+// devnetPlan is what devnet writes to DIR/devnet.json.
+type devnetPlan struct {
+	ChainID uint64       `json:"chain_id"`
+	Nodes   []devnetNode `json:"nodes"`
+}
+
+func devnet(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fullnodes := fs.Int("fullnodes", 2, "fullnodes")
+	provers := fs.Int("provers", 2, "provers")
+	dir := fs.String("dir", "devnet", "directory for keys, configs, data and logs; an existing devnet there is started again")
+	rpcPort := fs.Int("rpc-port", 8545, "the sequencer's JSON-RPC port; fullnodes take the next ones")
+	p2pPort := fs.Int("p2p-port", 30300, "first libp2p port")
+	metricsPort := fs.Int("metrics-port", 9100, "first metrics port")
+	interval := fs.Duration("mini-block-interval", 10*time.Millisecond, "time between mini-blocks")
+	perBlock := fs.Int("mini-blocks-per-block", 100, "mini-blocks per sealed block")
+	logFormat := fs.String("log-format", "text", "the nodes' log format: text or json")
+	prepare := fs.Bool("prepare-only", false, "write keys, genesis and configs, print the plan, and start nothing")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: meganode devnet [--fullnodes N --provers N] [--dir DIR] [flags]
+
+Starts a local cluster on 127.0.0.1 as separate processes: a sequencer, a DA
+node, fullnodes and provers. It generates their keys and a genesis that funds
+well-known dev accounts, prints the RPC endpoints and the funded keys, and
+runs until Ctrl-C, which stops every node gracefully.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitFlag(err)
+	}
+	plan, err := prepareDevnet(*dir, *fullnodes, *provers, *rpcPort, *p2pPort, *metricsPort, *interval, *perBlock, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
+		return 1
+	}
+	printPlan(stdout, *dir, plan)
+	if *prepare {
+		return 0
+	}
+	return runDevnet(plan, stdout, stderr)
+}
+
+// prepareDevnet writes a devnet into dir, or reads the one there.
+func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort int, interval time.Duration, perBlock int, logFormat string) (*devnetPlan, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	planFile := filepath.Join(dir, "devnet.json")
+	if raw, err := os.ReadFile(planFile); err == nil {
+		plan := new(devnetPlan)
+		if err := json.Unmarshal(raw, plan); err != nil {
+			return nil, fmt.Errorf("%s: %w", planFile, err)
+		}
+		return plan, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	names := []string{"sequencer", "da"}
+	roles := []string{"sequencer", "da"}
+	for i := range fullnodes {
+		names, roles = append(names, fmt.Sprintf("fullnode%d", i+1)), append(roles, "fullnode")
+	}
+	for i := range provers {
+		names, roles = append(names, fmt.Sprintf("prover%d", i+1)), append(roles, "prover")
+	}
+	plan := &devnetPlan{ChainID: DevChainID}
+	byRole := map[string][]*devnetNode{}
+	for i, name := range names {
+		keyFile := filepath.Join(dir, name+".key")
+		addr, id, err := writeKey(keyFile)
+		if err != nil {
+			return nil, err
+		}
+		n := devnetNode{Name: name, Role: roles[i], ID: id, Address: addr,
+			P2P:     fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", p2pPort+i, id),
+			Metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort+i),
+			Config:  filepath.Join(dir, name+".toml"), Log: filepath.Join(dir, name+".log")}
+		switch roles[i] {
+		case "sequencer":
+			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort)
+		case "fullnode":
+			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort+len(byRole["fullnode"])+1)
+		}
+		plan.Nodes = append(plan.Nodes, n)
+	}
+	for i := range plan.Nodes {
+		byRole[plan.Nodes[i].Role] = append(byRole[plan.Nodes[i].Role], &plan.Nodes[i])
+	}
+	genFile := filepath.Join(dir, "genesis.json")
+	if err := writeDevGenesis(genFile); err != nil {
+		return nil, err
+	}
+	ids := func(role string) (out []string) {
+		for _, n := range byRole[role] {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	var proverAddrs []string
+	for _, n := range byRole["prover"] {
+		proverAddrs = append(proverAddrs, n.Address)
+	}
+	seq, daNode := byRole["sequencer"][0], byRole["da"][0]
+	for i := range plan.Nodes {
+		n := &plan.Nodes[i]
+		datadir := filepath.Join(dir, n.Name)
+		if _, err := initDataDir(genFile, datadir); err != nil {
+			return nil, err
+		}
+		c := defaultConfig()
+		c.DataDir, c.Key, c.LogFormat = datadir, filepath.Join(dir, n.Name+".key"), logFormat
+		c.Listen = []string{strings.Split(n.P2P, "/p2p/")[0]}
+		for _, m := range plan.Nodes {
+			if m.Name != n.Name {
+				c.Peers = append(c.Peers, m.P2P)
+			}
+		}
+		c.RPC, c.Metrics = n.RPC, n.Metrics
+		c.Sequencer, c.SequencerPeer, c.DAPeer = seq.Address, seq.ID, daNode.ID
+		c.MiniBlockInterval, c.MiniBlocksPerBlock = Duration{interval}, perBlock
+		switch n.Role {
+		case "sequencer":
+			c.Coinbase = seq.Address
+		case "fullnode":
+			for _, id := range ids("fullnode") {
+				if id != n.ID {
+					c.FullnodePeers = append(c.FullnodePeers, id)
+				}
+			}
+			c.Provers, c.ProverPeers = proverAddrs, ids("prover")
+		}
+		if err := writeConfig(n.Config, &c); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := json.MarshalIndent(plan, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return plan, os.WriteFile(planFile, raw, 0o644)
+}
+
+// writeDevGenesis writes the devnet's genesis: chain 424242 with the
+// well-known dev accounts funded.
+func writeDevGenesis(path string) error {
+	alloc := types.GenesisAlloc{}
+	million := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
+	for i := range DevAccounts {
+		alloc[crypto.PubkeyToAddress(DevKey(i).PublicKey)] = types.Account{Balance: million}
+	}
+	g := &core.Genesis{
+		Config: mexec.DefaultChainConfig(DevChainID), Alloc: alloc, GasLimit: 60_000_000,
+		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(time.Now().Unix()),
+	}
+	raw, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, raw, 0o644)
+}
+
+func printPlan(w io.Writer, dir string, plan *devnetPlan) {
+	counts := map[string]int{}
+	for _, n := range plan.Nodes {
+		counts[n.Role]++
+	}
+	fmt.Fprintf(w, "meganode devnet in %s: 1 sequencer, %d fullnodes, %d provers, 1 DA; chain id %d\n",
+		dir, counts["fullnode"], counts["prover"], plan.ChainID)
+	for _, n := range plan.Nodes {
+		what := ""
+		switch n.Role {
+		case "sequencer":
+			what = "JSON-RPC http://" + n.RPC + " (sends and reads; ws:// too)"
+		case "fullnode":
+			what = "JSON-RPC http://" + n.RPC + " (reads; ws:// too)"
+		}
+		fmt.Fprintf(w, "  %-10s %-60s metrics http://%s/metrics  log %s\n", n.Name, what, n.Metrics, n.Log)
+	}
+	fmt.Fprintf(w, "funded dev accounts (1,000,000 ETH each; public keys: never use them elsewhere):\n")
+	for i := range DevAccounts {
+		k := DevKey(i)
+		fmt.Fprintf(w, "  %s  0x%x\n", crypto.PubkeyToAddress(k.PublicKey), crypto.FromECDSA(k))
+	}
+}
+
+// runDevnet starts every node as a process of this binary and waits for
+// a signal, which it passes on; then it waits for them to stop.
+func runDevnet(plan *devnetPlan, stdout, stderr io.Writer) int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
+		return 1
+	}
+	var procs []*exec.Cmd
+	var wg sync.WaitGroup
+	for _, n := range plan.Nodes {
+		logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
+			return 1
+		}
+		cmd := exec.Command(exe, n.Role, "--config", n.Config)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintf(stderr, "meganode devnet: starting %s: %v\n", n.Name, err)
+			return 1
+		}
+		procs = append(procs, cmd)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := cmd.Wait()
+			logf.Close()
+			fmt.Fprintf(stderr, "meganode devnet: %s exited: %v (log %s)\n", n.Name, err, n.Log)
+		}()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if waitRPC(ctx, "http://"+plan.Nodes[0].RPC, 60*time.Second) {
+		fmt.Fprintln(stdout, "ready: the sequencer answers JSON-RPC; Ctrl-C stops the devnet")
+	} else if ctx.Err() == nil {
+		fmt.Fprintf(stderr, "meganode devnet: the sequencer does not answer JSON-RPC; see %s\n", plan.Nodes[0].Log)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping the devnet")
+	for _, p := range procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		for _, p := range procs {
+			_ = p.Process.Kill()
+		}
+		<-done
+	}
+	return 0
+}
+
+// waitRPC polls eth_chainId until it answers or the time is up.
+func waitRPC(ctx context.Context, url string, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}

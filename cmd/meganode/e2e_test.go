@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/meganode/meganode/model/contracts"
+)
+
+// cluster is a devnet of separate meganode processes started by a test.
+type cluster struct {
+	t     *testing.T
+	bin   string
+	dir   string
+	plan  *devnetPlan
+	mu    sync.Mutex
+	procs map[string]*exec.Cmd
+}
+
+// buildBinary builds meganode once per test run.
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func meganodeBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "meganode-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "meganode")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// freePorts finds n consecutive free TCP ports on 127.0.0.1.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if base+n > 65000 {
+			continue
+		}
+		ok := true
+		var held []net.Listener
+		for p := base; p < base+n; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, l)
+		}
+		for _, l := range held {
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+func startCluster(t *testing.T, fullnodes, provers int) *cluster {
+	t.Helper()
+	bin := meganodeBinary(t)
+	dir := t.TempDir()
+	nodes := 2 + fullnodes + provers
+	base := freePorts(t, 3*nodes+2)
+	out, err := exec.Command(bin, "devnet", "--prepare-only", "--dir", dir,
+		"--fullnodes", fmt.Sprint(fullnodes), "--provers", fmt.Sprint(provers),
+		"--rpc-port", fmt.Sprint(base), "--p2p-port", fmt.Sprint(base+nodes+1), "--metrics-port", fmt.Sprint(base+2*nodes+1),
+		"--mini-blocks-per-block", "20").CombinedOutput()
+	if err != nil {
+		t.Fatalf("devnet --prepare-only: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "devnet.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, bin: bin, dir: dir, plan: new(devnetPlan), procs: map[string]*exec.Cmd{}}
+	if err := json.Unmarshal(raw, c.plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.plan.Nodes {
+		c.start(n.Name)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *cluster) node(name string) devnetNode {
+	for _, n := range c.plan.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	c.t.Fatalf("no node %s", name)
+	return devnetNode{}
+}
+
+func (c *cluster) start(name string) {
+	c.t.Helper()
+	n := c.node(name)
+	logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.Command(c.bin, n.Role, "--config", n.Config)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); logf.Close() }()
+	c.mu.Lock()
+	c.procs[name] = cmd
+	c.mu.Unlock()
+}
+
+// kill9 kills a node the hard way: nothing unsynced survives.
+func (c *cluster) kill9(name string) {
+	c.mu.Lock()
+	cmd := c.procs[name]
+	c.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	for i := 0; i < 100 && cmd.ProcessState == nil; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *cluster) stopAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cmd := range c.procs {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, cmd := range c.procs {
+		for cmd.ProcessState == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}
+	if c.t.Failed() {
+		for _, n := range c.plan.Nodes {
+			if raw, err := os.ReadFile(n.Log); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+				c.t.Logf("--- %s log, last lines:\n%s", n.Name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
+	}
+}
+
+func (c *cluster) dial(name string, ws bool) *gethrpc.Client {
+	c.t.Helper()
+	url := "http://" + c.node(name).RPC
+	if ws {
+		url = "ws://" + c.node(name).RPC
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		cl, err := gethrpc.DialContext(ctx, url)
+		if err == nil {
+			var id hexutil.Big
+			if err = cl.CallContext(ctx, &id, "eth_chainId"); err == nil {
+				return cl
+			}
+			cl.Close()
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("%s does not answer JSON-RPC at %s: %v", name, url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// within polls cond until it holds or the time is up.
+func within(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type chainTx struct {
+	signer  types.Signer
+	chainID *big.Int
+}
+
+func (ct chainTx) sign(t *testing.T, key int, nonce uint64, to *common.Address, gas uint64, data []byte, value *big.Int) []byte {
+	t.Helper()
+	if value == nil {
+		value = new(big.Int)
+	}
+	tx := types.MustSignNewTx(DevKey(key), ct.signer, &types.DynamicFeeTx{ChainID: ct.chainID, Nonce: nonce,
+		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei), Gas: gas, To: to, Value: value, Data: data})
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestDevnetEndToEnd runs a devnet of separate processes and drives it
+// with go-ethereum's own client: an ERC-20 deployed and used,
+// eth_sendRawTransactionSync, real-time reads on a fullnode, the
+// miniBlocks subscription, a kill -9 of the sequencer under load with no
+// acknowledged transaction lost and the fullnodes converging, and
+// finality from the provers' attestations.
+func TestDevnetEndToEnd(t *testing.T) {
+	if testing.Short() && os.Getenv("MEGANODE_E2E") == "0" {
+		t.Skip("MEGANODE_E2E=0")
+	}
+	c := startCluster(t, 2, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	seqRPC := c.dial("sequencer", false)
+	defer seqRPC.Close()
+	seq := ethclient.NewClient(seqRPC)
+	full := ethclient.NewClient(c.dial("fullnode1", false))
+	ct := chainTx{types.LatestSignerForChainID(big.NewInt(DevChainID)), big.NewInt(DevChainID)}
+
+	// Deploy an ERC-20 with eth_sendRawTransactionSync: the answer is the receipt.
+	supply := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
+	var r *types.Receipt
+	if err := seqRPC.CallContext(ctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(ct.sign(t, 0, 0, nil, 3_000_000, contracts.TokenDeployCode("E2E", "E2E", supply), nil))); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if r == nil || r.Status != types.ReceiptStatusSuccessful || r.ContractAddress == (common.Address{}) {
+		t.Fatalf("deploy receipt %+v", r)
+	}
+	token := r.ContractAddress
+
+	// The miniBlocks subscription on a fullnode delivers as blocks apply.
+	ws := c.dial("fullnode1", true)
+	defer ws.Close()
+	mbs := make(chan map[string]any, 64)
+	sub, err := ws.EthSubscribe(ctx, mbs, "miniBlocks")
+	if err != nil {
+		t.Fatalf("subscribe miniBlocks: %v", err)
+	}
+	defer sub.Unsubscribe()
+
+	// A transfer, then a read on the fullnode at latest sees it within a
+	// mini-block plus network delay.
+	to := common.HexToAddress("0x00000000000000000000000000000000000e2e01")
+	amount := big.NewInt(12345)
+	sent := time.Now()
+	if err := seqRPC.CallContext(ctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(ct.sign(t, 0, 1, &token, 100_000, contracts.TokenTransfer(to, amount), nil))); err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("transfer: %v %+v", err, r)
+	}
+	var seenAfter time.Duration
+	within(t, 5*time.Second, "the fullnode sees the transfer", func() bool {
+		out, err := full.CallContract(ctx, ethereum.CallMsg{To: &token, Data: contracts.TokenBalanceOf(to)}, nil)
+		if err == nil && new(big.Int).SetBytes(out).Cmp(amount) == 0 {
+			seenAfter = time.Since(sent)
+			return true
+		}
+		return false
+	})
+	t.Logf("transfer visible on fullnode1 %v after the send", seenAfter)
+	select {
+	case mb := <-mbs:
+		if mb["number"] == nil {
+			t.Fatalf("mini-block notification without a number: %v", mb)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no mini-block notification in 5 s")
+	}
+
+	// Load on the sequencer; kill -9 it in the middle; restart it.
+	type ack struct {
+		hash common.Hash
+	}
+	var acked []ack
+	var mu sync.Mutex
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for k := 1; k <= 4; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := gethrpc.DialContext(loadCtx, "http://"+c.node("sequencer").RPC)
+			if err != nil {
+				return
+			}
+			defer cl.Close()
+			nonce := uint64(0)
+			for loadCtx.Err() == nil {
+				raw := ct.sign(t, k, nonce, &to, 21_000, nil, big.NewInt(1))
+				var rr *types.Receipt
+				cctx, cancel := context.WithTimeout(loadCtx, 2*time.Second)
+				err := cl.CallContext(cctx, &rr, "eth_sendRawTransactionSync", hexutil.Bytes(raw))
+				cancel()
+				switch {
+				case err == nil && rr != nil:
+					mu.Lock()
+					acked = append(acked, ack{rr.TxHash})
+					mu.Unlock()
+					nonce++
+				case err != nil && strings.Contains(err.Error(), "nonce too low"):
+					nonce++ // taken before the crash, its answer lost
+				default:
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	c.kill9("sequencer")
+	mu.Lock()
+	atKill := len(acked)
+	mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	c.start("sequencer")
+	seqRPC2 := c.dial("sequencer", false)
+	defer seqRPC2.Close()
+	time.Sleep(1500 * time.Millisecond)
+	stopLoad()
+	wg.Wait()
+	if atKill == 0 || len(acked) <= atKill {
+		t.Fatalf("acknowledged %d before the kill and %d in all: the load did not run on both sides", atKill, len(acked))
+	}
+	t.Logf("%d transfers acknowledged, %d of them before the kill -9", len(acked), atKill)
+	seq2 := ethclient.NewClient(seqRPC2)
+	clients := map[string]*ethclient.Client{"sequencer": seq2}
+	for _, name := range []string{"fullnode1", "fullnode2"} {
+		clients[name] = ethclient.NewClient(c.dial(name, false))
+	}
+	// Every acknowledged transaction is on every node.
+	for name, cl := range clients {
+		for _, a := range acked {
+			within(t, 20*time.Second, fmt.Sprintf("%s holds %v", name, a.hash), func() bool {
+				rr, err := cl.TransactionReceipt(ctx, a.hash)
+				return err == nil && rr.Status == types.ReceiptStatusSuccessful
+			})
+		}
+	}
+	// The fullnodes converge: the same sealed block at the same height.
+	var target uint64
+	within(t, 20*time.Second, "a block sealed after the load", func() bool {
+		n, err := seq2.BlockNumber(ctx)
+		target = n
+		return err == nil && n > 0
+	})
+	var want common.Hash
+	for name, cl := range clients {
+		within(t, 20*time.Second, name+" reaches block "+fmt.Sprint(target), func() bool {
+			h, err := cl.HeaderByNumber(ctx, new(big.Int).SetUint64(target))
+			if err != nil {
+				return false
+			}
+			if want == (common.Hash{}) {
+				want = h.Root
+			}
+			if h.Root != want {
+				t.Fatalf("%s holds block %d with root %v, another node %v", name, target, h.Root, want)
+			}
+			return true
+		})
+	}
+	// The provers' attestations finalize blocks.
+	within(t, 30*time.Second, "fullnode1 finalizes a block", func() bool {
+		h, err := full.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.FinalizedBlockNumber)))
+		return err == nil && h.Number.Uint64() > 0
+	})
+	_ = seq
+	_ = crypto.PubkeyToAddress
+}

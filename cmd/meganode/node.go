@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/da"
+	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/prover"
+	"github.com/meganode/meganode/node/rpc"
+	"github.com/meganode/meganode/node/runtime"
+	"github.com/meganode/meganode/node/sequencer"
+)
+
+var roleHelp = map[string]string{
+	"sequencer": "orders and executes transactions, streams mini-blocks, seals blocks, publishes to DA",
+	"fullnode":  "applies the sequencer's mini-blocks by diff, checks sealed roots, serves reads, tracks finality",
+	"prover":    "validates sealed blocks statelessly and signs attestations",
+	"da":        "stores sealed blocks, witnesses and mini-blocks, and serves them",
+}
+
+// runRole runs one node until SIGINT or SIGTERM.
+func runRole(role string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(role, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: meganode %s [--config FILE] [flags]\n\nRuns a %s: %s.\n\nFlags (each is also a key of the TOML config file):\n", role, role, roleHelp[role])
+		fs.PrintDefaults()
+	}
+	cfg, err := loadConfig(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "meganode %s: %v\n", role, err)
+		return 2
+	}
+	log, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "meganode %s: %v\n", role, err)
+		return 2
+	}
+	log = log.With("role", role)
+	if err := serve(role, cfg, log); err != nil {
+		log.Error("exiting", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log-format %q: want text or json", format)
+}
+
+// readGenesis reads the genesis init wrote into the data directory.
+func readGenesis(datadir string) (*core.Genesis, error) {
+	raw, err := os.ReadFile(filepath.Join(datadir, "genesis.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no genesis in %s: run meganode init --genesis FILE --datadir %s first", datadir, datadir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	g := new(core.Genesis)
+	if err := json.Unmarshal(raw, g); err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", filepath.Join(datadir, "genesis.json"), err)
+	}
+	if g.Config == nil || g.Config.ChainID == nil {
+		return nil, fmt.Errorf("genesis %s: no chain config with a chain id", filepath.Join(datadir, "genesis.json"))
+	}
+	return g, nil
+}
+
+func parseAddress(what, s string) (common.Address, error) {
+	if !common.IsHexAddress(s) {
+		return common.Address{}, fmt.Errorf("%s %q is not an address", what, s)
+	}
+	return common.HexToAddress(s), nil
+}
+
+func peerIDs(ss []string) []node.NodeID {
+	out := make([]node.NodeID, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, node.NodeID(s))
+	}
+	return out
+}
+
+// serve builds the role's node and runs it with its network, RPC and
+// metrics until a signal.
+func serve(role string, cfg *Config, log *slog.Logger) error {
+	gen, err := readGenesis(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if cfg.Key == "" {
+		return errors.New("no key: set key to a file written by meganode keygen")
+	}
+	key, err := crypto.LoadECDSA(cfg.Key)
+	if err != nil {
+		return fmt.Errorf("key %s: %w", cfg.Key, err)
+	}
+	raw := crypto.FromECDSA(key)
+	id, err := runtime.PeerIDFromKey(raw)
+	if err != nil {
+		return err
+	}
+	disk, err := runtime.OpenDisk(filepath.Join(cfg.DataDir, "db"), nil)
+	if err != nil {
+		return err
+	}
+	defer disk.Close()
+	m := newMetrics(role)
+	var loop *runtime.Loop
+	onMiniBlock := func(mb *chain.MiniBlock) {
+		loop.EmitMiniBlock(mb)
+		m.miniBlock(mb)
+	}
+	n, sample, err := buildNode(role, cfg, gen, key, onMiniBlock)
+	if err != nil {
+		return err
+	}
+	loop = runtime.NewLoop(id, n, disk, runtime.LoopConfig{Log: log})
+	p2p, err := runtime.NewP2P(runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, Log: log}, loop.Deliver)
+	if err != nil {
+		return err
+	}
+	defer p2p.Close()
+	loop.SetNetwork(p2p)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var servers []*http.Server
+	var wg sync.WaitGroup
+	listen := func(addr string, h http.Handler, what string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", "what", what, "err", err)
+			}
+		}()
+		log.Info("listening", "what", what, "addr", ln.Addr().String())
+		return nil
+	}
+	var rpcSrv *rpc.Server
+	if cfg.RPC != "" && (role == "sequencer" || role == "fullnode") {
+		rpcSrv, err = rpc.NewServer(backend{loop, gen.Config.ChainID.Uint64()}, rpc.Config{ClientVersion: "meganode/" + version})
+		if err != nil {
+			return err
+		}
+		if err := listen(cfg.RPC, rpcSrv.Handler(), "json-rpc"); err != nil {
+			return err
+		}
+	}
+	status := &health{role: role, id: string(id)}
+	if cfg.Metrics != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.handler())
+		mux.Handle("/health", status)
+		if err := listen(cfg.Metrics, mux, "metrics"); err != nil {
+			return err
+		}
+	}
+	// Sample the node's state on its loop once a second, for metrics and health.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				var s nodeStatus
+				if err := loop.OnLoop(ctx, func() { s = sample() }); err == nil {
+					m.sample(s)
+					status.set(s)
+				}
+			}
+		}
+	}()
+	log.Info("starting", "id", id, "address", crypto.PubkeyToAddress(key.PublicKey), "p2p", strings.Join(p2p.Addrs(), ","))
+	runErr := loop.Run(ctx)
+	log.Info("stopping")
+	stop()
+	for _, srv := range servers {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if rpcSrv != nil {
+		rpcSrv.Stop()
+	}
+	wg.Wait()
+	return runErr
+}
+
+// backend is the RPC's view of a node's loop.
+type backend struct {
+	*runtime.Loop
+	chainID uint64
+}
+
+func (b backend) ChainID() uint64 { return b.chainID }
+
+// nodeStatus is what the sampler reads of a node.
+type nodeStatus struct {
+	Running   bool   `json:"running"`
+	Head      uint64 `json:"head_mini_block"`
+	Safe      uint64 `json:"safe_block"`
+	Finalized uint64 `json:"finalized_block,omitempty"`
+	Mempool   int    `json:"mempool,omitempty"`
+	ProverLag uint64 `json:"prover_lag_blocks,omitempty"`
+	Attested  uint64 `json:"attestations,omitempty"`
+	LagMicros int64  `json:"lag_us,omitempty"`
+	Halted    string `json:"halted,omitempty"`
+}
+
+// buildNode makes the role's node from the configuration, and the sampler
+// that reads its status (on the loop).
+func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKey, onMiniBlock func(*chain.MiniBlock)) (node.Node, func() nodeStatus, error) {
+	seqAddr := func() (common.Address, error) { return parseAddress("sequencer", cfg.Sequencer) }
+	switch role {
+	case "sequencer":
+		var coinbase common.Address
+		if cfg.Coinbase != "" {
+			var err error
+			if coinbase, err = parseAddress("coinbase", cfg.Coinbase); err != nil {
+				return nil, nil, err
+			}
+		}
+		s, err := sequencer.New(sequencer.Config{
+			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer),
+			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock,
+			OnMiniBlock: onMiniBlock,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() nodeStatus {
+			st := nodeStatus{}
+			if l := s.Ledger(); l != nil {
+				head, _ := l.Head()
+				st.Running, st.Head, st.Safe, st.Mempool = true, head.Number, l.Safe().Header.Number.Uint64(), s.Pool().Len()
+			}
+			return st
+		}, nil
+	case "fullnode":
+		sa, err := seqAddr()
+		if err != nil {
+			return nil, nil, err
+		}
+		var provers []common.Address
+		for _, p := range cfg.Provers {
+			a, err := parseAddress("prover", p)
+			if err != nil {
+				return nil, nil, err
+			}
+			provers = append(provers, a)
+		}
+		sources := append([]node.NodeID{node.NodeID(cfg.SequencerPeer)}, peerIDs(cfg.FullnodePeers)...)
+		if cfg.DAPeer != "" {
+			sources = append(sources, node.NodeID(cfg.DAPeer))
+		}
+		f, err := fullnode.New(fullnode.Config{
+			Genesis: gen, Sequencer: sa, Sources: sources, Provers: provers, ProverNodes: peerIDs(cfg.ProverPeers),
+			Quorum: cfg.Quorum, OnMiniBlock: onMiniBlock,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() nodeStatus {
+			st := nodeStatus{}
+			if err := f.Halted(); err != nil {
+				st.Halted = err.Error()
+			}
+			if l := f.Ledger(); l != nil {
+				head, _ := l.Head()
+				st.Running, st.Head, st.Safe, st.Finalized = true, head.Number, l.Safe().Header.Number.Uint64(), f.Finalized()
+				st.LagMicros = time.Now().UnixMicro() - int64(head.TimeMicros)
+			}
+			return st
+		}, nil
+	case "prover":
+		sa, err := seqAddr()
+		if err != nil {
+			return nil, nil, err
+		}
+		workers := cfg.Workers
+		if workers <= 0 {
+			workers = goruntime.NumCPU()
+		}
+		p, err := prover.New(prover.Config{
+			Genesis: gen, Key: key, Sequencer: sa, DA: node.NodeID(cfg.DAPeer),
+			MaxConcurrent: workers, Parallel: parallel(workers),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() nodeStatus {
+			m := p.Metrics()
+			return nodeStatus{Running: true, Safe: p.Low(), Attested: m.Attested, ProverLag: p.Head() - p.Low()}
+		}, nil
+	case "da":
+		sa, err := seqAddr()
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := da.New(da.Config{Sequencer: node.NodeID(cfg.SequencerPeer), SequencerKey: sa})
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, func() nodeStatus {
+			b, mb := d.Head()
+			return nodeStatus{Running: true, Head: mb, Safe: b}
+		}, nil
+	}
+	return nil, nil, fmt.Errorf("unknown role %q", role)
+}
+
+// parallel runs jobs on up to workers goroutines: the prover's validations
+// of one step. Each job writes only its own result.
+func parallel(workers int) func(n int, job func(int)) {
+	return func(n int, job func(int)) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, workers)
+		for i := range n {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				job(i)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// health answers /health: 200 with the node's status while it runs and is
+// not halted, 503 otherwise.
+type health struct {
+	role, id string
+	mu       sync.Mutex
+	st       nodeStatus
+	at       time.Time
+}
+
+func (h *health) set(s nodeStatus) {
+	h.mu.Lock()
+	h.st, h.at = s, time.Now()
+	h.mu.Unlock()
+}
+
+func (h *health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	h.mu.Lock()
+	st, at := h.st, h.at
+	h.mu.Unlock()
+	ok := st.Running && st.Halted == "" && time.Since(at) < 5*time.Second
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(struct {
+		Role    string `json:"role"`
+		ID      string `json:"id"`
+		Healthy bool   `json:"healthy"`
+		nodeStatus
+	}{h.role, h.id, ok, st})
+}

@@ -1,0 +1,342 @@
+package api
+
+import (
+	"errors"
+	"math/big"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip1559"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/exec"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/state"
+)
+
+// The queries that span blocks (logs, fee history) and gas estimation.
+
+// filterBlock resolves one end of a log filter to a block number.
+func filterBlock(l *ledger.Ledger, fin *Finality, t Tag) (uint64, *Error) {
+	switch t.Kind {
+	case TagLatest:
+		head, _ := l.Head()
+		return head.BlockNumber, nil
+	case TagSafe:
+		return l.Safe().Header.Number.Uint64(), nil
+	case TagFinalized:
+		if fin == nil {
+			return 0, Errorf(KindUnavailable, "this node does not track finality: ask a fullnode")
+		}
+		return fin.Block, nil
+	case TagBlock:
+		return t.Number, nil
+	}
+	return 0, Errorf(KindInvalidInput, "a log filter takes block numbers and tags, not %v", t)
+}
+
+// serveLogs answers eth_getLogs: the logs of the sealed blocks in the
+// range, and, when the range reaches the block of the newest mini-block
+// while it is still open, those of its mini-blocks so far (real-time logs,
+// with a zero block hash). A sealed block whose bloom excludes the filter
+// is skipped without reading its mini-blocks.
+func serveLogs(l *ledger.Ledger, fin *Finality, f *LogFilter) *Answer {
+	if f == nil {
+		f = &LogFilter{}
+	}
+	if len(f.Topics) > MaxLogTopics {
+		return &Answer{Err: Errorf(KindInvalidInput, "exceed max topics")}
+	}
+	if len(f.Addresses) > MaxLogAddresses || slices.ContainsFunc(f.Topics, func(t []common.Hash) bool { return len(t) > MaxLogAddresses }) {
+		return &Answer{Err: Errorf(KindInvalidInput, "exceed max addresses or topics per search position")}
+	}
+	head, _ := l.Head()
+	safe := l.Safe().Header.Number.Uint64()
+	var from, to uint64
+	if f.BlockHash != (common.Hash{}) {
+		n, err := l.BlockNumber(f.BlockHash)
+		if err != nil {
+			if errors.Is(err, ledger.ErrNotFound) {
+				return &Answer{Err: Errorf(KindNotFound, "unknown block")}
+			}
+			return &Answer{Err: LedgerError(err)}
+		}
+		from, to = n, n
+	} else {
+		var aerr *Error
+		if from, aerr = filterBlock(l, fin, f.From); aerr != nil {
+			return &Answer{Err: aerr}
+		}
+		if to, aerr = filterBlock(l, fin, f.To); aerr != nil {
+			return &Answer{Err: aerr}
+		}
+		if from > to {
+			return &Answer{Err: Errorf(KindInvalidInput, "invalid block range params")}
+		}
+		if to-from > MaxLogBlocks {
+			return &Answer{Err: Errorf(KindInvalidInput, "exceed maximum block range %d", MaxLogBlocks)}
+		}
+		if to > head.BlockNumber {
+			return &Answer{Err: Errorf(KindInvalidInput, "block range extends beyond current head block")}
+		}
+	}
+	var out Logs
+	add := func(mbs []*chain.MiniBlock, hash common.Hash, time uint64) *Error {
+		for _, mb := range mbs {
+			for _, r := range mb.Receipts {
+				for _, lg := range r.Logs {
+					if !matchLog(lg, f) {
+						continue
+					}
+					if len(out) == MaxLogs {
+						return Errorf(KindInvalidInput, "query returned more than %d results", MaxLogs)
+					}
+					cp := *lg // the ledger's receipts are shared: never change them
+					cp.BlockHash, cp.BlockTimestamp = hash, time
+					out = append(out, &cp)
+				}
+			}
+		}
+		return nil
+	}
+	for n := max(from, 1); n <= to; n++ { // the genesis block has no logs
+		if n > safe {
+			// The open block: its mini-blocks so far.
+			if aerr := add(l.OpenBlock(), common.Hash{}, 0); aerr != nil {
+				return &Answer{Err: aerr}
+			}
+			break
+		}
+		s, err := l.SealedBlock(n)
+		if err != nil {
+			return &Answer{Err: LedgerError(err)}
+		}
+		if !bloomMatch(s.Header.Bloom, f) {
+			continue
+		}
+		mbs := make([]*chain.MiniBlock, 0, s.Last-s.First+1)
+		for m := s.First; m <= s.Last; m++ {
+			mb, _, err := l.MiniBlock(m)
+			if err != nil {
+				return &Answer{Err: LedgerError(err)}
+			}
+			mbs = append(mbs, mb)
+		}
+		if aerr := add(mbs, s.Header.Hash(), s.Header.Time); aerr != nil {
+			return &Answer{Err: aerr}
+		}
+	}
+	return &Answer{Logs: out, At: Height{MiniBlock: head.Number, Block: head.BlockNumber}}
+}
+
+// matchLog reports whether a log passes a filter's addresses and topics,
+// as go-ethereum's filterLogs does.
+func matchLog(lg *types.Log, f *LogFilter) bool {
+	if len(f.Addresses) > 0 && !slices.Contains(f.Addresses, lg.Address) {
+		return false
+	}
+	if len(f.Topics) > len(lg.Topics) {
+		return false
+	}
+	for i, sub := range f.Topics {
+		if len(sub) > 0 && !slices.Contains(sub, lg.Topics[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// bloomMatch reports whether a block's bloom may hold logs the filter
+// selects.
+func bloomMatch(b types.Bloom, f *LogFilter) bool {
+	if len(f.Addresses) > 0 && !slices.ContainsFunc(f.Addresses, func(a common.Address) bool { return types.BloomLookup(b, a) }) {
+		return false
+	}
+	for _, sub := range f.Topics {
+		if len(sub) > 0 && !slices.ContainsFunc(sub, func(t common.Hash) bool { return types.BloomLookup(b, t) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// serveFeeHistory answers eth_feeHistory over sealed blocks, newest at the
+// call's tag (latest and safe: the newest sealed block).
+func serveFeeHistory(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Answer {
+	ps := c.Percentiles
+	if len(ps) > MaxPercentiles {
+		return &Answer{Err: Errorf(KindInvalidInput, "invalid reward percentile: over the query limit %d", MaxPercentiles)}
+	}
+	for i, p := range ps {
+		if p > 1_000_000 || (i > 0 && p < ps[i-1]) {
+			return &Answer{Err: Errorf(KindInvalidInput, "invalid reward percentile: %f", float64(p)/10_000)}
+		}
+	}
+	safe := l.Safe().Header.Number.Uint64()
+	var newest uint64
+	switch c.Tag.Kind {
+	case TagLatest, TagSafe:
+		newest = safe
+	case TagFinalized:
+		if fin == nil {
+			return &Answer{Err: Errorf(KindUnavailable, "this node does not track finality: ask a fullnode")}
+		}
+		newest = fin.Block
+	case TagBlock:
+		newest = c.Tag.Number
+		if newest > safe {
+			return &Answer{Err: Errorf(KindFuture, "request beyond head block: requested %d, head %d", newest, safe)}
+		}
+	default:
+		return &Answer{Err: Errorf(KindInvalidInput, "fee history takes a block number or tag, not %v", c.Tag)}
+	}
+	count := min(c.Number, MaxFeeHistory, newest+1)
+	if len(ps) > 0 {
+		count = min(count, MaxFeeHistoryRewards)
+	}
+	h := &FeeHistory{}
+	if count == 0 {
+		return &Answer{FeeHistory: h}
+	}
+	h.Oldest = newest + 1 - count
+	var last *types.Header
+	for n := h.Oldest; n <= newest; n++ {
+		s, err := l.SealedBlock(n)
+		if err != nil {
+			return &Answer{Err: LedgerError(err)}
+		}
+		last = s.Header
+		h.BaseFee = append(h.BaseFee, ledger.BaseFee(s.Header))
+		h.GasUsed = append(h.GasUsed, s.Header.GasUsed)
+		h.GasLimit = append(h.GasLimit, s.Header.GasLimit)
+		if len(ps) > 0 {
+			r, aerr := rewards(l, s, ps)
+			if aerr != nil {
+				return &Answer{Err: aerr}
+			}
+			h.Reward = append(h.Reward, r)
+		}
+	}
+	next := new(big.Int)
+	if cc := ex.Config().Chain; last.BaseFee != nil && cc.IsLondon(new(big.Int).Add(last.Number, common.Big1)) {
+		next = eip1559.CalcBaseFee(cc, last)
+	}
+	h.BaseFee = append(h.BaseFee, next)
+	return &Answer{FeeHistory: h, At: Height{MiniBlock: l.Safe().Last, Block: safe}}
+}
+
+// rewards computes a sealed block's effective tips at the percentiles (in
+// millionths) of its gas, as go-ethereum's fee history does.
+func rewards(l *ledger.Ledger, s *ledger.Sealed, ps []uint64) ([]*big.Int, *Error) {
+	type tip struct {
+		reward *big.Int
+		gas    uint64
+	}
+	var tips []tip
+	base := ledger.BaseFee(s.Header)
+	for m := s.First; s.First > 0 && m <= s.Last; m++ {
+		mb, _, err := l.MiniBlock(m)
+		if err != nil {
+			return nil, LedgerError(err)
+		}
+		for i, tx := range mb.Txs {
+			tips = append(tips, tip{tx.EffectiveGasTipValue(base), mb.Receipts[i].GasUsed})
+		}
+	}
+	out := make([]*big.Int, len(ps))
+	if len(tips) == 0 {
+		for i := range out {
+			out[i] = new(big.Int)
+		}
+		return out, nil
+	}
+	slices.SortStableFunc(tips, func(a, b tip) int { return a.reward.Cmp(b.reward) })
+	idx, sum := 0, tips[0].gas
+	for i, p := range ps {
+		hi, lo := bits.Mul64(s.Header.GasUsed, p)
+		threshold, _ := bits.Div64(hi, lo, 1_000_000) // p ≤ 1,000,000: no overflow
+		for sum < threshold && idx < len(tips)-1 {
+			idx++
+			sum += tips[idx].gas
+		}
+		out[i] = new(big.Int).Set(tips[idx].reward)
+	}
+	return out, nil
+}
+
+// estimateErrorRatio is how far above the least gas an estimate may be,
+// as go-ethereum allows, to save executions.
+const estimateErrorRatio = 0.015
+
+// estimateGas finds the least gas with which the call succeeds, by binary
+// search as go-ethereum's gas estimator does: between what one execution
+// at the upper bound used and the upper bound (the call's gas, else the
+// block's gas limit, capped per transaction from Osaka on).
+func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHash vm.GetHashFunc, c *Call) (uint64, *Error) {
+	to := callee(c)
+	if c.Value != nil && c.Value.Sign() > 0 {
+		acct, _ := st.Account(c.From)
+		if acct.Balance.ToBig().Cmp(c.Value) < 0 {
+			return 0, Errorf(KindInsufficientFunds, "%v", core.ErrInsufficientFundsForTransfer)
+		}
+	}
+	hi := header.GasLimit
+	if c.Gas >= params.TxGas {
+		hi = c.Gas
+	}
+	cc := ex.Config().Chain
+	if cc.IsOsaka(header.Number, header.Time) && !cc.IsAmsterdam(header.Number, header.Time) && hi > params.MaxTxGas {
+		hi = params.MaxTxGas
+	}
+	hi = min(hi, exec.DefaultCallGas)
+	run := func(gas uint64) (used uint64, out []byte, err error) {
+		out, used, err = ex.Call(st, header, getHash, c.From, to, c.Data, gas)
+		return used, out, err
+	}
+	// A plain transfer to an account without code costs exactly what it
+	// uses at the intrinsic gas.
+	if len(c.Data) == 0 && to != nil && hi >= params.TxGas {
+		if acct, _ := st.Account(*to); acct.CodeHash == types.EmptyCodeHash || acct.CodeHash == (common.Hash{}) {
+			if used, _, err := run(params.TxGas); err == nil {
+				return used, nil
+			}
+		}
+	}
+	used, out, err := run(hi)
+	switch {
+	case errors.Is(err, exec.ErrReverted):
+		return 0, &Error{Kind: KindReverted, Message: "execution reverted", Data: out}
+	case errors.Is(err, vm.ErrOutOfGas), errors.Is(err, core.ErrIntrinsicGas), errors.Is(err, core.ErrFloorDataGas):
+		return 0, Errorf(KindInvalidTx, "gas required exceeds allowance (%d)", hi)
+	case err != nil:
+		return 0, Errorf(KindInvalidTx, "%s", strings.TrimPrefix(err.Error(), "call: "))
+	}
+	lo := max(used, 1) - 1
+	if optimistic := (used + params.CallStipend) * 64 / 63; optimistic < hi {
+		if _, _, err := run(optimistic); err != nil {
+			lo = optimistic
+		} else {
+			hi = optimistic
+		}
+	}
+	for lo+1 < hi {
+		if float64(hi-lo)/float64(hi) < estimateErrorRatio {
+			break
+		}
+		mid := lo + (hi-lo)/2
+		if mid > lo*2 {
+			mid = lo * 2
+		}
+		if _, _, err := run(mid); err != nil {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
+}

@@ -1,0 +1,742 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/meganode/meganode/node"
+)
+
+// Network is what a node's event loop needs from the network. Send and
+// Publish never block: each has a bounded outbound queue, and a message
+// beyond its limit is dropped and counted (nodes repair what is lost, as
+// they do in the simulator). Inbound messages, direct or gossiped, go to
+// the deliver function given at construction, which must not block.
+type Network interface {
+	Self() node.NodeID
+	Send(to node.NodeID, msg []byte)
+	Subscribe(topic node.Topic) error
+	Publish(topic node.Topic, msg []byte)
+	Close() error
+}
+
+// P2PConfig configures the libp2p network of a node.
+type P2PConfig struct {
+	// Key is the node's libp2p identity: a secp256k1 private key, 32 bytes.
+	// The node's NodeID is the peer ID it gives (see PeerIDFromKey).
+	Key []byte
+	// Listen are the multiaddrs to listen on, e.g. /ip4/127.0.0.1/tcp/9000
+	// (TCP; /udp/.../quic-v1 also works). Empty: listen nowhere (dial only).
+	Listen []string
+	// Peers are full multiaddrs, with /p2p/<peer id>, of the peers to
+	// connect to and keep connected (static topology).
+	Peers []string
+	// MaxMessageBytes bounds a message, direct or gossiped: bigger ones are
+	// refused on send and on receive. Default 16 MiB.
+	MaxMessageBytes int
+	// SendQueue bounds the direct messages waiting for one peer. Default
+	// 1024. Beyond it the writer holds one message while it reaches the
+	// peer (a batch while it retries a failed write). It also bounds
+	// gossipsub's per-peer outbound queue (in RPCs).
+	SendQueue int
+	// PublishQueue bounds the gossip messages waiting to be published.
+	// Default 4096.
+	PublishQueue int
+	Log          *slog.Logger
+}
+
+func (c P2PConfig) withDefaults() P2PConfig {
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 16 << 20
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.PublishQueue <= 0 {
+		c.PublishQueue = 4096
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c
+}
+
+// P2PMetrics count what went through a P2P network. Sent counts direct
+// messages written to a stream; SendDropped those refused (too big, bad
+// peer id, full queue, closed) or lost (the stream failed twice).
+// Received counts messages delivered, direct and gossiped; ReceiveRefused
+// those refused for their size. Published counts gossip messages handed to
+// pubsub; PublishDropped those refused or dropped. Peers is the number of
+// peers connected now.
+type P2PMetrics struct {
+	Sent, SendDropped, Received, ReceiveRefused, Published, PublishDropped, Peers uint64
+}
+
+// MsgProtocol is the libp2p stream protocol of direct messages: a
+// sequence of frames, each a uvarint length and that many bytes.
+const MsgProtocol = protocol.ID("/meganode/msg/1")
+
+// Bounds and timings of the network, fixed.
+const (
+	maxPeerWriters  = 4096             // peers with a live outbound queue at once
+	maxTopics       = 256              // topics joined
+	subBuffer       = 1024             // pubsub subscription buffer
+	pubsubOverhead  = 64 << 10         // pubsub framing on top of a message's data
+	batchMessages   = 256              // direct messages written before a flush
+	batchBytes      = 1 << 20          // bytes written before a flush
+	writerBuffer    = 64 << 10         // bufio buffers of streams
+	dialTimeout     = 5 * time.Second  // one attempt to reach a peer
+	writeTimeout    = 10 * time.Second // one batch written to a stream
+	minBackoff      = 50 * time.Millisecond
+	maxBackoff      = 2 * time.Second
+	keepAlivePeriod = time.Second // static peers are checked this often
+	writerIdle      = time.Minute // an idle writer stops (and closes its stream)
+	writeAttempts   = 2           // streams a batch is tried on before it is dropped
+)
+
+// ErrNetClosed is returned by calls on a closed P2P network.
+var ErrNetClosed = errors.New("runtime: network closed")
+
+// PeerIDFromKey returns the NodeID (the libp2p peer ID) that a secp256k1
+// private key gives: configs name nodes by it.
+func PeerIDFromKey(key []byte) (node.NodeID, error) {
+	sk, err := crypto.UnmarshalSecp256k1PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	id, err := peer.IDFromPrivateKey(sk)
+	if err != nil {
+		return "", err
+	}
+	return node.NodeID(id.String()), nil
+}
+
+// P2P is the production Network: libp2p with direct messages on streams
+// of MsgProtocol and gossip on GossipSub (signed messages, strict
+// verification). Peers authenticate by peer ID through libp2p's secure
+// channel; the sender of a gossip message is its signed author.
+//
+// Direct messages to a peer go through one bounded queue drained by one
+// writer goroutine over one long-lived stream, opened (and the peer
+// dialled) on demand and reopened with a bounded backoff when it fails;
+// messages wait in the queue meanwhile. Static peers are redialled every
+// second while disconnected.
+type P2P struct {
+	cfg     P2PConfig
+	log     *slog.Logger
+	host    host.Host
+	ps      *pubsub.PubSub
+	self    peer.ID
+	deliver func(node.NodeID, []byte)
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu      sync.Mutex // guards closed, writers, wg.Add
+	closed  bool
+	writers map[peer.ID]*peerWriter
+	wg      sync.WaitGroup
+
+	tmu    sync.Mutex // guards topics; held while talking to pubsub
+	topics map[node.Topic]*joined
+
+	pubq   chan pubItem
+	static []peer.AddrInfo
+
+	sent, sendDropped, received, receiveRefused, published, publishDropped atomic.Uint64
+}
+
+var _ Network = (*P2P)(nil)
+
+type pubItem struct {
+	topic node.Topic
+	msg   []byte
+}
+
+type joined struct {
+	t   *pubsub.Topic
+	sub *pubsub.Subscription
+}
+
+type peerWriter struct {
+	id   peer.ID
+	q    chan []byte
+	wake chan struct{} // a connection to the peer came up
+}
+
+// NewP2P starts a libp2p host listening on cfg.Listen, connects to the
+// static peers (in the background) and hands every inbound message to
+// deliver, which may be called from several goroutines at once and must
+// not block. deliver is never called for the node's own gossip, nor after
+// Close returns.
+func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, error) {
+	cfg = cfg.withDefaults()
+	if deliver == nil {
+		return nil, errors.New("runtime: NewP2P needs a deliver function")
+	}
+	sk, err := crypto.UnmarshalSecp256k1PrivateKey(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: p2p key: %w", err)
+	}
+	self, err := peer.IDFromPrivateKey(sk)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: p2p key: %w", err)
+	}
+	static, err := parsePeers(cfg.Peers, self)
+	if err != nil {
+		return nil, err
+	}
+
+	opts := []libp2p.Option{
+		libp2p.Identity(sk),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("meganode"),
+	}
+	if len(cfg.Listen) == 0 {
+		opts = append(opts, libp2p.NoListenAddrs)
+	} else {
+		opts = append(opts, libp2p.ListenAddrStrings(cfg.Listen...))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: libp2p host: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ps, err := pubsub.NewGossipSub(ctx, h,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMaxMessageSize(cfg.MaxMessageBytes+pubsubOverhead),
+		pubsub.WithPeerOutboundQueueSize(cfg.SendQueue),
+	)
+	if err != nil {
+		cancel()
+		_ = h.Close()
+		return nil, fmt.Errorf("runtime: gossipsub: %w", err)
+	}
+
+	p := &P2P{
+		cfg:     cfg,
+		log:     cfg.Log.With("p2p", self.String()),
+		host:    h,
+		ps:      ps,
+		self:    self,
+		deliver: deliver,
+		ctx:     ctx,
+		cancel:  cancel,
+		writers: map[peer.ID]*peerWriter{},
+		topics:  map[node.Topic]*joined{},
+		pubq:    make(chan pubItem, cfg.PublishQueue),
+		static:  static,
+	}
+
+	for _, ai := range static {
+		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
+		h.ConnManager().Protect(ai.ID, "meganode-static")
+	}
+	h.SetStreamHandler(MsgProtocol, p.handleStream)
+	h.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) { p.kick(c.RemotePeer()) },
+	})
+
+	p.wg.Add(1 + len(static))
+	go p.publisher()
+	for _, ai := range static {
+		go p.keepConnected(ai.ID)
+	}
+	return p, nil
+}
+
+func parsePeers(addrs []string, self peer.ID) ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	index := map[peer.ID]int{}
+	for _, s := range addrs {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: static peer %q: %w", s, err)
+		}
+		if ai.ID == self {
+			continue
+		}
+		if i, ok := index[ai.ID]; ok {
+			out[i].Addrs = append(out[i].Addrs, ai.Addrs...)
+			continue
+		}
+		index[ai.ID] = len(out)
+		out = append(out, *ai)
+	}
+	return out, nil
+}
+
+// Self is the node's peer ID.
+func (p *P2P) Self() node.NodeID { return node.NodeID(p.self.String()) }
+
+// Addrs are the full multiaddrs, with /p2p/, where the node listens.
+func (p *P2P) Addrs() []string {
+	mas, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: p.self, Addrs: p.host.Addrs()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(mas))
+	for i, a := range mas {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// Metrics returns the counters.
+func (p *P2P) Metrics() P2PMetrics {
+	return P2PMetrics{
+		Sent:           p.sent.Load(),
+		SendDropped:    p.sendDropped.Load(),
+		Received:       p.received.Load(),
+		ReceiveRefused: p.receiveRefused.Load(),
+		Published:      p.published.Load(),
+		PublishDropped: p.publishDropped.Load(),
+		Peers:          uint64(len(p.host.Network().Peers())),
+	}
+}
+
+// Send queues msg for peer to; it never blocks. msg must not be changed
+// afterwards. A message to the node itself is delivered at once, as the
+// simulator does.
+func (p *P2P) Send(to node.NodeID, msg []byte) {
+	if len(msg) > p.cfg.MaxMessageBytes {
+		p.sendDropped.Add(1)
+		p.log.Debug("p2p: message too big to send", "to", to, "size", len(msg))
+		return
+	}
+	id, err := peer.Decode(string(to))
+	if err != nil {
+		p.sendDropped.Add(1)
+		p.log.Debug("p2p: send to a bad peer id", "to", to, "err", err)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		p.sendDropped.Add(1)
+		return
+	}
+	if id == p.self {
+		p.sent.Add(1)
+		p.received.Add(1)
+		p.deliver(to, msg)
+		return
+	}
+	w := p.writers[id]
+	if w == nil {
+		if len(p.writers) >= maxPeerWriters {
+			p.sendDropped.Add(1)
+			p.log.Debug("p2p: too many peers with queued messages", "to", to)
+			return
+		}
+		w = &peerWriter{id: id, q: make(chan []byte, p.cfg.SendQueue), wake: make(chan struct{}, 1)}
+		p.writers[id] = w
+		p.wg.Add(1)
+		go p.write(w)
+	}
+	select {
+	case w.q <- msg:
+	default:
+		p.sendDropped.Add(1)
+	}
+}
+
+// kick wakes the writer of a peer that just connected, if it waits.
+func (p *P2P) kick(id peer.ID) {
+	p.mu.Lock()
+	w := p.writers[id]
+	p.mu.Unlock()
+	if w != nil {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// write is the writer goroutine of one peer: it drains the peer's queue
+// into one stream, in batches flushed together, and stops when it has been
+// idle for writerIdle. While the peer cannot be reached it holds the first
+// message and redials with a backoff from minBackoff to maxBackoff (woken
+// early when a connection to the peer comes up); the queue fills and then
+// drops meanwhile. A batch whose write fails is tried once more on a new
+// stream (so the peer may get it twice), then dropped and counted.
+func (p *P2P) write(w *peerWriter) {
+	defer p.wg.Done()
+	var (
+		s     network.Stream
+		bw    *bufio.Writer
+		batch [][]byte
+	)
+	defer func() {
+		if s != nil {
+			_ = s.Reset()
+		}
+	}()
+	idle := time.NewTimer(writerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-w.wake:
+			continue
+		case <-idle.C:
+			if p.retire(w) {
+				return
+			}
+			idle.Reset(writerIdle)
+			continue
+		case m := <-w.q:
+			batch = append(batch[:0], m)
+		}
+
+		// The writer holds one message while it reaches the peer, then
+		// takes what else is queued, up to a batch, once the stream is up.
+		backoff, drained := minBackoff, false
+		for attempt := 0; ; {
+			if s == nil {
+				var err error
+				s, err = p.openStream(w.id)
+				if err != nil {
+					if p.ctx.Err() != nil {
+						return
+					}
+					p.log.Debug("p2p: cannot reach peer", "peer", w.id, "err", err, "retry", backoff)
+					t := time.NewTimer(backoff)
+					select {
+					case <-p.ctx.Done():
+						t.Stop()
+						return
+					case <-w.wake:
+					case <-t.C:
+					}
+					t.Stop()
+					backoff = min(2*backoff, maxBackoff)
+					continue
+				}
+				backoff = minBackoff
+				if bw == nil {
+					bw = bufio.NewWriterSize(s, writerBuffer)
+				} else {
+					bw.Reset(s)
+				}
+			}
+			if !drained {
+				batch = drainQueue(w.q, batch)
+				drained = true
+			}
+			err := writeBatch(s, bw, batch)
+			if err == nil {
+				p.sent.Add(uint64(len(batch)))
+				break
+			}
+			_ = s.Reset()
+			s = nil
+			attempt++
+			if attempt >= writeAttempts || p.ctx.Err() != nil {
+				p.sendDropped.Add(uint64(len(batch)))
+				p.log.Debug("p2p: messages lost", "peer", w.id, "n", len(batch), "err", err)
+				break
+			}
+		}
+		clear(batch)
+		idle.Reset(writerIdle)
+	}
+}
+
+// drainQueue appends to batch what q holds, up to a batch.
+func drainQueue(q chan []byte, batch [][]byte) [][]byte {
+	size := 0
+	for _, m := range batch {
+		size += len(m)
+	}
+	for len(batch) < batchMessages && size < batchBytes {
+		select {
+		case m := <-q:
+			batch = append(batch, m)
+			size += len(m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// retire removes an idle writer unless a message arrived meanwhile.
+func (p *P2P) retire(w *peerWriter) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(w.q) > 0 {
+		return false
+	}
+	delete(p.writers, w.id)
+	return true
+}
+
+func (p *P2P) openStream(id peer.ID) (network.Stream, error) {
+	if p.host.Network().Connectedness(id) != network.Connected {
+		p.clearDialBackoff(id)
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, dialTimeout)
+	defer cancel()
+	return p.host.NewStream(ctx, id, MsgProtocol)
+}
+
+// clearDialBackoff forgets the swarm's dial backoff for a peer: it grows
+// to minutes, and the network keeps its own, bounded, backoff instead.
+func (p *P2P) clearDialBackoff(id peer.ID) {
+	if sw, ok := p.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(id)
+	}
+}
+
+func writeBatch(s network.Stream, bw *bufio.Writer, batch [][]byte) error {
+	_ = s.SetWriteDeadline(time.Now().Add(writeTimeout))
+	var hdr [binary.MaxVarintLen64]byte
+	for _, m := range batch {
+		n := binary.PutUvarint(hdr[:], uint64(len(m)))
+		if _, err := bw.Write(hdr[:n]); err != nil {
+			return err
+		}
+		if _, err := bw.Write(m); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// track registers a goroutine that may call deliver; false once closed.
+func (p *P2P) track() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	return true
+}
+
+// handleStream reads the frames of an inbound stream of MsgProtocol.
+func (p *P2P) handleStream(s network.Stream) {
+	if !p.track() {
+		_ = s.Reset()
+		return
+	}
+	defer p.wg.Done()
+	from := s.Conn().RemotePeer()
+	r := bufio.NewReaderSize(s, writerBuffer)
+	for {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = s.Close()
+			} else {
+				_ = s.Reset()
+			}
+			return
+		}
+		if n > uint64(p.cfg.MaxMessageBytes) {
+			p.receiveRefused.Add(1)
+			p.log.Debug("p2p: refused a message too big", "from", from, "size", n)
+			_ = s.Reset()
+			return
+		}
+		msg := make([]byte, n)
+		if _, err := io.ReadFull(r, msg); err != nil {
+			_ = s.Reset()
+			return
+		}
+		if p.ctx.Err() != nil {
+			_ = s.Reset()
+			return
+		}
+		p.received.Add(1)
+		p.deliver(node.NodeID(from.String()), msg)
+	}
+}
+
+// keepConnected redials a static peer every keepAlivePeriod while it is
+// not connected, one attempt at a time.
+func (p *P2P) keepConnected(id peer.ID) {
+	defer p.wg.Done()
+	t := time.NewTicker(keepAlivePeriod)
+	defer t.Stop()
+	for {
+		if p.host.Network().Connectedness(id) != network.Connected {
+			p.clearDialBackoff(id)
+			ctx, cancel := context.WithTimeout(p.ctx, dialTimeout)
+			err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
+			cancel()
+			if err != nil && p.ctx.Err() == nil {
+				p.log.Debug("p2p: static peer unreachable", "peer", id, "err", err)
+			}
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Subscribe joins topic: its messages from other nodes are delivered from
+// now on. Subscribing twice is harmless.
+func (p *P2P) Subscribe(topic node.Topic) error {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	j, err := p.join(topic)
+	if err != nil {
+		return err
+	}
+	if j.sub != nil {
+		return nil
+	}
+	sub, err := j.t.Subscribe(pubsub.WithBufferSize(subBuffer))
+	if err != nil {
+		return fmt.Errorf("runtime: subscribe %q: %w", topic, err)
+	}
+	if !p.track() {
+		sub.Cancel()
+		return ErrNetClosed
+	}
+	j.sub = sub
+	go p.read(sub)
+	return nil
+}
+
+// join returns the joined topic, joining it if needed. p.tmu is held.
+func (p *P2P) join(topic node.Topic) (*joined, error) {
+	if j := p.topics[topic]; j != nil {
+		return j, nil
+	}
+	if p.ctx.Err() != nil {
+		return nil, ErrNetClosed
+	}
+	if len(p.topics) >= maxTopics {
+		return nil, fmt.Errorf("runtime: more than %d topics", maxTopics)
+	}
+	if err := p.ps.RegisterTopicValidator(string(topic), p.validate, pubsub.WithValidatorInline(true)); err != nil {
+		return nil, fmt.Errorf("runtime: topic %q: %w", topic, err)
+	}
+	t, err := p.ps.Join(string(topic))
+	if err != nil {
+		_ = p.ps.UnregisterTopicValidator(string(topic))
+		return nil, fmt.Errorf("runtime: join %q: %w", topic, err)
+	}
+	j := &joined{t: t}
+	p.topics[topic] = j
+	return j, nil
+}
+
+func (p *P2P) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if len(m.Data) > p.cfg.MaxMessageBytes {
+		if from != p.self {
+			p.receiveRefused.Add(1)
+		}
+		return pubsub.ValidationReject
+	}
+	return pubsub.ValidationAccept
+}
+
+// read delivers the messages of one subscription, but the node's own.
+func (p *P2P) read(sub *pubsub.Subscription) {
+	defer p.wg.Done()
+	for {
+		m, err := sub.Next(p.ctx)
+		if err != nil {
+			return
+		}
+		from := m.GetFrom()
+		if from == p.self || m.ReceivedFrom == p.self {
+			continue
+		}
+		if len(m.Data) > p.cfg.MaxMessageBytes {
+			p.receiveRefused.Add(1)
+			continue
+		}
+		p.received.Add(1)
+		p.deliver(node.NodeID(from.String()), m.Data)
+	}
+}
+
+// Publish queues msg for gossip on topic; it never blocks. msg must not be
+// changed afterwards. The topic is joined if needed (without subscribing).
+func (p *P2P) Publish(topic node.Topic, msg []byte) {
+	if len(msg) > p.cfg.MaxMessageBytes || p.ctx.Err() != nil {
+		p.publishDropped.Add(1)
+		return
+	}
+	select {
+	case p.pubq <- pubItem{topic, msg}:
+	default:
+		p.publishDropped.Add(1)
+	}
+}
+
+// publisher drains the publish queue.
+func (p *P2P) publisher() {
+	defer p.wg.Done()
+	for {
+		var it pubItem
+		select {
+		case <-p.ctx.Done():
+			return
+		case it = <-p.pubq:
+		}
+		p.tmu.Lock()
+		j, err := p.join(it.topic)
+		p.tmu.Unlock()
+		if err == nil {
+			err = j.t.Publish(p.ctx, it.msg)
+		}
+		if err != nil {
+			p.publishDropped.Add(1)
+			if p.ctx.Err() == nil {
+				p.log.Debug("p2p: publish failed", "topic", it.topic, "err", err)
+			}
+			continue
+		}
+		p.published.Add(1)
+	}
+}
+
+// Close stops every goroutine of the network and closes the host. Nothing
+// is delivered after it returns.
+func (p *P2P) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+
+	p.cancel() // stops the writers, readers, publisher, keep-alive loops and pubsub
+	err := p.host.Close()
+	p.wg.Wait()
+	return err
+}
