@@ -8,10 +8,10 @@ FUZZMINIMIZETIME ?= 1s
 # rapid runs a fifth of this many cases per property in short mode.
 RAPID_CHECKS ?= 1000
 
-.PHONY: test check conformance bench sweep fuzz contracts
+.PHONY: test check conformance bench sweep fuzz contracts node-client node-client-if-available devnet
 
 ## test: formatting and vet, then every test in short mode (the CI command)
-test: check
+test: check node-client-if-available
 	RAPID_CHECKS=$(RAPID_CHECKS) $(GO) test -short -count=1 $(PKGS)
 
 ## check: gofmt and go vet must be clean
@@ -28,6 +28,13 @@ conformance:
 bench:
 	$(GO) run ./cmd/megabench
 	$(GO) run ./cmd/megasim bench
+	$(GO) run ./cmd/meganode bench
+
+## devnet: build meganode and run a local cluster of separate processes (sequencer JSON-RPC on 127.0.0.1:8545); Ctrl-C stops it
+DEVNET_ARGS ?=
+devnet:
+	$(GO) build -o bin/meganode ./cmd/meganode
+	./bin/meganode devnet $(DEVNET_ARGS)
 
 ## sweep: SEEDS seeds of the simulator's PROFILE on every CPU
 SEEDS   ?= 1000
@@ -49,3 +56,12 @@ fuzz:
 ## contracts: recompile the workload contracts from Solidity (needs npm)
 contracts:
 	./model/contracts/build.sh
+
+## node-client: install the Node.js client's pinned ethers into clients/node (needs npm)
+node-client:
+	npm ci --prefix clients/node --no-audit --no-fund
+
+## node-client-if-available: node-client where node and npm are on PATH, else say it is skipped
+node-client-if-available:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then $(MAKE) node-client; \
+	else echo "node.js not found: skipping the Node.js client (ethers) test"; fi

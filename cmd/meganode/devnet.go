@@ -124,6 +124,7 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 	}
 	plan := &devnetPlan{ChainID: DevChainID}
 	byRole := map[string][]*devnetNode{}
+	fullnodeRPC := 0
 	for i, name := range names {
 		keyFile := filepath.Join(dir, name+".key")
 		addr, id, err := writeKey(keyFile)
@@ -138,7 +139,8 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		case "sequencer":
 			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort)
 		case "fullnode":
-			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort+len(byRole["fullnode"])+1)
+			fullnodeRPC++
+			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort+fullnodeRPC)
 		}
 		plan.Nodes = append(plan.Nodes, n)
 	}

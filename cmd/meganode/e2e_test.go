@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +32,12 @@ type cluster struct {
 	dir   string
 	plan  *devnetPlan
 	mu    sync.Mutex
-	procs map[string]*exec.Cmd
+	procs map[string]*proc
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it exited
 }
 
 // buildBinary builds meganode once per test run.
@@ -66,35 +70,11 @@ func meganodeBinary(t *testing.T) string {
 // freePorts finds n consecutive free TCP ports on 127.0.0.1.
 func freePorts(t *testing.T, n int) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if base+n > 65000 {
-			continue
-		}
-		ok := true
-		var held []net.Listener
-		for p := base; p < base+n; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			held = append(held, l)
-		}
-		for _, l := range held {
-			l.Close()
-		}
-		if ok {
-			return base
-		}
+	base, err := freePortRange(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free ports")
-	return 0
+	return base
 }
 
 func startCluster(t *testing.T, fullnodes, provers int) *cluster {
@@ -114,7 +94,7 @@ func startCluster(t *testing.T, fullnodes, provers int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, bin: bin, dir: dir, plan: new(devnetPlan), procs: map[string]*exec.Cmd{}}
+	c := &cluster{t: t, bin: bin, dir: dir, plan: new(devnetPlan), procs: map[string]*proc{}}
 	if err := json.Unmarshal(raw, c.plan); err != nil {
 		t.Fatal(err)
 	}
@@ -147,36 +127,56 @@ func (c *cluster) start(name string) {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
 	c.mu.Lock()
-	c.procs[name] = cmd
+	c.procs[name] = p
 	c.mu.Unlock()
+}
+
+// requireAlive fails the test if a node's process has exited.
+func (c *cluster) requireAlive() {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, p := range c.procs {
+		select {
+		case <-p.done:
+			c.t.Fatalf("%s exited: %v", name, p.cmd.ProcessState)
+		default:
+		}
+	}
 }
 
 // kill9 kills a node the hard way: nothing unsynced survives.
 func (c *cluster) kill9(name string) {
 	c.mu.Lock()
-	cmd := c.procs[name]
+	p := c.procs[name]
 	c.mu.Unlock()
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	for i := 0; i < 100 && cmd.ProcessState == nil; i++ {
-		time.Sleep(20 * time.Millisecond)
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		c.t.Fatalf("%s survived kill -9", name)
 	}
 }
 
 func (c *cluster) stopAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, cmd := range c.procs {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+	for _, p := range c.procs {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, cmd := range c.procs {
-		for cmd.ProcessState == nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
+	deadline := time.After(10 * time.Second)
+	for name, p := range c.procs {
+		select {
+		case <-p.done:
+			if !p.cmd.ProcessState.Success() && !c.t.Failed() {
+				c.t.Errorf("%s did not stop cleanly on SIGTERM: %v", name, p.cmd.ProcessState)
+			}
+		case <-deadline:
+			_ = p.cmd.Process.Kill()
+			c.t.Errorf("%s did not stop within 10 s of SIGTERM", name)
 		}
 	}
 	if c.t.Failed() {
@@ -255,6 +255,13 @@ func TestDevnetEndToEnd(t *testing.T) {
 		t.Skip("MEGANODE_E2E=0")
 	}
 	c := startCluster(t, 2, 2)
+	seen := map[string]bool{}
+	for _, n := range c.plan.Nodes {
+		if n.RPC != "" && seen[n.RPC] {
+			t.Fatalf("two nodes share RPC address %s", n.RPC)
+		}
+		seen[n.RPC] = true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	seqRPC := c.dial("sequencer", false)
@@ -402,11 +409,14 @@ func TestDevnetEndToEnd(t *testing.T) {
 			return true
 		})
 	}
-	// The provers' attestations finalize blocks.
-	within(t, 30*time.Second, "fullnode1 finalizes a block", func() bool {
-		h, err := full.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.FinalizedBlockNumber)))
-		return err == nil && h.Number.Uint64() > 0
-	})
+	// The provers' attestations finalize blocks, on every fullnode.
+	for _, name := range []string{"fullnode1", "fullnode2"} {
+		within(t, 30*time.Second, name+" finalizes a block", func() bool {
+			h, err := clients[name].HeaderByNumber(ctx, big.NewInt(int64(gethrpc.FinalizedBlockNumber)))
+			return err == nil && h.Number.Uint64() > 0
+		})
+	}
+	c.requireAlive()
 	_ = seq
 	_ = crypto.PubkeyToAddress
 }

@@ -32,6 +32,7 @@ Set-up:
   init        put a genesis into a data directory
   devnet      generate and run a whole local cluster on 127.0.0.1
   load        drive ERC-20 transfers at any Ethereum JSON-RPC endpoint and measure
+  bench       start a devnet and print its throughput and latency figures
 
 Run "meganode COMMAND --help" for a command's flags.
 `
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return devnet(rest, stdout, stderr)
 	case "load":
 		return load(rest, stdout, stderr)
+	case "bench":
+		return bench(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "meganode", version)
 		return 0
