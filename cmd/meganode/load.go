@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -116,7 +117,10 @@ type loadClient struct {
 }
 
 func dialLoad(ctx context.Context, o loadOptions) (*loadClient, error) {
-	c, err := gethrpc.DialContext(ctx, o.rpc)
+	// Keep a connection per sender open: a fresh connection per call
+	// would leave thousands of sockets in TIME_WAIT.
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: 4 * o.senders, MaxIdleConnsPerHost: 4 * o.senders, IdleConnTimeout: time.Minute}}
+	c, err := gethrpc.DialOptions(ctx, o.rpc, gethrpc.WithHTTPClient(hc))
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,3 @@
-// Command meganode runs the production build of the chain's roles, and
-// sets up and runs a local devnet.
 package main
 
 import (

@@ -1,0 +1,17 @@
+// Command meganode is the production build: the sequencer, fullnode,
+// prover and DA roles over libp2p, pebble and JSON-RPC, and the tools an
+// operator needs around them.
+//
+//	meganode sequencer|fullnode|prover|da --config FILE   run a role (TOML config; every key is also a flag)
+//	meganode keygen [--out FILE]                          a node key: its address and libp2p peer id
+//	meganode init --genesis FILE [--datadir DIR]          put a genesis into a data directory
+//	meganode devnet [--fullnodes N --provers N] [--dir D] a whole cluster as separate processes on 127.0.0.1
+//	meganode load [--rpc URL]                             ERC-20 load at any JSON-RPC endpoint: tx/s and latency
+//	meganode bench                                        a devnet under load: the devnet_* figures of make bench
+//
+// Each role logs with log/slog (log-format text or json), serves
+// Prometheus metrics and /health on its metrics address, and stops
+// gracefully on SIGINT or SIGTERM: the current step finishes, the loop
+// stops, the database closes. What was acknowledged was synced before the
+// acknowledgement, so kill -9 loses none of it (e2e_test.go checks this).
+package main
