@@ -516,19 +516,30 @@ func (s *Server) sendSync(ctx context.Context, input hexutil.Bytes, timeoutMs *t
 	return marshalReceipt(a.Receipt, tx, s.signer), nil
 }
 
-// GetTransactionByHash is eth_getTransactionByHash: null for a
-// transaction not executed (yet).
-func (e *ethAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTransaction, error) {
-	a, err := e.s.do(ctx, &api.Call{Method: api.MethodTx, Hash: hash})
+// executed asks the node where a transaction was executed: its answer
+// (receipt and location) and the transaction; nil, nil, nil when it was
+// not executed (yet).
+func (e *ethAPI) executed(ctx context.Context, m api.Method, hash common.Hash) (*api.Answer, *types.Transaction, error) {
+	a, err := e.s.do(ctx, &api.Call{Method: m, Hash: hash})
 	if notFound(a) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tx := new(types.Transaction)
 	if a.Receipt == nil || tx.UnmarshalBinary(a.Value) != nil {
-		return nil, &rpcError{code: api.CodeInternal, msg: "malformed transaction answer"}
+		return nil, nil, &rpcError{code: api.CodeInternal, msg: "malformed " + m.String() + " answer"}
+	}
+	return a, tx, nil
+}
+
+// GetTransactionByHash is eth_getTransactionByHash: null for a
+// transaction not executed (yet).
+func (e *ethAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTransaction, error) {
+	a, tx, err := e.executed(ctx, api.MethodTx, hash)
+	if a == nil || err != nil {
+		return nil, err
 	}
 	r := a.Receipt
 	return newRPCTransaction(tx, e.s.signer, &txLocation{
@@ -539,16 +550,9 @@ func (e *ethAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*r
 // GetTransactionReceipt is eth_getTransactionReceipt: null for a
 // transaction not executed (yet).
 func (e *ethAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
-	a, err := e.s.do(ctx, &api.Call{Method: api.MethodReceipt, Hash: hash})
-	if notFound(a) {
-		return nil, nil
-	}
-	if err != nil {
+	a, tx, err := e.executed(ctx, api.MethodReceipt, hash)
+	if a == nil || err != nil {
 		return nil, err
-	}
-	tx := new(types.Transaction)
-	if a.Receipt == nil || tx.UnmarshalBinary(a.Value) != nil {
-		return nil, &rpcError{code: api.CodeInternal, msg: "malformed receipt answer"}
 	}
 	return marshalReceipt(a.Receipt, tx, e.s.signer), nil
 }
