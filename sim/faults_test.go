@@ -169,7 +169,7 @@ func probe(t *testing.T, r Ranges, setup func(w *World)) (*World, *probeLog) {
 	p := &Profile{Name: "probe", Ranges: r, New: func(cfg *Config, _ *rand.Rand) Scenario {
 		return &probeScenario{log: log, w: &wp, ids: []node.NodeID{"n1", "n2", "n3"}[:cfg.Nodes]}
 	}}
-	w := newWorld(p, 1, Options{Keep: true})
+	w := newWorld(p, DerivePlan(p, 1), Options{Keep: true})
 	wp = w
 	if setup != nil {
 		setup(w)

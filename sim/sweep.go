@@ -102,7 +102,11 @@ func Replay(t *traces.Trace, opts Options) (*Result, *traces.Divergence, error) 
 		return nil, nil, err
 	}
 	opts.Keep = true
-	res := Run(p, t.Seed, opts)
+	plan := t.Plan
+	if plan == nil {
+		plan = DerivePlan(p, t.Seed)
+	}
+	res := RunPlan(p, plan, opts)
 	if res.Trace.Config != t.Config {
 		return res, nil, fmt.Errorf("the seed derives another configuration in this build:\nrecorded:\n%s\nnow:\n%s", t.Config, res.Trace.Config)
 	}

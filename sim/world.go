@@ -128,7 +128,8 @@ type World struct {
 	now  time.Duration
 	rec  *traces.Recorder
 
-	netRng, nemRng *rand.Rand
+	netRng *rand.Rand
+	plan   *Plan
 
 	nodes   []*simNode
 	byID    map[node.NodeID]*simNode
@@ -152,23 +153,23 @@ type World struct {
 	artifacts  []string
 }
 
-// Run runs one seed of a profile and checks it.
+// Run runs one seed of a profile (the plan it derives) and checks it.
 func Run(p *Profile, seed uint64, opts Options) *Result {
-	w := newWorld(p, seed, opts)
-	w.run()
-	return w.result(p, seed)
+	return RunPlan(p, DerivePlan(p, seed), opts)
 }
 
-// newWorld builds the world a seed describes, ready to run.
-func newWorld(p *Profile, seed uint64, opts Options) *World {
-	root := newRand(seed)
-	cfg := p.Ranges.derive(seed, p.Name, split(root))
-	sc := p.New(&cfg, split(root))
+// newWorld builds the world a plan describes, ready to run.
+func newWorld(p *Profile, plan *Plan, opts Options) *World {
+	st := streams(plan.Seed)
+	cfg := p.Ranges.derive(plan.Seed, p.Name, st.cfg)
+	cfg.Nodes, cfg.Duration = plan.Nodes, plan.Duration
+	cfg.Clients = len(plan.Ops)
+	sc := p.New(&cfg, st.scenario)
 	w := &World{
-		cfg: cfg, sc: sc, opts: opts,
+		cfg: cfg, sc: sc, opts: opts, plan: plan,
 		rec:    traces.NewRecorder(opts.Keep),
-		netRng: split(root), nemRng: split(root),
-		byID: map[node.NodeID]*simNode{}, client: map[node.NodeID]*Client{},
+		netRng: st.net,
+		byID:   map[node.NodeID]*simNode{}, client: map[node.NodeID]*Client{},
 		links: map[linkKey]*link{}, cut: map[linkKey]bool{}, clogged: map[linkKey]time.Duration{},
 		topics:    map[node.Topic][]node.NodeID{},
 		maxEvents: opts.MaxEvents,
@@ -176,7 +177,7 @@ func newWorld(p *Profile, seed uint64, opts Options) *World {
 	if w.maxEvents == 0 {
 		w.maxEvents = 50_000_000
 	}
-	nodeRng, clientRng := split(root), split(root)
+	nodeRng := st.nodes
 	for _, spec := range sc.Nodes() {
 		n := &simNode{w: w, spec: spec, id: spec.ID, disk: NewDisk(split(nodeRng)), rng: split(nodeRng)}
 		n.disk.Observe(func(f DiskFault) {
@@ -188,15 +189,16 @@ func newWorld(p *Profile, seed uint64, opts Options) *World {
 		w.nodes = append(w.nodes, n)
 		w.byID[n.id] = n
 	}
-	for i := range cfg.Clients {
-		c := &Client{ID: node.NodeID(fmt.Sprintf("client%d", i+1)), Rand: split(clientRng), w: w, last: -1}
+	for i, ops := range plan.Ops {
+		c := &Client{ID: node.NodeID(fmt.Sprintf("client%d", i+1)), w: w, last: -1, ops: ops}
 		w.clients = append(w.clients, c)
 		w.client[c.ID] = c
 	}
 	return w
 }
 
-func (w *World) result(p *Profile, seed uint64) *Result {
+func (w *World) result(p *Profile, plan *Plan) *Result {
+	seed := plan.Seed
 	res := &Result{
 		Config: w.cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
 		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
@@ -204,6 +206,7 @@ func (w *World) result(p *Profile, seed uint64) *Result {
 	}
 	res.Trace = &traces.Trace{
 		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: w.cfg.String(), BuildID: w.opts.BuildID},
+		Plan:        plan,
 		Events:      w.rec.Events(),
 		Violations:  w.violations,
 		Fingerprint: res.Fingerprint,
@@ -278,9 +281,11 @@ func (w *World) run() {
 		w.after(0, n.start)
 	}
 	for _, c := range w.clients {
-		w.after(w.cfg.ThinkTime.draw(c.Rand), c.next)
+		c.schedule()
 	}
-	w.nemesis()
+	for _, f := range w.plan.Faults {
+		w.after(f.At, func() { w.applyFault(f) })
+	}
 	w.after(w.cfg.Duration, w.heal)
 	deadline := w.cfg.Duration + w.cfg.Liveness
 	for w.q.len() > 0 && !w.stopped {
@@ -657,6 +662,21 @@ type Client struct {
 	nextID  uint64
 	pending *pendingCall
 	last    int // index in the history of the client's last call, -1 for none
+	ops     []traces.PlannedOp
+	nextOp  int
+}
+
+// schedule arms the client's next planned operation, if any.
+func (c *Client) schedule() {
+	if c.nextOp >= len(c.ops) {
+		return
+	}
+	op := c.ops[c.nextOp]
+	c.nextOp++
+	c.w.after(op.After, func() {
+		c.Rand = newRand(op.Seed)
+		c.next()
+	})
 }
 
 // Last is the client's previous call, with its answer; nil before the
@@ -720,45 +740,7 @@ func (c *Client) onResponse(from node.NodeID, id uint64, body []byte) {
 	op.Return, op.Output = w.now, body
 	c.pending = nil
 	w.record(traces.Event{Kind: traces.KindReturn, Node: string(c.ID), Peer: string(from), Hash: id, Data: body})
-	w.after(w.cfg.ThinkTime.draw(c.Rand), c.next)
-}
-
-// The nemesis: the faults of the safety phase.
-
-func (w *World) nemesis() {
-	f := &w.cfg.Faults
-	kinds := []struct {
-		every time.Duration
-		do    func()
-	}{
-		{f.Crash, w.crashOne},
-		{f.Pause, w.pauseOne},
-		{f.Partition, w.partition},
-		{f.Clog, w.clogOne},
-		{f.ClockJump, w.jumpClock},
-	}
-	if sf, ok := w.sc.(ScenarioFaults); ok {
-		for _, k := range sf.Faults() {
-			kinds = append(kinds, struct {
-				every time.Duration
-				do    func()
-			}{k.Every, func() { k.Do(w, w.nemRng) }})
-		}
-	}
-	for _, k := range kinds {
-		if k.every <= 0 {
-			continue
-		}
-		var tick func()
-		tick = func() {
-			if !w.faultsOn {
-				return
-			}
-			k.do()
-			w.after(time.Duration(w.nemRng.ExpFloat64()*float64(k.every)), tick)
-		}
-		w.after(time.Duration(w.nemRng.ExpFloat64()*float64(k.every)), tick)
-	}
+	c.schedule()
 }
 
 // ScenarioFaults is implemented by a scenario with fault kinds of its own
@@ -768,16 +750,14 @@ type ScenarioFaults interface {
 	Faults() []FaultKind
 }
 
-// FaultKind is a scenario's fault: done every Every on average (0: off),
-// with the nemesis's random stream.
+// FaultKind is a scenario's fault: planned every Every on average (0:
+// off). Plan draws one, its target and parameters, from the nemesis's
+// random stream; a zero For takes the configuration's DownFor.
 type FaultKind struct {
 	Name  string
 	Every time.Duration
-	Do    func(w *World, rng *rand.Rand)
+	Plan  func(rng *rand.Rand) traces.PlannedFault
 }
-
-// DownFor draws how long a fault lasts, from the run's configuration.
-func (w *World) DownFor(rng *rand.Rand) time.Duration { return w.cfg.Faults.DownFor.draw(rng) }
 
 // CrashFor crashes a node (losing its unsynced writes) and restarts it
 // after d, unless the faults are over by then (healing restarts it).
@@ -820,60 +800,6 @@ func (w *World) IsolateFor(id node.NodeID, d time.Duration) {
 	w.cutLinks([]*simNode{n}, others, true, d)
 }
 
-func (w *World) pick(ok func(n *simNode) bool) *simNode {
-	var cands []*simNode
-	for _, n := range w.nodes {
-		if ok(n) {
-			cands = append(cands, n)
-		}
-	}
-	if len(cands) == 0 {
-		return nil
-	}
-	return cands[w.nemRng.IntN(len(cands))]
-}
-
-func (w *World) crashOne() {
-	n := w.pick(func(n *simNode) bool { return n.up })
-	if n == nil {
-		return
-	}
-	n.crash()
-	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), func() {
-		if w.faultsOn {
-			n.start()
-		}
-	})
-}
-
-func (w *World) pauseOne() {
-	n := w.pick(func(n *simNode) bool { return n.up && !n.paused })
-	if n == nil {
-		return
-	}
-	n.pause()
-	w.after(w.cfg.Faults.DownFor.draw(w.nemRng), n.resume)
-}
-
-// partition splits the nodes in two; symmetric cuts both ways, asymmetric
-// only from one side to the other. It heals after a while.
-func (w *World) partition() {
-	if len(w.nodes) < 2 {
-		return
-	}
-	order := w.nemRng.Perm(len(w.nodes))
-	k := 1 + w.nemRng.IntN(len(w.nodes)-1)
-	var a, b []*simNode
-	for i, j := range order {
-		if i < k {
-			a = append(a, w.nodes[j])
-		} else {
-			b = append(b, w.nodes[j])
-		}
-	}
-	w.cutLinks(a, b, w.nemRng.IntN(2) == 0, w.cfg.Faults.DownFor.draw(w.nemRng))
-}
-
 // cutLinks cuts every link from a to b, and from b to a when symmetric,
 // for a while.
 func (w *World) cutLinks(a, b []*simNode, symmetric bool, d time.Duration) {
@@ -901,27 +827,10 @@ func (w *World) cutLinks(a, b []*simNode, symmetric bool, d time.Duration) {
 	})
 }
 
-func (w *World) clogOne() {
-	if len(w.nodes) < 2 {
-		return
-	}
-	i := w.nemRng.IntN(len(w.nodes))
-	j := (i + 1 + w.nemRng.IntN(len(w.nodes)-1)) % len(w.nodes)
-	w.clog(w.nodes[i].id, w.nodes[j].id, w.now+w.cfg.Faults.DownFor.draw(w.nemRng))
-}
-
 // clog holds everything sent from one node to another until a time.
 func (w *World) clog(from, to node.NodeID, until time.Duration) {
 	w.clogged[linkKey{from, to}] = until
 	w.record(traces.Event{Kind: traces.KindClog, Node: string(to), Peer: string(from), Hash: uint64(until)})
-}
-
-func (w *World) jumpClock() {
-	n := w.pick(func(*simNode) bool { return true })
-	if n == nil || w.cfg.Faults.MaxSkew <= 0 {
-		return
-	}
-	n.jump(time.Duration(between(w.nemRng, -float64(w.cfg.Faults.MaxSkew), float64(w.cfg.Faults.MaxSkew))))
 }
 
 // jump moves a node's clock by d.

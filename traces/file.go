@@ -21,6 +21,11 @@ func Write(w io.Writer, t *Trace) error {
 	p = binary.AppendUvarint(p, t.Seed)
 	p = appendBytes(p, []byte(t.Config))
 	p = appendBytes(p, []byte(t.BuildID))
+	plan := t.Plan
+	if plan == nil {
+		plan = &Plan{Seed: t.Seed, Profile: t.Profile}
+	}
+	p = appendPlan(p, plan)
 	p = binary.AppendUvarint(p, uint64(len(t.Events)))
 	for i := range t.Events {
 		p = appendEvent(p, &t.Events[i])
@@ -69,7 +74,7 @@ func Read(r io.Reader) (*Trace, error) {
 		return nil, ErrNotATrace
 	}
 	if v := raw[len(magic)]; v != Version {
-		return nil, fmt.Errorf("%w: the file is version %d, this build reads version %d; replay it with the build that wrote it (its build id is inside)", ErrVersion, v, Version)
+		return nil, fmt.Errorf("%w: the file is trace format version %d, this build reads version %d (traces/FORMAT.md says what changed); replay it with the build that wrote it (its build id is inside), or run its seed again with this build", ErrVersion, v, Version)
 	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecodedPayload))
 	if err != nil {
@@ -93,6 +98,7 @@ func Read(r io.Reader) (*Trace, error) {
 	t.Seed = d.uvarint()
 	t.Config = string(d.bytes())
 	t.BuildID = string(d.bytes())
+	t.Plan = d.plan()
 	n := d.count()
 	t.Events = make([]Event, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {

@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the trace format this build reads and writes.
-const Version = 1
+const Version = 2
 
 // magic starts every trace file.
 const magic = "MEGATRACE"
@@ -133,6 +133,7 @@ type Header struct {
 // Trace is a whole run.
 type Trace struct {
 	Header
+	Plan        *Plan // what the run did; replay runs it
 	Events      []Event
 	Violations  []Violation
 	Fingerprint [32]byte

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/da"
@@ -54,17 +53,16 @@ func (p proverFaults) String() string {
 // Faults implements sim.ScenarioFaults: prover crashes, slow provers, DA
 // unreachable.
 func (s *Scenario) Faults() []sim.FaultKind {
-	pick := func(rng *rand.Rand) node.NodeID { return s.provers[rng.IntN(len(s.provers))] }
+	pick := func(rng *rand.Rand) string { return string(s.provers[rng.IntN(len(s.provers))]) }
 	return []sim.FaultKind{
-		{Name: "prover crash", Every: s.pfaults.crash, Do: func(w *sim.World, rng *rand.Rand) {
-			w.CrashFor(pick(rng), w.DownFor(rng))
+		{Name: "prover crash", Every: s.pfaults.crash, Plan: func(rng *rand.Rand) traces.PlannedFault {
+			return traces.PlannedFault{Kind: sim.FaultCrash, Node: pick(rng)}
 		}},
-		{Name: "prover slow", Every: s.pfaults.slow, Do: func(w *sim.World, rng *rand.Rand) {
-			by := time.Duration(5+rng.IntN(95)) * time.Millisecond
-			w.SlowFor(pick(rng), by, w.DownFor(rng))
+		{Name: "prover slow", Every: s.pfaults.slow, Plan: func(rng *rand.Rand) traces.PlannedFault {
+			return traces.PlannedFault{Kind: sim.FaultSlow, Node: pick(rng), By: time.Duration(5+rng.IntN(95)) * time.Millisecond}
 		}},
-		{Name: "DA down", Every: s.pfaults.daDown, Do: func(w *sim.World, rng *rand.Rand) {
-			w.IsolateFor(DAID, w.DownFor(rng))
+		{Name: "DA down", Every: s.pfaults.daDown, Plan: func(*rand.Rand) traces.PlannedFault {
+			return traces.PlannedFault{Kind: sim.FaultIsolate, Node: string(DAID)}
 		}},
 	}
 }
