@@ -101,6 +101,9 @@ type Result struct {
 	// sizes, checking times). They are reports, not part of the run: a
 	// replay does not compare them.
 	Stats []Stat
+	// OpsRun is, per client, how many of its planned operations ran up to
+	// the last one that made a call: the rest never did anything.
+	OpsRun []int
 }
 
 // Stat is one figure a scenario measured.
@@ -203,6 +206,9 @@ func (w *World) result(p *Profile, plan *Plan) *Result {
 		Config: w.cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
 		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
 		Artifacts: w.artifacts, Stats: w.stats,
+	}
+	for _, c := range w.clients {
+		res.OpsRun = append(res.OpsRun, c.started)
 	}
 	res.Trace = &traces.Trace{
 		Header:      traces.Header{Seed: seed, Profile: p.Name, Config: w.cfg.String(), BuildID: w.opts.BuildID},
@@ -664,6 +670,7 @@ type Client struct {
 	last    int // index in the history of the client's last call, -1 for none
 	ops     []traces.PlannedOp
 	nextOp  int
+	started int // planned operations that made a call, counted to the last one that did
 }
 
 // schedule arms the client's next planned operation, if any.
@@ -707,6 +714,7 @@ func (c *Client) next() {
 	}
 	w.history = append(w.history, Op{Client: c.ID, Node: to, Call: w.now, Input: clone(body)})
 	c.pending = &pendingCall{op: len(w.history) - 1}
+	c.started = c.nextOp
 	c.last = c.pending.op
 	c.attempt()
 }

@@ -40,6 +40,8 @@ func main() {
 		code, err = cmdSweep(os.Args[2:], out, log)
 	case "replay":
 		code, err = cmdReplay(os.Args[2:], out, log)
+	case "shrink":
+		code, err = cmdShrink(os.Args[2:], out, log)
 	case "bench":
 		code, err = cmdBench(os.Args[2:], out, log)
 	case "profiles":
@@ -65,6 +67,7 @@ func usage(w io.Writer) {
   megasim run    --seed S [--profile P] [--trace FILE] [-v]
   megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR]
   megasim replay FILE [-v]
+  megasim shrink FILE [--out FILE] [--property P] [--max-runs N]
   megasim bench  [--seeds N]
   megasim profiles
 
@@ -382,4 +385,68 @@ func cmdBench(args []string, out, log io.Writer) (int, error) {
 	fmt.Fprintf(log, "megasim bench: sweep of %d %s seeds on %d CPUs in %v\n", *seeds, base.Name, runtime.NumCPU(), wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "sweep_seeds_per_hour %.0f seeds/h\n", float64(*seeds)/wall.Hours())
 	return 0, nil
+}
+
+func cmdShrink(args []string, out, log io.Writer) (int, error) {
+	fs := flag.NewFlagSet("shrink", flag.ContinueOnError)
+	fs.SetOutput(log)
+	outFile := fs.String("out", "", "where to write the shrunk trace (default: FILE with .shrunk before its extension)")
+	prop := fs.String("property", "", "the property the shrunk run must still violate (default: the trace's first, liveness last)")
+	maxRuns := fs.Int("max-runs", 400, "runs to try at most")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return 2, nil
+	}
+	if fs.NArg() != 1 {
+		return 2, errors.New("shrink takes one trace file")
+	}
+	t, err := readTrace(fs.Arg(0))
+	if err != nil {
+		return 2, err
+	}
+	p, err := sim.Lookup(t.Profile)
+	if err != nil {
+		return 2, err
+	}
+	if t.Plan == nil {
+		return 2, errors.New("the trace holds no plan")
+	}
+	before := sim.RunPlan(p, t.Plan, sim.Options{BuildID: buildID()})
+	small, res, st, err := sim.Shrink(p, t.Plan, sim.ShrinkOptions{Property: *prop, MaxRuns: *maxRuns, Log: log, BuildID: buildID()})
+	if err != nil {
+		return 1, err
+	}
+	path := *outFile
+	if path == "" {
+		ext := filepath.Ext(fs.Arg(0))
+		path = strings.TrimSuffix(fs.Arg(0), ext) + ".shrunk" + ext
+	}
+	if err := writeTrace(path, res.Trace); err != nil {
+		return 2, err
+	}
+	f0, o0 := t.Plan.Size()
+	f1, o1 := small.Size()
+	fmt.Fprintf(out, "shrink: %s still fails after %d runs in %v\n", st.Property, st.Runs, st.Wall.Round(time.Millisecond))
+	fmt.Fprintf(out, "before: %3d faults, %4d operations, %d nodes, %5.1f simulated seconds\n", f0, o0, t.Plan.Nodes, before.SimTime.Seconds())
+	fmt.Fprintf(out, "after:  %3d faults, %4d operations, %d nodes, %5.1f simulated seconds\n", f1, o1, small.Nodes, res.SimTime.Seconds())
+	fmt.Fprintf(out, "wrote %s (megasim replay %s; megasim explain %s)\n", path, path, path)
+	return 0, nil
+}
+
+// reorder puts flags before the positional arguments, so that
+// "shrink FILE --out X" parses like "shrink --out X FILE".
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && a != "-v" {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
 }

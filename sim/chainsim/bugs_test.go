@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
@@ -228,4 +229,67 @@ func (p *rubberStamp) OnMessage(_ node.NodeID, msg []byte) {
 		p.low++
 	}
 	p.env.Publish(prover.AttestationsTopic, a.Encode())
+}
+
+// TestShrinkWrongVariants: the failing seed of each wrong variant shrinks
+// to a plan that still fails the same property and is smaller: at most 5
+// faults and 20 client operations. In short mode (make test) two of the
+// variants run; without -short, all of them (a few minutes).
+func TestShrinkWrongVariants(t *testing.T) {
+	for _, b := range bugs {
+		t.Run(b.name, func(t *testing.T) {
+			if testing.Short() && b.name != "chain-bug-applies-duplicate" && b.name != "chain-bug-rubber-stamp-prover" {
+				t.Skip("short mode: go test -run TestShrinkWrongVariants ./sim/chainsim/ runs every variant")
+			}
+			t.Parallel()
+			p, err := sim.Lookup(b.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found *sim.Result
+			var prop string
+			for seed := uint64(1); seed <= 500 && found == nil; seed++ {
+				res := sim.Run(p, seed, sim.Options{})
+				for _, v := range res.Violations {
+					if slices.Contains(b.want, v.Property) {
+						found, prop = res, v.Property
+						break
+					}
+				}
+			}
+			if found == nil {
+				t.Fatalf("no failing seed")
+			}
+			plan := sim.DerivePlan(p, found.Config.Seed)
+			f0, o0 := plan.Size()
+			small, res, st, err := sim.Shrink(p, plan, sim.ShrinkOptions{MaxRuns: 300, Property: prop})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f1, o1 := small.Size()
+			t.Logf("seed %d, %s: %d faults, %d operations, %d nodes, %v → %d faults, %d operations, %d nodes, %v (%d runs, %v)",
+				found.Config.Seed, st.Property, f0, o0, plan.Nodes, found.SimTime.Round(time.Millisecond), f1, o1, small.Nodes, res.SimTime.Round(time.Millisecond), st.Runs, st.Wall.Round(time.Second))
+			if f1 > 5 || o1 > 20 {
+				t.Errorf("shrunk to %d faults and %d operations; want at most 5 and 20", f1, o1)
+			}
+			if f1+o1 >= f0+o0 {
+				t.Errorf("not smaller: %d+%d from %d+%d", f1, o1, f0, o0)
+			}
+			if !slices.ContainsFunc(res.Violations, func(v traces.Violation) bool { return v.Property == st.Property }) {
+				t.Errorf("the shrunk plan does not fail %s: %v", st.Property, res.Violations)
+			}
+			// The shrunk trace replays.
+			var buf bytes.Buffer
+			if err := traces.Write(&buf, res.Trace); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := traces.Read(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, div, err := sim.Replay(tr, sim.Options{}); err != nil || div != nil {
+				t.Fatalf("the shrunk trace does not replay: %v %v", err, div)
+			}
+		})
+	}
 }
