@@ -43,6 +43,10 @@ type Env interface {
 	Rand() *rand.Rand
 	// Log is the node's logger.
 	Log() *slog.Logger
+	// Mark counts a coverage mark: the node reached the named rare path
+	// (see package node/cover). The simulator aggregates marks over a
+	// sweep; production ignores them.
+	Mark(name string)
 }
 
 // Request is a client's call to a node's API.

@@ -71,6 +71,17 @@ type Options struct {
 	// ArtifactDir, when set, is where checkers may write evidence of a
 	// failure (porcupine's visualization); it never changes a run.
 	ArtifactDir string
+	// Explain asks a failing run's scenario for the details an auditor
+	// needs (see Explainer); it never changes a run.
+	Explain bool
+}
+
+// Explainer is implemented by a scenario that can say more about a
+// failing run once it is over: for a state divergence, the first differing
+// account or slot, its value on each side, and the mini-block that wrote
+// it.
+type Explainer interface {
+	Explain(w *World) []string
 }
 
 // Phase names.
@@ -104,6 +115,11 @@ type Result struct {
 	// OpsRun is, per client, how many of its planned operations ran up to
 	// the last one that made a call: the rest never did anything.
 	OpsRun []int
+	// Marks counts the coverage marks the nodes hit (node/cover).
+	Marks map[string]int
+	// Explanation is what the scenario's Explainer said of a failing run
+	// (Options.Explain).
+	Explanation []string
 }
 
 // Stat is one figure a scenario measured.
@@ -143,17 +159,19 @@ type World struct {
 	clogged map[linkKey]time.Duration
 	topics  map[node.Topic][]node.NodeID
 
-	history    []Op
-	phase      string
-	faultsOn   bool
-	healedAt   time.Duration
-	converged  time.Duration
-	stopped    bool
-	violations []traces.Violation
-	stats      []Stat
-	events     int
-	maxEvents  int
-	artifacts  []string
+	history     []Op
+	phase       string
+	faultsOn    bool
+	healedAt    time.Duration
+	converged   time.Duration
+	stopped     bool
+	violations  []traces.Violation
+	stats       []Stat
+	events      int
+	maxEvents   int
+	artifacts   []string
+	marks       map[string]int
+	explanation []string
 }
 
 // Run runs one seed of a profile (the plan it derives) and checks it.
@@ -175,6 +193,7 @@ func newWorld(p *Profile, plan *Plan, opts Options) *World {
 		byID:   map[node.NodeID]*simNode{}, client: map[node.NodeID]*Client{},
 		links: map[linkKey]*link{}, cut: map[linkKey]bool{}, clogged: map[linkKey]time.Duration{},
 		topics:    map[node.Topic][]node.NodeID{},
+		marks:     map[string]int{},
 		maxEvents: opts.MaxEvents,
 	}
 	if w.maxEvents == 0 {
@@ -205,7 +224,7 @@ func (w *World) result(p *Profile, plan *Plan) *Result {
 	res := &Result{
 		Config: w.cfg, Fingerprint: w.rec.Fingerprint(), Events: w.rec.Len(), Violations: w.violations,
 		History: w.history, SimTime: w.now, HealedAt: w.healedAt, Converged: w.converged,
-		Artifacts: w.artifacts, Stats: w.stats,
+		Artifacts: w.artifacts, Stats: w.stats, Marks: w.marks, Explanation: w.explanation,
 	}
 	for _, c := range w.clients {
 		res.OpsRun = append(res.OpsRun, c.started)
@@ -324,6 +343,9 @@ func (w *World) run() {
 		w.Violate(PropLiveness, fmt.Sprintf("not converged %v after faults healed: %s", w.cfg.Liveness, missing))
 	}
 	w.violations = append(w.violations, w.sc.Check(w)...)
+	if ex, ok := w.sc.(Explainer); ok && w.opts.Explain && len(w.violations) > 0 {
+		w.explanation = ex.Explain(w)
+	}
 }
 
 // heal ends the safety phase: faults stop, partitions and clogs go,
@@ -616,6 +638,14 @@ func (e *env) Publish(topic node.Topic, msg []byte) {
 func (e *env) Disk() node.Disk { return e.n.disk }
 
 func (e *env) Rand() *rand.Rand { return e.rng }
+
+// Mark implements node.Env: the world counts coverage marks per run (not
+// in the trace: they never change a run).
+func (e *env) Mark(name string) {
+	if e.alive() {
+		e.n.w.marks[name]++
+	}
+}
 
 func (e *env) Log() *slog.Logger {
 	if e.log == nil {

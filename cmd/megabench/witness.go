@@ -392,6 +392,7 @@ func (e *benchEnv) Subscribe(node.Topic)     {}
 func (e *benchEnv) Disk() node.Disk          { return e.disk }
 func (e *benchEnv) Rand() *rand.Rand         { return e.rng }
 func (e *benchEnv) Log() *slog.Logger        { return e.log }
+func (e *benchEnv) Mark(string)              {}
 func (e *benchEnv) Publish(t node.Topic, msg []byte) {
 	if t == sequencer.BlocksTopic {
 		e.bundles = append(e.bundles, bytes.Clone(msg))

@@ -11,6 +11,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 )
 
 // Config configures a DA node.
@@ -225,6 +226,7 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 				break
 			}
 			if held != c {
+				d.env.Mark(cover.DAEquivocation)
 				log.Error("EQUIVOCATION: the sequencer put a second, different bundle for a held block",
 					"block", n, "held", held, "put", c)
 				break
@@ -233,6 +235,7 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 			continue
 		}
 		if n != next.Block+1 {
+			d.env.Mark(cover.DAGapRefused)
 			log.Warn("refused bundles beyond a gap", "put", put.ID, "block", n, "head", next.Block)
 			break
 		}

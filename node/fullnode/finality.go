@@ -9,6 +9,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 )
 
 // keyFinalized holds the newest finalized block. It is written without
@@ -173,6 +174,7 @@ func (f *Fullnode) advance() {
 		h := f.led.BlockHash(n)
 		if r := fin.faults[n]; r != nil && r.Hash == h {
 			fin.fault = r
+			f.env.Mark(cover.FullFinalityStopped)
 			f.env.Log().Error("FINALITY STOPPED: a prover reported a block of this chain", "block", n, "hash", h, "reason", r.Reason)
 			break
 		}

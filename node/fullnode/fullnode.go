@@ -11,6 +11,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/prover"
@@ -205,6 +206,9 @@ func (f *Fullnode) open() error {
 		return fmt.Errorf("fullnode: %w", err)
 	}
 	f.led, f.down = led, nil
+	if led.TornTail() {
+		f.env.Mark(cover.LedgerTornTail)
+	}
 	f.buffer = map[uint64]buffered{}
 	f.inflight = false
 	f.initFinality()
@@ -214,6 +218,7 @@ func (f *Fullnode) open() error {
 }
 
 func (f *Fullnode) fail(err error) {
+	f.env.Mark(cover.FullDiskError)
 	f.env.Log().Error("fullnode disk error: reopening the ledger", "err", err)
 	f.down = err
 	f.env.After(f.cfg.RetryRecovery, timerRecover)
@@ -232,6 +237,7 @@ func (f *Fullnode) OnTimer(id node.TimerID) {
 		if f.inflight {
 			f.inflight = false
 			f.source = (f.source + 1) % len(f.cfg.Sources)
+			f.env.Mark(cover.FullSourceRotated)
 			f.repair()
 		}
 	case timerPoll:
@@ -251,6 +257,9 @@ func (f *Fullnode) repair() {
 		return
 	}
 	head, _ := f.led.Head()
+	if len(f.buffer) > 0 {
+		f.env.Mark(cover.FullGapRepair)
+	}
 	f.reqID++
 	f.inflight = true
 	f.metrics.Repairs++
@@ -303,6 +312,7 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 		if after, _ := f.led.Head(); after.Number == before.Number {
 			// The source had nothing we can use: ask the next one next time.
 			f.source = (f.source + 1) % len(f.cfg.Sources)
+			f.env.Mark(cover.FullSourceRotated)
 		}
 		if head, _ := f.led.Head(); resp.Head > head.Number && len(resp.MiniBlocks) > 0 {
 			f.repair()
@@ -333,6 +343,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	switch {
 	case n == head.Number && mb.Hash() != hash && mb.VerifySigner(f.cfg.Sequencer) == nil:
 		f.metrics.Conflicts++
+		f.env.Mark(cover.FullConflict)
 		f.halted = fmt.Errorf("%w: mini-block %d is %v here and %v from %s", ErrConflict, n, hash, mb.Hash(), from)
 		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", f.halted)
 		return
@@ -340,6 +351,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 		return // applied already
 	case n > head.Number+uint64(f.cfg.MaxBuffered):
 		f.metrics.Dropped++
+		f.env.Mark(cover.FullBufferFull)
 		return
 	}
 	if _, ok := f.buffer[n]; ok {
@@ -385,12 +397,14 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 	case errors.Is(err, ledger.ErrSealMismatch):
 		f.halted = err
 		f.metrics.RootMismatches++
+		f.env.Mark(cover.FullRootMismatch)
 		f.env.Log().Error("HALT: sealed block disagrees with the applied state", "err", err)
 	case errors.Is(err, ledger.ErrNotNext):
 		// Signed by the sequencer, numbered next, and yet it does not
 		// chain on our head: the sequencer has signed two histories. Going
 		// on would mean choosing one; a fullnode stops and says so.
 		f.metrics.Conflicts++
+		f.env.Mark(cover.FullConflict)
 		f.halted = fmt.Errorf("%w: %v", ErrConflict, err)
 		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", err)
 	default:

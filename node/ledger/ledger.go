@@ -135,6 +135,7 @@ type Ledger struct {
 	snapAt    uint64 // mini-block of the newest snapshot on disk
 	sinceSnap uint64
 
+	tornTail  bool   // Open dropped a torn last record
 	published uint64 // newest block DA acknowledged (sequencer)
 	witness   []byte // the witness AppendSealed stores with the seal
 }
@@ -191,6 +192,7 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 		}
 		if errors.Is(err, ErrCorrupt) {
 			if _, _, next := l.readMini(n + 1); errors.Is(next, node.ErrNotFound) {
+				l.tornTail = true
 				break // a torn tail: never synced, so never acknowledged
 			}
 		}
@@ -268,6 +270,10 @@ func (l *Ledger) Genesis() *types.Block { return l.genesis }
 // State is the live state, at the head. Only its owner changes it, through
 // the ledger.
 func (l *Ledger) State() *state.Mem { return l.hist.State() }
+
+// TornTail reports whether Open dropped a torn last record (an unsynced
+// write a crash cut short).
+func (l *Ledger) TornTail() bool { return l.tornTail }
 
 // Poisoned is the error that stopped the ledger, or nil.
 func (l *Ledger) Poisoned() error { return l.poisoned }

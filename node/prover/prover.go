@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/sequencer"
 )
@@ -191,6 +192,9 @@ func (p *Prover) Start(env node.Env) error {
 		}
 	}
 	p.head = p.low
+	if p.low > 0 || len(p.done) > 0 {
+		env.Mark(cover.ProverResumed)
+	}
 	for n := range p.done { // a maximum: order cannot leak
 		p.head = max(p.head, n)
 	}
@@ -238,6 +242,9 @@ func (p *Prover) OnMessage(from node.NodeID, msg []byte) {
 			p.fetchOn = false
 		}
 		p.head = max(p.head, resp.Head)
+		if len(resp.Bundles) > 0 {
+			p.env.Mark(cover.ProverFetchedFromDA)
+		}
 		for _, b := range resp.Bundles {
 			p.accept(b)
 		}
@@ -267,6 +274,7 @@ func (p *Prover) accept(raw []byte) {
 	p.head = max(p.head, n)
 	if n > p.low+p.cfg.MaxAhead || len(p.pending) >= p.cfg.MaxPending {
 		p.metrics.Dropped++
+		p.env.Mark(cover.ProverPendingFull)
 		return
 	}
 	p.pending[n] = b
@@ -339,6 +347,7 @@ func (p *Prover) step() {
 			p.metrics.Attested++
 		} else {
 			p.metrics.Faults++
+			p.env.Mark(cover.ProverFault)
 			p.env.Log().Error("block failed validation", "block", v.Number, "hash", v.Hash, "fault", v.Fault)
 		}
 		p.env.Publish(AttestationsTopic, stmts[i])

@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 )
 
 // timerDA + put id: the put in flight to DA timed out.
@@ -102,6 +103,7 @@ func (s *Sequencer) onDATimer(id node.TimerID) {
 		return
 	}
 	p.inflight = false
+	s.env.Mark(cover.SeqDARetry)
 	p.wait = min(2*p.wait, maxDABackoff)
 	s.publish()
 }

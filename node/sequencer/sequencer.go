@@ -15,6 +15,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/mempool"
@@ -133,7 +134,11 @@ func (s *Sequencer) recover() error {
 		delete(s.waiters, h)
 	}
 	s.waiters, s.nwaiters, s.order = map[common.Hash][]waiter{}, 0, nil
+	if led.TornTail() {
+		s.env.Mark(cover.LedgerTornTail)
+	}
 	if open := led.OpenBlock(); len(open) > 0 {
+		s.env.Mark(cover.SeqRecoveredOpenBlock)
 		if err := s.resume(open); err != nil {
 			return fmt.Errorf("sequencer: resume block: %w", err)
 		}
@@ -147,6 +152,7 @@ func (s *Sequencer) recover() error {
 // fail handles a disk error: the in-memory state may be ahead of the disk,
 // so the sequencer drops it and reopens the ledger, as after a crash.
 func (s *Sequencer) fail(err error) {
+	s.env.Mark(cover.SeqDiskError)
 	s.env.Log().Error("sequencer disk error: reopening the ledger", "err", err)
 	s.down = err
 	s.blk = nil
@@ -436,6 +442,7 @@ func (s *Sequencer) expire() {
 		live := ws[:0]
 		for _, w := range ws {
 			if now.After(w.deadline) {
+				s.env.Mark(cover.SeqSyncTimeout)
 				w.req.Respond(api.Failed(api.Errorf(api.KindTimeout, "transaction %v is pending: no receipt within the timeout", h)).Encode())
 				s.nwaiters--
 			} else {
@@ -561,6 +568,9 @@ func (s *Sequencer) admit(tx *types.Transaction) error {
 	}
 	replaced, err := s.pool.Add(tx, from, nonce, s.env.Now())
 	if err != nil {
+		if errors.Is(err, mempool.ErrPoolFull) {
+			s.env.Mark(cover.SeqPoolFull)
+		}
 		return poolError(err)
 	}
 	if replaced != nil {
@@ -572,6 +582,7 @@ func (s *Sequencer) admit(tx *types.Transaction) error {
 // wait registers a sync send's request for the transaction's receipt.
 func (s *Sequencer) wait(req node.Request, h common.Hash, timeoutMs uint64) error {
 	if s.nwaiters >= s.cfg.MaxWaiters || len(s.waiters[h]) >= s.cfg.MaxWaitersPerTx {
+		s.env.Mark(cover.SeqWaitersFull)
 		return api.Errorf(api.KindUnavailable, "too many sends waiting for receipts (limit %d, %d per transaction): retry", s.cfg.MaxWaiters, s.cfg.MaxWaitersPerTx)
 	}
 	d := s.cfg.SyncTimeout

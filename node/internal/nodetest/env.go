@@ -37,6 +37,7 @@ type Env struct {
 	Published [][]byte // what was published on MiniBlockTopic
 	Gossip    []Gossip // everything published, on any topic
 	Subs      []node.Topic
+	Marks     map[string]int // coverage marks hit
 }
 
 // MiniBlockTopic is the sequencer's mini-block topic (sequencer.Topic,
@@ -67,11 +68,19 @@ func NewEnv(id node.NodeID, disk node.Disk, now time.Time) *Env {
 	return &Env{Self: id, Clock: now, Store: disk, rng: rand.New(rand.NewPCG(1, 2)), log: slog.New(slog.DiscardHandler)}
 }
 
-func (e *Env) ID() node.NodeID        { return e.Self }
-func (e *Env) Now() time.Time         { return e.Clock }
-func (e *Env) Disk() node.Disk        { return e.Store }
-func (e *Env) Rand() *rand.Rand       { return e.rng }
-func (e *Env) Log() *slog.Logger      { return e.log }
+func (e *Env) ID() node.NodeID   { return e.Self }
+func (e *Env) Now() time.Time    { return e.Clock }
+func (e *Env) Disk() node.Disk   { return e.Store }
+func (e *Env) Rand() *rand.Rand  { return e.rng }
+func (e *Env) Log() *slog.Logger { return e.log }
+
+// Mark implements node.Env: the marks hit, by name.
+func (e *Env) Mark(name string) {
+	if e.Marks == nil {
+		e.Marks = map[string]int{}
+	}
+	e.Marks[name]++
+}
 func (e *Env) Subscribe(t node.Topic) { e.Subs = append(e.Subs, t) }
 
 func (e *Env) Send(to node.NodeID, msg []byte) {

@@ -1,0 +1,82 @@
+// Package cover names the coverage marks: rare paths in node code (gap
+// repair, torn-write recovery, a full mempool, a root mismatch detected, …)
+// that a node reports through node.Env.Mark when it reaches them. The
+// simulator counts them per run and a sweep report shows how many seeds
+// reached each, in the manner of TigerBeetle's coverage marks but
+// aggregated: a mark no seed reaches is a path the simulation does not
+// test.
+//
+// In the data flow it is a side channel: marks never change what a node
+// does, and they are not part of a run's trace or fingerprint.
+package cover
+
+import "slices"
+
+// Mark is a named rare path.
+type Mark struct {
+	Name string
+	What string
+}
+
+// The marks. Node code calls env.Mark with these names only.
+var marks = []Mark{
+	{SeqRecoveredOpenBlock, "sequencer restarted inside a block and continued it"},
+	{SeqDiskError, "sequencer hit a disk error and reopened its ledger"},
+	{SeqPoolFull, "sequencer refused a transaction: mempool full"},
+	{SeqWaitersFull, "sequencer refused a sync send: too many waiters"},
+	{SeqSyncTimeout, "a sync send timed out before its receipt"},
+	{SeqDARetry, "sequencer sent a DA put again after no answer"},
+	{LedgerTornTail, "a ledger dropped a torn last record on recovery"},
+	{FullGapRepair, "fullnode asked for missing mini-blocks"},
+	{FullSourceRotated, "fullnode moved to its next repair source"},
+	{FullBufferFull, "fullnode dropped a mini-block: buffer full"},
+	{FullRootMismatch, "fullnode detected a sealed root mismatch and halted"},
+	{FullConflict, "fullnode detected conflicting signed mini-blocks and halted"},
+	{FullDiskError, "fullnode hit a disk error and reopened its ledger"},
+	{FullFinalityStopped, "fullnode stopped finality on a prover's fault report"},
+	{ProverFault, "prover reported a block faulty"},
+	{ProverFetchedFromDA, "prover validated a block fetched from DA"},
+	{ProverPendingFull, "prover dropped a bundle: pending full"},
+	{ProverResumed, "prover restarted with statements on disk"},
+	{DAEquivocation, "DA refused a second bundle for a held block"},
+	{DAGapRefused, "DA refused a bundle beyond a gap"},
+}
+
+// Mark names.
+const (
+	SeqRecoveredOpenBlock = "sequencer/recovered-open-block"
+	SeqDiskError          = "sequencer/disk-error"
+	SeqPoolFull           = "sequencer/pool-full"
+	SeqWaitersFull        = "sequencer/waiters-full"
+	SeqSyncTimeout        = "sequencer/sync-timeout"
+	SeqDARetry            = "sequencer/da-retry"
+	LedgerTornTail        = "ledger/torn-tail-dropped"
+	FullGapRepair         = "fullnode/gap-repair"
+	FullSourceRotated     = "fullnode/source-rotated"
+	FullBufferFull        = "fullnode/buffer-full"
+	FullRootMismatch      = "fullnode/root-mismatch-halt"
+	FullConflict          = "fullnode/conflict-halt"
+	FullDiskError         = "fullnode/disk-error"
+	FullFinalityStopped   = "fullnode/finality-stopped"
+	ProverFault           = "prover/fault-reported"
+	ProverFetchedFromDA   = "prover/fetched-from-da"
+	ProverPendingFull     = "prover/pending-full"
+	ProverResumed         = "prover/resumed"
+	DAEquivocation        = "da/equivocation-refused"
+	DAGapRefused          = "da/gap-refused"
+)
+
+// All lists every mark, sorted by name.
+func All() []Mark {
+	out := slices.Clone(marks)
+	slices.SortFunc(out, func(a, b Mark) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
