@@ -271,6 +271,11 @@ func (l *Ledger) Genesis() *types.Block { return l.genesis }
 // the ledger.
 func (l *Ledger) State() *state.Mem { return l.hist.State() }
 
+// Applied is the number of mini-block diffs the live state holds: the head,
+// or one more when a sealing mini-block's diff was applied and its seal then
+// failed (the ledger is poisoned).
+func (l *Ledger) Applied() uint64 { return l.hist.Height() }
+
 // TornTail reports whether Open dropped a torn last record (an unsynced
 // write a crash cut short).
 func (l *Ledger) TornTail() bool { return l.tornTail }
