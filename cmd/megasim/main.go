@@ -42,6 +42,8 @@ func main() {
 		code, err = cmdReplay(os.Args[2:], out, log)
 	case "shrink":
 		code, err = cmdShrink(os.Args[2:], out, log)
+	case "explain":
+		code, err = cmdExplain(os.Args[2:], out, log)
 	case "bench":
 		code, err = cmdBench(os.Args[2:], out, log)
 	case "profiles":
@@ -65,9 +67,10 @@ func main() {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   megasim run    --seed S [--profile P] [--trace FILE] [-v]
-  megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR]
+  megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR] [--report DIR]
   megasim replay FILE [-v]
   megasim shrink FILE [--out FILE] [--property P] [--max-runs N]
+  megasim explain FILE [--html FILE] [--events N] [--timers] [--artifacts DIR]
   megasim bench  [--seeds N]
   megasim profiles
 
@@ -216,6 +219,7 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "seeds run in parallel")
 	dir := fs.String("traces", "megasim-traces", "where the traces of failing seeds go")
+	reportDir := fs.String("report", "", "write an HTML report of the sweep (outcomes, faults, coverage marks, throughput, latencies, catch-up) to `DIR`/index.html")
 	prints := fs.String("fingerprints", "", "write each seed's fingerprint to this file, one \"seed fingerprint\" line each, in seed order (two sweeps of one build must write the same file)")
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
@@ -249,8 +253,15 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 		}
 		figures[name] = append(figures[name], v)
 	}
+	var rep *sweepReport
+	if *reportDir != "" {
+		rep = newSweepReport(p.Name, id)
+	}
 	sim.Sweep(p, list, *jobs, sim.Options{BuildID: id}, func(r *sim.Result) {
 		simTime += r.SimTime
+		if rep != nil {
+			rep.add(r, filepath.Join(*dir, fmt.Sprintf("%s-seed%d.trace", p.Name, r.Config.Seed)))
+		}
 		if fpOut != nil {
 			if _, err := fmt.Fprintf(fpOut, "%d %x\n", r.Config.Seed, r.Fingerprint); err != nil && writeErr == nil {
 				writeErr = err
@@ -296,6 +307,13 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 		}
 		fmt.Fprintf(out, "byzantine: %.0f lies told, %.0f reported by every prover, %d runs finalized or attested one (P5)\n",
 			sum(told), sum(figures["byzantine_detected"]), unsound)
+	}
+	if rep != nil {
+		path, err := rep.write(*reportDir, figures, names)
+		if err != nil && writeErr == nil {
+			writeErr = err
+		}
+		fmt.Fprintf(out, "report: %s\n", path)
 	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
 	if writeErr != nil {
