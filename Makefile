@@ -36,11 +36,14 @@ devnet:
 	$(GO) build -o bin/meganode ./cmd/meganode
 	./bin/meganode devnet $(DEVNET_ARGS)
 
-## sweep: SEEDS seeds of the simulator's PROFILE on every CPU
+## sweep: SEEDS seeds of the simulator's PROFILE on every CPU, with an HTML report in REPORT/index.html
 SEEDS   ?= 1000
 PROFILE ?= chain
+REPORT  ?= out/sweep-report
 sweep:
-	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE)
+	rm -f $(REPORT)/index.html; status=0; \
+	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE) --report $(REPORT) || status=$$?; \
+	if [ -f $(REPORT)/index.html ]; then echo "sweep report: $(REPORT)/index.html"; fi; exit $$status
 
 ## fuzz: run each decoder fuzz target for FUZZTIME
 fuzz:

@@ -82,8 +82,8 @@ func cmdExplain(args []string, out, log io.Writer) (int, error) {
 		}
 		fmt.Fprintf(out, "html: %s\n", *htmlPath)
 	}
-	if !x.reproduced {
-		return 1, nil
+	if !x.reproduced && len(t.Violations) > 0 {
+		return 1, nil // the recorded failure is gone
 	}
 	return 0, nil
 }
@@ -230,6 +230,8 @@ func (x *explanation) status() string {
 	switch {
 	case x.reproduced && x.same:
 		return fmt.Sprintf("the replayed run fails again, event for event (fingerprint %s)", fingerprint(x.r.Fingerprint))
+	case len(x.t.Violations) == 0 && !x.reproduced:
+		return "the trace records no violation and the replayed run passes: there is no failure to explain; shown is the end of the run"
 	case x.reproduced:
 		return fmt.Sprintf("the replayed run fails, but its events differ from the recorded ones (fingerprint %s, recorded %s): this build changed the run; shown is the replay",
 			fingerprint(x.r.Fingerprint), fingerprint(x.t.Fingerprint))
@@ -575,7 +577,11 @@ func (x *explanation) html(n int, timers bool) string {
 	t := x.t
 	fmt.Fprintf(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s — %s seed %d (megasim explain)</title>\n<style>%s</style></head><body>\n",
 		esc(title), esc(t.Profile), t.Seed, pageCSS)
-	fmt.Fprintf(&b, "<h1 class=\"viol\">%s</h1>\n", esc(title))
+	h1 := "viol"
+	if len(props) == 0 {
+		h1 = "ok"
+	}
+	fmt.Fprintf(&b, "<h1 class=\"%s\">%s</h1>\n", h1, esc(title))
 	fmt.Fprintf(&b, "<p class=\"meta\">profile <b>%s</b>, seed <b>%d</b>, %d events recorded, build %s. %s.</p>\n",
 		esc(t.Profile), t.Seed, len(t.Events), esc(t.BuildID), esc(x.status()))
 	fmt.Fprintf(&b, "<p class=\"meta\">replay: <code>megasim replay TRACE</code> · shrink: <code>megasim shrink TRACE</code></p>\n")
@@ -609,8 +615,8 @@ func (x *explanation) html(n int, timers bool) string {
 	if len(detail) > 0 {
 		from := detail[0].At
 		span := max(x.at-from, time.Millisecond)
-		fmt.Fprintf(&b, "<p>The last %d events before the first violation (%.6fs–%.6fs); one mark per event, hover for the event.</p>\n",
-			len(detail), from.Seconds(), x.at.Seconds())
+		fmt.Fprintf(&b, "<p>The last %d events up to %s (%.6fs–%.6fs); one mark per event, hover for the event.</p>\n",
+			len(detail), map[bool]string{true: "the first violation", false: "the end"}[len(x.violations) > 0], from.Seconds(), x.at.Seconds())
 		x.svg(&b, max(from-span/50, 0), x.at+span/50, detail)
 	}
 
