@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,4 +293,29 @@ func TestShrinkWrongVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExplainNamesTheDivergence: for a fullnode that drops a diff entry,
+// the scenario's explanation names the first differing account, both
+// values, and the mini-blocks that wrote it on each side.
+func TestExplainNamesTheDivergence(t *testing.T) {
+	p, err := sim.Lookup("chain-bug-drops-diff-entry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(1); seed <= 100; seed++ {
+		r := sim.Run(p, seed, sim.Options{Explain: true})
+		if !r.Failed() {
+			continue
+		}
+		for _, line := range r.Explanation {
+			if strings.Contains(line, "diverged by mini-block") && strings.Contains(line, "chain ") && strings.Contains(line, "node ") &&
+				strings.Contains(line, "the sequencer's chain last wrote it in mini-block") {
+				t.Logf("seed %d: %s", seed, line)
+				return
+			}
+		}
+		t.Fatalf("seed %d failed (%v) but the explanation does not name the divergence: %q", seed, r.Violations[0], r.Explanation)
+	}
+	t.Fatal("no failing seed in 100")
 }
