@@ -642,7 +642,7 @@ func (e *env) Rand() *rand.Rand { return e.rng }
 // Mark implements node.Env: the world counts coverage marks per run (not
 // in the trace: they never change a run).
 func (e *env) Mark(name string) {
-	if e.alive() {
+	if e.n.inc == e.inc { // during Start too, before the node counts as up
 		e.n.w.marks[name]++
 	}
 }
