@@ -45,16 +45,9 @@ func cmdExplain(args []string, out, log io.Writer) (int, error) {
 	if *nEvents < 1 {
 		return 2, errors.New("--events must be at least 1")
 	}
-	t, err := readTrace(fs.Arg(0))
+	t, p, err := readPlannedTrace(fs.Arg(0))
 	if err != nil {
 		return 2, err
-	}
-	p, err := sim.Lookup(t.Profile)
-	if err != nil {
-		return 2, err
-	}
-	if t.Plan == nil {
-		return 2, errors.New("the trace holds no plan")
 	}
 	dir := *keep
 	if dir == "" {

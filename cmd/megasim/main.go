@@ -417,16 +417,9 @@ func cmdShrink(args []string, out, log io.Writer) (int, error) {
 	if fs.NArg() != 1 {
 		return 2, errors.New("shrink takes one trace file")
 	}
-	t, err := readTrace(fs.Arg(0))
+	t, p, err := readPlannedTrace(fs.Arg(0))
 	if err != nil {
 		return 2, err
-	}
-	p, err := sim.Lookup(t.Profile)
-	if err != nil {
-		return 2, err
-	}
-	if t.Plan == nil {
-		return 2, errors.New("the trace holds no plan")
 	}
 	before := sim.RunPlan(p, t.Plan, sim.Options{BuildID: buildID()})
 	small, res, st, err := sim.Shrink(p, t.Plan, sim.ShrinkOptions{Property: *prop, MaxRuns: *maxRuns, Log: log, BuildID: buildID()})
@@ -467,4 +460,20 @@ func reorder(args []string) []string {
 		pos = append(pos, a)
 	}
 	return append(flags, pos...)
+}
+
+// readPlannedTrace reads a trace with its plan, and its profile.
+func readPlannedTrace(path string) (*traces.Trace, *sim.Profile, error) {
+	t, err := readTrace(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := sim.Lookup(t.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Plan == nil {
+		return nil, nil, errors.New("the trace holds no plan")
+	}
+	return t, p, nil
 }
