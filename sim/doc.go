@@ -11,9 +11,16 @@
 // clock jumps. Simulated clients call the nodes over that network and keep
 // a history for the checkers (properties/).
 //
-// A seed derives the whole run: the configuration (within the ranges of a
-// profile), the fault schedule and the workload. Every run records a trace
-// (traces/) whose event log hashes to the run's fingerprint; the same seed
-// and the same build give the same fingerprint, and replaying a trace
-// finds the first event that differs.
+// A run is driven by a plan (plan.go): the cluster, every fault with its
+// time and target, and every client operation with its time. A seed
+// derives a plan within the ranges of a profile (DerivePlan); what the
+// plan does not list comes from streams split from the seed in a fixed
+// order. Every run records a trace (traces/) holding its plan and an event
+// log that hashes to the run's fingerprint; the same plan and the same
+// build give the same fingerprint, and replaying a trace runs its plan and
+// finds the first event that differs. Shrink (shrink.go) reduces a failing
+// plan by delta debugging while the same property fails. A scenario can
+// add its own fault kinds (ScenarioFaults) and explain a failure
+// (Explainer); nodes report coverage marks (node/cover) that the world
+// counts per run for the sweep report.
 package sim
