@@ -294,8 +294,12 @@ func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHa
 		hi = params.MaxTxGas
 	}
 	hi = min(hi, exec.DefaultCallGas)
+	value, verr := callValue(c)
+	if verr != nil {
+		return 0, verr
+	}
 	run := func(gas uint64) (used uint64, out []byte, err error) {
-		out, used, err = ex.Call(st, header, getHash, c.From, to, c.Data, gas)
+		out, used, err = ex.Call(st, header, getHash, c.From, to, c.Data, gas, value)
 		return used, out, err
 	}
 	// A plain transfer to an account without code costs exactly what it

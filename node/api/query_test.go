@@ -310,11 +310,18 @@ func TestEstimateGas(t *testing.T) {
 	// A value above the balance.
 	mustFail(t, estimate(&api.Call{Address: nodetest.Sink, Value: new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))}),
 		api.KindInsufficientFunds, "insufficient funds for transfer")
-	// At a sealed block, and a calls with a value is refused.
+	// At a sealed block.
 	if a := estimate(&api.Call{Address: nodetest.Sink, Tag: api.AtBlock(2)}); a.Err != nil || a.At.Block != 2 {
 		t.Fatalf("at block 2: %+v", a)
 	}
-	mustFail(t, ask(t, s, &api.Call{Method: api.MethodCall, Address: nodetest.Sink, Value: big.NewInt(1)}), api.KindInvalidInput, "value")
+	// A call with a value: the sender's balance must cover it.
+	rich := crypto.PubkeyToAddress(s.Keys[0].PublicKey)
+	if a := ask(t, s, &api.Call{Method: api.MethodCall, From: rich, Address: nodetest.Sink, Value: big.NewInt(1)}); a.Err != nil {
+		t.Fatalf("call with a value from a funded account: %v", a.Err)
+	}
+	poor := common.Address{0xde, 0xad} // the zero address holds the fees of a coinbase left unset
+	mustFail(t, ask(t, s, &api.Call{Method: api.MethodCall, From: poor, Address: nodetest.Sink, Value: big.NewInt(1)}), api.KindInsufficientFunds, "insufficient funds")
+	mustFail(t, ask(t, s, &api.Call{Method: api.MethodCall, From: rich, Address: nodetest.Sink, Value: new(big.Int).Lsh(big.NewInt(1), 257)}), api.KindInvalidInput, "value of 258 bits")
 	_ = l
 }
 

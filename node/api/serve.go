@@ -2,6 +2,10 @@ package api
 
 import (
 	"errors"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/holiman/uint256"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -152,12 +156,16 @@ func ServeRead(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Ans
 		}
 		a.Gas = gas
 	case MethodCall:
-		if c.Value != nil && c.Value.Sign() != 0 {
-			return &Answer{At: at, Err: Errorf(KindInvalidInput, "calls with a value are not supported")}
+		value, verr := callValue(c)
+		if verr != nil {
+			return &Answer{At: at, Err: verr}
 		}
-		out, _, err := ex.Call(st, callHeader(l, at), l.BlockHash, c.From, callee(c), c.Data, c.Gas)
+		out, _, err := ex.Call(st, callHeader(l, at), l.BlockHash, c.From, callee(c), c.Data, c.Gas, value)
 		if errors.Is(err, exec.ErrReverted) {
 			return &Answer{At: at, Err: &Error{Kind: KindReverted, Message: "execution reverted", Data: out}}
+		}
+		if errors.Is(err, core.ErrInsufficientFunds) || errors.Is(err, core.ErrInsufficientFundsForTransfer) {
+			return &Answer{At: at, Err: Errorf(KindInsufficientFunds, "%s", strings.TrimPrefix(err.Error(), "call: "))}
 		}
 		if err != nil {
 			return &Answer{At: at, Err: Errorf(KindInvalidInput, "%v", err)}
@@ -226,4 +234,17 @@ func ToReceipt(l *ledger.Ledger, r *types.Receipt, mb *chain.MiniBlock, loc ledg
 		out.BlockHash = l.BlockHash(mb.Header.BlockNumber)
 	}
 	return out
+}
+
+// callValue is a call's value as the executor takes it: nil for none; a
+// value above 256 bits is refused.
+func callValue(c *Call) (*uint256.Int, *Error) {
+	if c.Value == nil || c.Value.Sign() == 0 {
+		return nil, nil
+	}
+	v, overflow := uint256.FromBig(c.Value)
+	if overflow || c.Value.Sign() < 0 {
+		return nil, Errorf(KindInvalidInput, "value %v out of range", c.Value)
+	}
+	return v, nil
 }

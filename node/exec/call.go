@@ -21,9 +21,14 @@ const DefaultCallGas = 50_000_000
 var ErrReverted = errors.New("execution reverted")
 
 // Call runs a message against a read-only state, as eth_call does: no
-// nonce, balance or fee checks, nothing written anywhere. header is the
-// block the call pretends to run in (number, time, base fee, coinbase).
-func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, from common.Address, to *common.Address, data []byte, gas uint64) (out []byte, used uint64, err error) {
+// nonce or fee checks, nothing written anywhere; a value (nil: none) must
+// be covered by the sender's balance, or the call fails with
+// core.ErrInsufficientFundsForTransfer. header is the block the call
+// pretends to run in (number, time, base fee, coinbase).
+func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, from common.Address, to *common.Address, data []byte, gas uint64, value *uint256.Int) (out []byte, used uint64, err error) {
+	if value == nil {
+		value = new(uint256.Int)
+	}
 	if gas == 0 || gas > DefaultCallGas {
 		gas = DefaultCallGas
 	}
@@ -46,7 +51,7 @@ func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHa
 	evm := vm.NewEVM(ctx, sdb, e.cfg.Chain, cfg)
 	msg := (&core.Message{
 		From: from, To: to, Data: data, GasLimit: gas,
-		GasPrice: new(uint256.Int), GasFeeCap: new(uint256.Int), GasTipCap: new(uint256.Int), Value: new(uint256.Int),
+		GasPrice: new(uint256.Int), GasFeeCap: new(uint256.Int), GasTipCap: new(uint256.Int), Value: value,
 	}).SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck()
 	result, err := core.ApplyMessage(evm, msg, core.NewGasPool(gas))
 	if err != nil {

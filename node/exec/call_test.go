@@ -54,7 +54,7 @@ func TestCallReadsTokenBalance(t *testing.T) {
 	}{{holder, 123_456_789}, {addrA, 0}} {
 		// From an account that does not exist and pays nothing: eth_call
 		// makes no balance or nonce checks.
-		out, used, err := ex.Call(st, header, noHash, common.Address{0xf0}, ptr(tokenAddr), contracts.TokenBalanceOf(c.who), 0)
+		out, used, err := ex.Call(st, header, noHash, common.Address{0xf0}, ptr(tokenAddr), contracts.TokenBalanceOf(c.who), 0, nil)
 		if err != nil {
 			t.Fatalf("balanceOf(%v): %v", c.who, err)
 		}
@@ -70,7 +70,7 @@ func TestCallReadsTokenBalance(t *testing.T) {
 
 func TestCallRevertReturnsRevertData(t *testing.T) {
 	ex, st, header := callEnv(t)
-	out, used, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeFail("x"), 100_000)
+	out, used, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeFail("x"), 100_000, nil)
 	if !errors.Is(err, ErrReverted) {
 		t.Fatalf("got %v, want ErrReverted", err)
 	}
@@ -86,7 +86,7 @@ func TestCallRevertReturnsRevertData(t *testing.T) {
 func TestCallOutOfGasIsNotARevert(t *testing.T) {
 	ex, st, header := callEnv(t)
 	// Enough for the intrinsic cost, not for 100 rounds of burn.
-	out, _, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeBurn(100), 60_000)
+	out, _, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeBurn(100), 60_000, nil)
 	if err == nil || errors.Is(err, ErrReverted) {
 		t.Fatalf("got %v, want a non-revert failure", err)
 	}
@@ -115,7 +115,7 @@ func TestCallChangesNoState(t *testing.T) {
 		{probeAddr, contracts.ProbeEmitMany(4), false},
 		{probeAddr, contracts.ProbeFail("x"), true},
 	} {
-		_, _, err := ex.Call(st, header, noHash, holder, ptr(c.to), c.data, 0)
+		_, _, err := ex.Call(st, header, noHash, holder, ptr(c.to), c.data, 0, nil)
 		if c.reverts != errors.Is(err, ErrReverted) || (!c.reverts && err != nil) {
 			t.Fatalf("call %x to %v: %v", c.data[:4], c.to, err)
 		}
@@ -134,7 +134,7 @@ func TestCallChangesNoState(t *testing.T) {
 	}
 	// The transfer succeeded inside its call, but a later call still sees
 	// the stored balance, not the moved one.
-	out, _, err := ex.Call(st, header, noHash, holder, ptr(tokenAddr), contracts.TokenBalanceOf(holder), 0)
+	out, _, err := ex.Call(st, header, noHash, holder, ptr(tokenAddr), contracts.TokenBalanceOf(holder), 0, nil)
 	if err != nil || new(big.Int).SetBytes(out).Int64() != 123_456_789 {
 		t.Fatalf("balance after calls: %x, %v", out, err)
 	}

@@ -24,9 +24,9 @@
 //     (EIP-7966) return the receipt once the mini-block holding the
 //     transaction is durable; past the timeout they fail with code 4 and
 //     the transaction hash as data.
-//   - eth_call runs without a value: a call with a non-zero value is
-//     refused. eth_estimateGas with a value checks that the sender holds
-//     it and estimates without it.
+//   - eth_call and eth_estimateGas run with the call's value, which the
+//     sender's balance must cover (as in go-ethereum, gas costs nothing
+//     in a call).
 //   - eth_gasPrice is the next block's base fee plus a 1 gwei tip, which
 //     eth_maxPriorityFeePerGas returns. eth_feeHistory covers sealed
 //     blocks only (latest and pending: the newest sealed block), at most

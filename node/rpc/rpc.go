@@ -365,9 +365,6 @@ func (e *ethAPI) Call(ctx context.Context, args transactionArgs, bnh *gethrpc.Bl
 	if err := args.call(c); err != nil {
 		return nil, err
 	}
-	if c.Value != nil {
-		return nil, &invalidParamsError{"eth_call with a non-zero value is not supported"}
-	}
 	a, err := e.read(ctx, c, bnh)
 	if err != nil {
 		return nil, err

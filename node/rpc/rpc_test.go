@@ -326,8 +326,15 @@ func TestEthclient(t *testing.T) {
 	checkRevert(t, err, "execution reverted: boom", errorData("boom"))
 	_, err = h.ec.EstimateGas(ctx, ethereum.CallMsg{Data: revertCode(errorData("boom"))})
 	checkRevert(t, err, "execution reverted: boom", errorData("boom"))
-	if _, err := h.ec.CallContract(ctx, ethereum.CallMsg{To: &contract, Value: big.NewInt(1)}, nil); err == nil {
-		t.Fatal("a call with a value was not refused")
+	// A call with a value runs when the sender can pay it, and is refused
+	// as geth refuses it otherwise.
+	rich := addr(h.b.keys[0])
+	if _, err := h.ec.CallContract(ctx, ethereum.CallMsg{From: rich, To: &rich, Value: big.NewInt(1)}, nil); err != nil {
+		t.Fatalf("a call with a value from a funded account: %v", err)
+	}
+	poor := common.Address{0xde, 0xad}
+	if _, err := h.ec.CallContract(ctx, ethereum.CallMsg{From: poor, To: &contract, Value: big.NewInt(1)}, nil); err == nil || !strings.Contains(err.Error(), "insufficient funds") {
+		t.Fatalf("a call with a value its sender cannot pay: %v", err)
 	}
 }
 
