@@ -8,8 +8,10 @@
 //
 //   - Block tags of state reads (eth_getBalance, eth_call, …): latest and
 //     pending read the newest mini-block, safe the newest sealed block,
-//     finalized the newest block a quorum of provers attested (fullnodes),
-//     earliest the genesis block, a number or hash that sealed block.
+//     finalized the newest block a quorum of provers attested (fullnodes;
+//     the sequencer, which does not track finality, answers the finalized
+//     tag with an error), earliest the genesis block, a number or hash
+//     that sealed block.
 //   - eth_blockNumber is the newest sealed block, and eth_getBlockByNumber
 //     with latest, pending or safe returns it: an EVM block exists once it
 //     is sealed. The block being filled shows in state reads at latest, in

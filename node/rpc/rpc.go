@@ -558,13 +558,19 @@ func (e *ethAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (m
 // pending and safe are the newest sealed block.
 func (s *Server) blockNumber(ctx context.Context, n gethrpc.BlockNumber) (uint64, error) {
 	switch n {
-	case gethrpc.LatestBlockNumber, gethrpc.PendingBlockNumber, gethrpc.SafeBlockNumber, gethrpc.FinalizedBlockNumber:
-		a, err := s.do(ctx, &api.Call{Method: api.MethodHead})
+	case gethrpc.FinalizedBlockNumber:
+		// Resolved as a read at the finalized tag, so that a node that does
+		// not track finality (the sequencer) says so instead of naming
+		// genesis.
+		a, err := s.do(ctx, &api.Call{Method: api.MethodNonce, Tag: api.Finalized})
 		if err != nil {
 			return 0, err
 		}
-		if n == gethrpc.FinalizedBlockNumber {
-			return a.Finalized, nil
+		return a.At.Block, nil
+	case gethrpc.LatestBlockNumber, gethrpc.PendingBlockNumber, gethrpc.SafeBlockNumber:
+		a, err := s.do(ctx, &api.Call{Method: api.MethodHead})
+		if err != nil {
+			return 0, err
 		}
 		return a.Safe, nil
 	case gethrpc.EarliestBlockNumber:

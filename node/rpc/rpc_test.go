@@ -332,6 +332,11 @@ func TestEthclient(t *testing.T) {
 	if _, err := h.ec.CallContract(ctx, ethereum.CallMsg{From: rich, To: &rich, Value: big.NewInt(1)}, nil); err != nil {
 		t.Fatalf("a call with a value from a funded account: %v", err)
 	}
+	// The sequencer does not track finality: the finalized tag says so
+	// rather than naming genesis.
+	if _, err := h.ec.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.FinalizedBlockNumber))); err == nil || !strings.Contains(err.Error(), "does not track finality") {
+		t.Fatalf("finalized on the sequencer: %v", err)
+	}
 	poor := common.Address{0xde, 0xad}
 	if _, err := h.ec.CallContract(ctx, ethereum.CallMsg{From: poor, To: &contract, Value: big.NewInt(1)}, nil); err == nil || !strings.Contains(err.Error(), "insufficient funds") {
 		t.Fatalf("a call with a value its sender cannot pay: %v", err)
