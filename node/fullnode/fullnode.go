@@ -309,8 +309,11 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 			f.receive(from, raw)
 		}
 		f.drain()
-		if after, _ := f.led.Head(); after.Number == before.Number {
-			// The source had nothing we can use: ask the next one next time.
+		after, _ := f.led.Head()
+		if after.Number == before.Number || (uint64(len(resp.MiniBlocks)) < f.cfg.RepairBatch && resp.Head > after.Number) {
+			// The source had nothing we can use, or less than it holds and
+			// we asked for (it answers in small pieces): ask the next one
+			// next time, so that the slowest source does not set the pace.
 			f.source = (f.source + 1) % len(f.cfg.Sources)
 			f.env.Mark(cover.FullSourceRotated)
 		}

@@ -473,3 +473,28 @@ func TestBufferIsBounded(t *testing.T) {
 	h.feed(3, 4)
 	h.checkAt(4)
 }
+
+// A source that answers in smaller pieces than asked while it holds more
+// is left for the next one, so that the slowest source does not set the
+// pace of catching up.
+func TestPartialAnswerMovesToTheNextSource(t *testing.T) {
+	s := chaintest.Produce(t, 9, 3)
+	h := newHarness(t, s, func(c *Config) { c.RepairBatch = 4 })
+	h.feed(1, 1)
+	h.feed(4, 4)
+	to, reqs := h.rangeRequests(0)
+	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 2 {
+		t.Fatalf("range requests %v %+v", to, reqs)
+	}
+	// One mini-block of the four asked for, from a source holding nine.
+	part := s.Seq.Ledger().ServeRange(reqs[0], 1)
+	if len(part.MiniBlocks) != 1 || part.Head != 9 {
+		t.Fatalf("partial answer %d mini-blocks, head %d", len(part.MiniBlocks), part.Head)
+	}
+	h.fn.OnMessage("seq", part.Encode())
+	h.checkAt(2)
+	to, reqs = h.rangeRequests(1)
+	if len(reqs) != 1 || to[0] != "peer" || reqs[0].From != 3 {
+		t.Fatalf("after a partial answer: requests %v %+v, want the next source from 3", to, reqs)
+	}
+}

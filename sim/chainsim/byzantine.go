@@ -26,7 +26,15 @@ import (
 // finality before it, and nothing at or after it is ever finalized.
 var ByzantineProfile = NewProfile("byzantine", Variants{Byzantine: true})
 
-func init() { sim.Register(ByzantineProfile) }
+// TightProfile runs the chain with every bound made small, so that runs
+// reach them: a full pool, full waiters, a full fullnode buffer, a full
+// prover pending set, one block a DA put, one item a DA answer.
+var TightProfile = NewProfile("tight", Variants{Tight: true})
+
+func init() {
+	sim.Register(ByzantineProfile)
+	sim.Register(TightProfile)
+}
 
 // byzantine is the lie a run's sequencer tells.
 type byzantine struct {

@@ -69,15 +69,23 @@ func (s *Scenario) Faults() []sim.FaultKind {
 
 // ProverConfig is prover i's configuration in this scenario.
 func (s *Scenario) ProverConfig(i int) prover.Config {
-	return prover.Config{
+	cfg := prover.Config{
 		Genesis: s.cast.Genesis, Key: s.cast.ProverKeys[i], Sequencer: s.cast.SeqAddr, DA: DAID,
 		PollEvery: 100 * time.Millisecond, FetchTimeout: 200 * time.Millisecond,
 	}
+	if s.v.Tight {
+		cfg.MaxPending, cfg.MaxConcurrent, cfg.MaxAhead = 2, 1, 8
+	}
+	return cfg
 }
 
 // DAConfig is the DA node's configuration in this scenario.
 func (s *Scenario) DAConfig() da.Config {
-	return da.Config{Sequencer: SequencerID, SequencerKey: s.cast.SeqAddr}
+	cfg := da.Config{Sequencer: SequencerID, SequencerKey: s.cast.SeqAddr}
+	if s.v.Tight {
+		cfg.MaxServeBytes = 1 // one item a response
+	}
+	return cfg
 }
 
 type proverNode interface {

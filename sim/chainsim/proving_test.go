@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
 	"github.com/meganode/meganode/node/ledger"
@@ -181,5 +182,30 @@ func TestNewFullnodeSyncsFromDAAlone(t *testing.T) {
 			t.Fatalf("seed %d: newcomer at mini-block %d after %d repairs", seed, head.Number, f.Metrics().Repairs)
 		}
 		t.Logf("seed %d: newcomer woke at %v, caught up to mini-block %d (block %d) from DA in %d requests", seed, sc.wakeAt, head.Number, head.BlockNumber, f.Metrics().Repairs)
+	}
+}
+
+// The tight profile, every bound made small, passes a short sweep and
+// reaches the bounds it is there for.
+func TestTightShortSweepReachesTheBounds(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 12
+	}
+	reached := map[string]int{}
+	sim.Sweep(chainsim.TightProfile, sim.Shard{}.Seeds(1, n), 2, sim.Options{}, func(r *sim.Result) {
+		if r.Failed() {
+			t.Errorf("seed %d: %v (replay: go run ./cmd/megasim run --profile tight --seed %d)", r.Config.Seed, r.Violations, r.Config.Seed)
+		}
+		for name, c := range r.Marks { // counting: order cannot matter
+			if c > 0 {
+				reached[name]++
+			}
+		}
+	})
+	for _, m := range []string{cover.FullBufferFull, cover.SeqWaitersFull, cover.FullSourceRotated} {
+		if reached[m] == 0 {
+			t.Errorf("no seed of %d reached %s", n, m)
+		}
 	}
 }

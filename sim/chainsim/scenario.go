@@ -67,6 +67,9 @@ type Variants struct {
 	// Byzantine makes the sequencer lie about one sealed block (see
 	// byzantine.go); the run must detect it.
 	Byzantine bool
+	// Tight shrinks every bound (pool, waiters, buffers, caches, pending
+	// bundles, response sizes) so that runs reach them: the tight profile.
+	Tight bool
 }
 
 // Profile is the chain profile; importing this package registers it.
@@ -174,7 +177,7 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 
 // SequencerConfig is the sequencer's configuration in this scenario.
 func (s *Scenario) SequencerConfig() sequencer.Config {
-	return sequencer.Config{
+	cfg := sequencer.Config{
 		Genesis: s.cast.Genesis, Key: s.cast.SeqKey, Coinbase: coinbase,
 		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock,
 		Pool:        mempool.Config{MaxGap: poolGap},
@@ -182,6 +185,13 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 		SyncTimeout: 200 * time.Millisecond,
 		DA:          DAID, RetryDA: 50 * time.Millisecond,
 	}
+	if s.v.Tight {
+		cfg.Pool = mempool.Config{MaxGap: 4, MaxTotal: 4, MaxPerAccount: 4}
+		cfg.MaxWaiters, cfg.MaxWaitersPerTx = 4, 1
+		cfg.Ledger.Cache = 4
+		cfg.MaxPutBytes = 1 // one block a put
+	}
+	return cfg
 }
 
 // FullnodeConfig is a fullnode's configuration in this scenario.
@@ -193,11 +203,15 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 		}
 	}
 	sources = append(sources, DAID)
-	return fullnode.Config{
+	cfg := fullnode.Config{
 		Genesis: s.cast.Genesis, Sequencer: s.cast.SeqAddr, Sources: sources,
 		Ledger:  ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		Provers: s.cast.ProverAddrs[:len(s.provers)], ProverNodes: s.provers,
 	}
+	if s.v.Tight {
+		cfg.MaxBuffered, cfg.RepairBatch, cfg.Ledger.Cache, cfg.MaxAttAhead = 4, 4, 4, 8
+	}
+	return cfg
 }
 
 // Nodes implements sim.Scenario.
