@@ -443,11 +443,12 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	h.env.Clock = h.env.Clock.Add(90 * time.Millisecond)
-	// The sequencer answers with a part of the range (a byte limit).
+	// The sequencer answers with a part of the range (a byte limit): the
+	// rest is asked of the next source.
 	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 1).Encode())
 	h.checkAt(1)
 	to, reqs := h.rangeRequests(0)
-	if len(reqs) != 2 || to[1] != "seq" || reqs[1].From != 2 {
+	if len(reqs) != 2 || to[1] != "peer" || reqs[1].From != 2 {
 		t.Fatalf("follow-up %v %+v", to, reqs)
 	}
 	h.env.Clock = h.env.Clock.Add(10 * time.Millisecond) // request 1's timer is due, request 2 is 10 ms old
@@ -455,7 +456,7 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	if to, reqs := h.rangeRequests(0); len(reqs) != 2 {
 		t.Fatalf("request 2 given up after 10 ms (RepairTimeout %v): asked %v next", h.fn.cfg.RepairTimeout, to[len(to)-1])
 	}
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
+	h.fn.OnMessage("peer", s.Seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
 	h.checkAt(6)
 }
 
