@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,11 +129,7 @@ func DerivePlan(p *Profile, seed uint64) *Plan {
 
 // sortFaults orders a schedule by time, stably.
 func sortFaults(fs []traces.PlannedFault) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].At < fs[j-1].At; j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
+	slices.SortStableFunc(fs, func(a, b traces.PlannedFault) int { return cmp.Compare(a.At, b.At) })
 }
 
 // RunPlan runs a plan of a profile and checks it.

@@ -10,7 +10,10 @@
 // does, and they are not part of a run's trace or fingerprint.
 package cover
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Mark is a named rare path.
 type Mark struct {
@@ -69,14 +72,6 @@ const (
 // All lists every mark, sorted by name.
 func All() []Mark {
 	out := slices.Clone(marks)
-	slices.SortFunc(out, func(a, b Mark) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Mark) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
