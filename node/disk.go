@@ -5,13 +5,15 @@ import "errors"
 // ErrNotFound is returned by Disk.Get for a key that is not stored.
 var ErrNotFound = errors.New("disk: key not found")
 
-// Disk is a node's durable key-value store: synchronous, ordered by key.
+// Disk is a node's key-value store, ordered by key.
 //
-// Writes go through a Batch, which applies atomically on Commit. Commit(true)
-// returns only once the batch is durable: after a crash, a synced batch is
-// there in full, and an unsynced one may be lost (and, on the simulated disk,
-// the last one may be torn). Readers see committed batches immediately,
-// synced or not.
+// Writes go through a Batch, which applies atomically on Commit: readers
+// see a committed batch at once. Commit does not make it durable; a node
+// asks for that with Env.Sync, whose completion comes back later as an
+// event (node.Outbox). After a crash of the machine, every batch committed
+// before a completed sync is there in full; a later one may be lost, and,
+// on the simulated disk, the first one lost may be torn. A crash of the
+// process alone loses nothing committed.
 //
 // Implementations: pebble on the OS file system in production (node/runtime),
 // a fault-injecting model in the simulator (sim/), and memdisk for tests.
@@ -32,7 +34,8 @@ type Batch interface {
 	Delete(key []byte)
 	// Len is the number of writes in the batch.
 	Len() int
-	// Commit applies the batch. With sync, it returns only after the batch is
-	// durable. A batch must not be used after Commit.
-	Commit(sync bool) error
+	// Commit applies the batch atomically; it is visible at once and durable
+	// once a sync asked for after Commit completes. A batch must not be used
+	// after Commit.
+	Commit() error
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -15,6 +16,10 @@ type TimerID uint64
 
 // Topic is a gossip topic.
 type Topic string
+
+// SyncID names a sync a node asked for with Env.Sync. Ids grow: a node's
+// OnSynced(id) says that sync id and every sync before it completed.
+type SyncID uint64
 
 // Env is everything a node may touch of the world. The simulator gives it
 // a virtual clock, a simulated network and disk and a seeded PRNG; the
@@ -37,8 +42,17 @@ type Env interface {
 	// Publish gossips msg to every other subscriber of topic, as
 	// unreliably as Send.
 	Publish(topic Topic, msg []byte)
-	// Disk is the node's durable store. It survives crashes and restarts.
+	// Disk is the node's store. What a node commits to it is visible at
+	// once and survives a restart of the node's process, but only a sync
+	// makes it survive a crash of the machine.
 	Disk() Disk
+	// Sync asks for every batch the node committed to its Disk so far to
+	// be made durable, and returns the sync's id. It does not wait: the
+	// completion comes back later as the node's OnSynced event (etcd-io/raft's
+	// Ready/Advance idea), so that the node keeps working while the disk
+	// syncs, and nothing that depends on the write leaves the node before
+	// (see Outbox). Several syncs may be in flight; they complete in order.
+	Sync() SyncID
 	// Rand is the node's random stream.
 	Rand() *rand.Rand
 	// Log is the node's logger.
@@ -70,6 +84,23 @@ type Node interface {
 	OnMessage(from NodeID, msg []byte)
 	// OnTimer fires a timer set with Env.After.
 	OnTimer(id TimerID)
-	// OnRequest hands the node a client call.
+	// OnRequest hands the node a client call that its step must handle
+	// (a send); reads are served off the step (see ReadServer).
 	OnRequest(req Request)
+	// OnSynced says that the node's sync id, and every sync it asked for
+	// before, completed: what it had committed before asking is durable.
+	// A runtime may report a group of syncs once, by the newest id.
+	OnSynced(id SyncID)
+}
+
+// ReadServer is implemented by a node that answers reads off its step:
+// from an immutable view of its state at a durable mini-block, concurrently
+// with the step and with each other. The runtime offers every client call
+// to Serve first; a call Serve declines (a send) goes to OnRequest.
+type ReadServer interface {
+	// Serve answers req and reports true if it is a read; it returns false,
+	// without answering, for a call the step must take. It must not change
+	// the node. ctx ends when the client is gone or the call's deadline
+	// passes: a long call (eth_call) stops then, with an error.
+	Serve(ctx context.Context, req Request) bool
 }

@@ -228,8 +228,8 @@ func buildChain(t testing.TB) *builtChain {
 			for _, r := range receipts {
 				logOffset -= uint64(len(r.Logs))
 			}
-			d, err := blk.Flush()
-			if err != nil {
+			d := blk.Flush()
+			if err := st.Apply(d); err != nil {
 				t.Fatal(err)
 			}
 			if index > 0 {

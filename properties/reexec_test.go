@@ -29,7 +29,7 @@ func honestRun(t *testing.T) (*world, []ExecutedBlock) {
 		if (err != nil) != (i == 2) {
 			t.Fatalf("tx %d: %v", i, err)
 		}
-		if _, err := b.Flush(); err != nil {
+		if err := st.Apply(b.Flush()); err != nil {
 			t.Fatal(err)
 		}
 		eb.Txs = append(eb.Txs, ExecutedTx{Tx: tx, Receipt: r, Err: err, Root: st.Root()})

@@ -36,10 +36,20 @@ type Ranges struct {
 	Duplicate Range    // probability a message is delivered twice
 	Reorder   Range    // probability a message gets an extra delay of up to 10× its latency
 
+	// SyncLatency bounds how long a disk takes to complete a sync: a seed
+	// draws a range within it, and every sync a time within that range.
+	SyncLatency DurRange
+
 	// FaultOn is the probability that each fault kind is enabled for a seed.
 	FaultOn float64
-	// Mean time between faults of each kind, when enabled.
+	// Mean time between faults of each kind, when enabled. A crash is the
+	// machine's (unsynced writes lost); a kill is the process's alone (kill
+	// -9: what was committed stays, unsynced); a sync crash crashes a node
+	// in the middle of its next sync; a slow disk makes a node's syncs slow.
 	CrashEvery, PauseEvery, PartitionEvery, ClogEvery, ClockJumpEvery DurRange
+	KillEvery, SyncCrashEvery, SlowDiskEvery                          DurRange
+	// SlowDiskBy bounds how much longer a slow disk's syncs take.
+	SlowDiskBy DurRange
 	// DownFor is how long a crash, pause, partition or clog lasts.
 	DownFor DurRange
 	MaxSkew time.Duration // largest clock skew or jump
@@ -52,6 +62,8 @@ type Ranges struct {
 // Faults lists which fault kinds are on for a run, and how often.
 type Faults struct {
 	Crash, Pause, Partition, Clog, ClockJump time.Duration // mean interval; 0 = off
+	Kill, SyncCrash, SlowDisk                time.Duration // mean interval; 0 = off
+	SlowDiskBy                               DurRange
 	DownFor                                  DurRange
 	MaxSkew                                  time.Duration
 	Disk                                     DiskFaults
@@ -71,6 +83,8 @@ type Config struct {
 	Drop      float64
 	Duplicate float64
 	Reorder   float64
+
+	SyncLatency DurRange // how long a sync takes
 
 	Faults    Faults
 	ThinkTime DurRange
@@ -102,6 +116,10 @@ func (r *Ranges) derive(seed uint64, profile string, g *rand.Rand) Config {
 		Clog: on(r.ClogEvery), ClockJump: on(r.ClockJumpEvery),
 		DownFor: r.DownFor, MaxSkew: r.MaxSkew,
 	}
+	c.Faults.Kill, c.Faults.SyncCrash, c.Faults.SlowDisk = on(r.KillEvery), on(r.SyncCrashEvery), on(r.SlowDiskEvery)
+	c.Faults.SlowDiskBy = r.SlowDiskBy
+	syncLo, syncHi := r.SyncLatency.draw(g), r.SyncLatency.draw(g)
+	c.SyncLatency = DurRange{Min: min(syncLo, syncHi), Max: max(syncLo, syncHi)}
 	disk := func(x Range) float64 {
 		if g.Float64() >= r.FaultOn {
 			return 0
@@ -133,7 +151,10 @@ func (c *Config) String() string {
 	f := &c.Faults
 	fmt.Fprintf(&b, "crash %s\npause %s\npartition %s\nclog %s\nclock-jump %s\n",
 		every(f.Crash), every(f.Pause), every(f.Partition), every(f.Clog), every(f.ClockJump))
+	fmt.Fprintf(&b, "kill %s\nsync-crash %s\nslow-disk %s (by %v..%v)\n",
+		every(f.Kill), every(f.SyncCrash), every(f.SlowDisk), f.SlowDiskBy.Min, f.SlowDiskBy.Max)
 	fmt.Fprintf(&b, "faults last %v..%v, clock skew up to %v\n", f.DownFor.Min, f.DownFor.Max, f.MaxSkew)
+	fmt.Fprintf(&b, "sync %v..%v\n", c.SyncLatency.Min.Round(time.Microsecond), c.SyncLatency.Max.Round(time.Microsecond))
 	fmt.Fprintf(&b, "disk read-error %.4f write-error %.4f corrupt-read %.4f torn-write %.2f\n",
 		f.Disk.ReadError, f.Disk.WriteError, f.Disk.CorruptRead, f.Disk.TornWrite)
 	fmt.Fprintf(&b, "client think %v..%v timeout %v\n", c.ThinkTime.Min, c.ThinkTime.Max, c.Timeout)

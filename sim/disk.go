@@ -53,9 +53,13 @@ type diskOp struct {
 // Disk is a node's simulated disk. It implements node.Disk and models what
 // a log-structured store on a real disk does:
 //   - a committed batch is visible at once and applies atomically;
-//   - Commit(sync) makes that batch and every batch before it durable (a
-//     write-ahead log is written in order);
-//   - a crash keeps exactly the durable batches: the unsynced tail is lost.
+//   - a sync (SyncThrough a Mark) makes every batch committed before it
+//     durable (a write-ahead log is written in order); the world completes
+//     a node's Env.Sync that way, after a drawn delay;
+//   - a crash of the machine (Crash) keeps exactly the durable batches: the
+//     unsynced tail is lost. A crash of the process alone does not touch
+//     the disk: what was committed stays, still unsynced, as the operating
+//     system's page cache keeps it.
 //     When the seed says so, the tail is torn instead: a prefix of it
 //     survives, the batch at the tear keeps only its first writes, and the
 //     last of those is cut short. This is harsher than pebble, which drops a
@@ -68,6 +72,7 @@ type Disk struct {
 	live    map[string][]byte // what readers see
 	durable map[string][]byte // what survives a crash
 	pending [][]diskOp        // committed, not yet synced, in order
+	synced  int               // commits made durable: pending holds commits synced+1 … commits
 	sorted  []string          // live's keys in order; nil when stale
 
 	rng     *rand.Rand
@@ -165,7 +170,7 @@ func (b *simBatch) Len() int { return len(b.ops) }
 // ErrBatchDone is returned when a batch is committed twice.
 var ErrBatchDone = errors.New("simulated disk: batch already committed")
 
-func (b *simBatch) Commit(sync bool) error {
+func (b *simBatch) Commit() error {
 	if b.done {
 		return ErrBatchDone
 	}
@@ -179,20 +184,31 @@ func (b *simBatch) Commit(sync bool) error {
 	d.sorted = nil
 	d.pending = append(d.pending, b.ops)
 	d.commits++
-	if sync {
-		d.Sync()
-	}
 	return nil
 }
 
-// Sync makes every committed batch durable.
-func (d *Disk) Sync() {
-	for _, ops := range d.pending {
+// Mark is the point a sync asked for now reaches: every batch committed so
+// far.
+func (d *Disk) Mark() int { return d.commits }
+
+// SyncThrough makes every batch committed up to mark (a Mark) durable. A
+// mark already reached does nothing.
+func (d *Disk) SyncThrough(mark int) {
+	n := min(mark-d.synced, len(d.pending))
+	if n <= 0 {
+		return
+	}
+	for _, ops := range d.pending[:n] {
 		apply(d.durable, ops)
 	}
-	d.pending = d.pending[:0]
+	d.pending = d.pending[n:]
+	d.synced += n
 	d.syncs++
 }
+
+// Sync makes every committed batch durable at once (tests and tools; nodes
+// ask their Env).
+func (d *Disk) Sync() { d.SyncThrough(d.commits) }
 
 func apply(m map[string][]byte, ops []diskOp) {
 	for _, o := range ops {
@@ -225,6 +241,7 @@ func (d *Disk) Crash() (lost int, torn bool) {
 	} else {
 		lost = len(d.pending)
 	}
+	d.synced += len(d.pending)
 	d.pending = d.pending[:0]
 	d.live = make(map[string][]byte, len(d.durable))
 	for k, v := range d.durable { // copying a map: order cannot leak

@@ -23,13 +23,16 @@ type Plan = traces.Plan
 
 // The fault kinds a plan can hold.
 const (
-	FaultCrash     = "crash"     // Node crashes (unsynced writes lost) and restarts after For
-	FaultPause     = "pause"     // Node stops being scheduled for For
-	FaultPartition = "partition" // Side is cut from the other nodes (both ways if Symmetric) for For
-	FaultClog      = "clog"      // what Peer sends Node is held for For
-	FaultClock     = "clock"     // Node's clock jumps by By
-	FaultSlow      = "slow"      // what reaches Node (messages, timers) comes By late, for For
-	FaultIsolate   = "isolate"   // every link to and from Node is cut for For
+	FaultCrash     = "crash"      // Node's machine crashes (unsynced writes lost or torn) and restarts after For
+	FaultKill      = "kill"       // Node's process is killed (kill -9: what it committed stays, unsynced) and restarts after For
+	FaultSyncCrash = "sync-crash" // Node's machine crashes during its next sync: before it is durable, or (Symmetric) after, before the node hears; restarts after For
+	FaultSlowDisk  = "slow-disk"  // Node's syncs take By longer, for For
+	FaultPause     = "pause"      // Node stops being scheduled for For
+	FaultPartition = "partition"  // Side is cut from the other nodes (both ways if Symmetric) for For
+	FaultClog      = "clog"       // what Peer sends Node is held for For
+	FaultClock     = "clock"      // Node's clock jumps by By
+	FaultSlow      = "slow"       // what reaches Node (messages, timers) comes By late, for For
+	FaultIsolate   = "isolate"    // every link to and from Node is cut for For
 )
 
 // planStreams are the random streams of a seed, split in a fixed order.
@@ -84,6 +87,15 @@ func DerivePlan(p *Profile, seed uint64) *Plan {
 		{cfg.Faults.ClockJump, func() traces.PlannedFault {
 			return traces.PlannedFault{Kind: FaultClock, Node: pickNode(),
 				By: time.Duration(between(g, -float64(cfg.Faults.MaxSkew), float64(cfg.Faults.MaxSkew)))}
+		}},
+		{cfg.Faults.Kill, func() traces.PlannedFault {
+			return traces.PlannedFault{Kind: FaultKill, Node: pickNode(), For: downFor()}
+		}},
+		{cfg.Faults.SyncCrash, func() traces.PlannedFault {
+			return traces.PlannedFault{Kind: FaultSyncCrash, Node: pickNode(), Symmetric: g.IntN(2) == 0, For: downFor()}
+		}},
+		{cfg.Faults.SlowDisk, func() traces.PlannedFault {
+			return traces.PlannedFault{Kind: FaultSlowDisk, Node: pickNode(), By: cfg.Faults.SlowDiskBy.draw(g), For: downFor()}
 		}},
 	}
 	if sf, ok := sc.(ScenarioFaults); ok {
@@ -151,6 +163,19 @@ func (w *World) applyFault(f traces.PlannedFault) {
 		if n != nil && n.up {
 			w.CrashFor(n.id, f.For)
 		}
+	case FaultKill:
+		if n != nil && n.up {
+			w.KillFor(n.id, f.For)
+		}
+	case FaultSyncCrash:
+		if n != nil && n.up {
+			n.syncCrash = &syncCrash{afterDurable: f.Symmetric, downFor: f.For}
+		}
+	case FaultSlowDisk:
+		if n != nil {
+			n.slowDiskBy, n.slowDiskUntil = f.By, w.now+f.For
+			w.record(traces.Event{Kind: traces.KindSlowDisk, Node: string(n.id), Hash: uint64(f.By), Size: int(f.For / time.Millisecond)})
+		}
 	case FaultPause:
 		if n != nil && n.up && !n.paused {
 			n.pause()
@@ -208,6 +233,14 @@ func DescribeFault(f traces.PlannedFault) string {
 		return fmt.Sprintf("clock of %s jumps %v", f.Node, f.By)
 	case FaultSlow:
 		return fmt.Sprintf("%s slow by %v for %v", f.Node, f.By, f.For)
+	case FaultSlowDisk:
+		return fmt.Sprintf("%s's disk slow by %v for %v", f.Node, f.By, f.For)
+	case FaultSyncCrash:
+		when := "before it is durable"
+		if f.Symmetric {
+			when = "after it is durable, before the node hears"
+		}
+		return fmt.Sprintf("%s crashes in its next sync, %s, down for %v", f.Node, when, f.For)
 	}
 	return fmt.Sprintf("%s %s for %v", f.Kind, f.Node, f.For)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -94,6 +95,9 @@ const (
 const (
 	PropLiveness = "P6 liveness"
 	PropRunaway  = "runaway run"
+	// PropInvariant: node code found one of its invariants broken (it
+	// panicked; see node.Invariant).
+	PropInvariant = "invariant"
 )
 
 // Result is what a run produced.
@@ -160,6 +164,7 @@ type World struct {
 	topics  map[node.Topic][]node.NodeID
 
 	history     []Op
+	open        []*request // calls delivered to a node and not answered yet
 	phase       string
 	faultsOn    bool
 	healedAt    time.Duration
@@ -201,7 +206,7 @@ func newWorld(p *Profile, plan *Plan, opts Options) *World {
 	}
 	nodeRng := st.nodes
 	for _, spec := range sc.Nodes() {
-		n := &simNode{w: w, spec: spec, id: spec.ID, disk: NewDisk(split(nodeRng)), rng: split(nodeRng)}
+		n := &simNode{w: w, spec: spec, id: spec.ID, disk: NewDisk(split(nodeRng)), rng: split(nodeRng), syncRng: split(nodeRng)}
 		n.disk.Observe(func(f DiskFault) {
 			w.record(traces.Event{Kind: traces.KindDiskFault, Node: string(n.id), Data: []byte(f.String())})
 		})
@@ -340,6 +345,9 @@ func (w *World) run() {
 		if pending := w.pendingCalls(); pending > 0 {
 			missing += fmt.Sprintf("; %d client calls still pending", pending)
 		}
+		if silent := w.unanswered(); silent != "" {
+			missing += "; " + silent
+		}
 		w.Violate(PropLiveness, fmt.Sprintf("not converged %v after faults healed: %s", w.cfg.Liveness, missing))
 	}
 	w.violations = append(w.violations, w.sc.Check(w)...)
@@ -373,12 +381,33 @@ func (w *World) heal() {
 }
 
 func (w *World) poll() {
-	if ok, _ := w.sc.Converged(w); ok && w.pendingCalls() == 0 {
+	if ok, _ := w.sc.Converged(w); ok && w.pendingCalls() == 0 && w.unanswered() == "" {
 		w.converged = w.now
 		w.stopped = true
 		return
 	}
 	w.after(20*time.Millisecond, w.poll)
+}
+
+// unanswered describes the calls delivered to a node that is still up in
+// the same incarnation and never answered, or returns "". A node answers
+// every call it takes, with an error if need be: a client must never wait
+// in silence (a call to a node that crashed since is the crash's to answer).
+func (w *World) unanswered() string {
+	keep := w.open[:0]
+	for _, r := range w.open {
+		if n := w.byID[r.at]; !r.answered && n != nil && n.inc == r.inc && n.up {
+			keep = append(keep, r)
+		}
+	}
+	clear(w.open[len(keep):])
+	w.open = keep
+	if len(keep) == 0 {
+		return ""
+	}
+	r := keep[0]
+	return fmt.Sprintf("%d calls delivered to running nodes were never answered (the first: %s's call #%d to %s, delivered at %v)",
+		len(keep), r.client, r.id, r.at, r.delivered)
 }
 
 func (w *World) pendingCalls() int {
@@ -467,9 +496,19 @@ func (w *World) deliver(from, to node.NodeID, kind packetKind, reqID uint64, msg
 	w.record(traces.Event{Kind: traces.KindDeliver, Node: string(to), Peer: string(from), Hash: hashBytes(msg), Size: len(msg)})
 	switch kind {
 	case pMessage:
-		n.n.OnMessage(from, clone(msg))
+		n.call(func(inst node.Node) { inst.OnMessage(from, clone(msg)) })
 	case pRequest:
-		n.n.OnRequest(&request{w: w, at: to, client: from, id: reqID, body: clone(msg)})
+		r := &request{w: w, at: to, inc: n.inc, delivered: w.now, client: from, id: reqID, body: clone(msg)}
+		w.open = append(w.open, r)
+		served := false
+		if rs, ok := n.n.(node.ReadServer); ok {
+			// Reads are served off the step in production; here, inline,
+			// from the same view, so that they stay deterministic.
+			n.call(func(node.Node) { served = rs.Serve(context.Background(), r) })
+		}
+		if !served && n.up && n.inc == r.inc {
+			n.call(func(inst node.Node) { inst.OnRequest(r) })
+		}
 	}
 }
 
@@ -479,19 +518,21 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // request is a client call delivered to a node.
 type request struct {
-	w        *World
-	at       node.NodeID
-	client   node.NodeID
-	id       uint64
-	body     []byte
-	answered bool
+	w         *World
+	at        node.NodeID
+	inc       uint64 // the incarnation of the node it was delivered to
+	delivered time.Duration
+	client    node.NodeID
+	id        uint64
+	body      []byte
+	answered  bool
 }
 
 func (r *request) Client() node.NodeID { return r.client }
 func (r *request) Body() []byte        { return r.body }
 func (r *request) Respond(body []byte) {
-	if r.answered {
-		return
+	if n := r.w.byID[r.at]; r.answered || n == nil || n.inc != r.inc {
+		return // answered already, or by a process that has died since
 	}
 	r.answered = true
 	r.w.send(r.at, r.client, pResponse, r.id, clone(body))
@@ -514,6 +555,44 @@ type simNode struct {
 	// While now < slowUntil, what reaches the node (messages, timers)
 	// comes slowBy late.
 	slowBy, slowUntil time.Duration
+
+	// Syncs: the newest id handed out (ids grow across incarnations), when
+	// the newest one in flight completes (syncs complete in order), and the
+	// stream their durations are drawn from.
+	syncs   node.SyncID
+	syncAt  time.Duration
+	syncRng *rand.Rand
+	// While now < slowDiskUntil, syncs take slowDiskBy longer.
+	slowDiskBy, slowDiskUntil time.Duration
+	// syncCrash, when set, crashes the node during its next sync.
+	syncCrash *syncCrash
+}
+
+// syncCrash is an armed sync-crash fault.
+type syncCrash struct {
+	afterDurable bool // after the sync is durable, before the node hears; else before it is durable
+	downFor      time.Duration
+}
+
+// call runs node code. A panic there is the node's process dying: the
+// world records it as a violation (an invariant of the node broke: a bug
+// found) and the node is down, its disk as a killed process leaves it.
+func (n *simNode) call(fn func(node.Node)) {
+	inst, inc := n.n, n.inc
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		n.w.Violate(PropInvariant, fmt.Sprintf("%s panicked: %v", n.id, r))
+		if n.w.opts.Log != nil {
+			fmt.Fprintf(n.w.opts.Log, "%12.6fs %-8s PANIC %v\n%s\n", n.w.now.Seconds(), n.id, r, debug.Stack())
+		}
+		if n.inc == inc {
+			n.kill()
+		}
+	}()
+	fn(inst)
 }
 
 // start starts (or restarts) the node from its disk. A failed start leaves
@@ -526,7 +605,16 @@ func (n *simNode) start() {
 	n.inc++
 	inst := n.spec.New()
 	env := &env{n: n, inc: n.inc, rng: split(n.rng)}
-	if err := inst.Start(env); err != nil {
+	var err error
+	n.n = inst
+	n.call(func(node.Node) { err = inst.Start(env) })
+	if n.inc != env.inc {
+		n.n = nil
+		w.after(100*time.Millisecond, n.start)
+		return // it panicked
+	}
+	if err != nil {
+		n.n = nil
 		n.inc++ // whatever it set up is dead
 		w.record(traces.Event{Kind: traces.KindStartFail, Node: string(n.id), Data: []byte(err.Error())})
 		w.after(100*time.Millisecond, n.start)
@@ -536,11 +624,23 @@ func (n *simNode) start() {
 	w.record(traces.Event{Kind: traces.KindRestart, Node: string(n.id), Hash: n.inc})
 }
 
+// kill ends the node's process (kill -9, or a panic): the disk keeps
+// everything committed, synced or not, as the operating system would.
+func (n *simNode) kill() {
+	if !n.up && n.n == nil {
+		return
+	}
+	n.up, n.paused, n.n, n.deferred, n.syncCrash = false, false, nil, nil, nil
+	n.inc++
+	n.w.record(traces.Event{Kind: traces.KindCrash, Node: string(n.id), Data: []byte(fmt.Sprintf("process killed; %d batches still unsynced", n.disk.Unsynced()))})
+}
+
+// crash is a crash of the node's machine: what was not synced is lost.
 func (n *simNode) crash() {
 	if !n.up {
 		return
 	}
-	n.up, n.paused, n.n, n.deferred = false, false, nil, nil
+	n.up, n.paused, n.n, n.deferred, n.syncCrash = false, false, nil, nil, nil
 	n.inc++
 	lost, torn := n.disk.Crash()
 	detail := fmt.Sprintf("lost %d unsynced batches", lost)
@@ -602,7 +702,7 @@ func (e *env) After(d time.Duration, id node.TimerID) {
 			return
 		}
 		n.w.record(traces.Event{Kind: traces.KindTimer, Node: string(n.id), Hash: uint64(id)})
-		n.n.OnTimer(id)
+		n.call(func(inst node.Node) { inst.OnTimer(id) })
 	}
 	if n.w.now < n.slowUntil {
 		d += n.slowBy
@@ -636,6 +736,61 @@ func (e *env) Publish(topic node.Topic, msg []byte) {
 }
 
 func (e *env) Disk() node.Disk { return e.n.disk }
+
+// Sync implements node.Env. The disk makes everything committed so far
+// durable after a drawn delay (syncs complete in order), and a little later
+// the node hears of it: a crash can fall before the sync is durable, or
+// after, before the node hears.
+func (e *env) Sync() node.SyncID {
+	n, w := e.n, e.n.w
+	n.syncs++
+	id := n.syncs
+	if n.inc != e.inc {
+		return id // a dead process asks for nothing
+	}
+	mark, inc := n.disk.Mark(), e.inc
+	d := w.cfg.SyncLatency.draw(n.syncRng)
+	if w.now < n.slowDiskUntil {
+		d += n.slowDiskBy
+	}
+	at := max(w.now+d, n.syncAt)
+	n.syncAt = at
+	hear := time.Duration(1+n.syncRng.IntN(100)) * time.Microsecond
+	if sc := n.syncCrash; sc != nil {
+		n.syncCrash = nil
+		crashAt := w.now + (at-w.now)/2 // before it is durable
+		if sc.afterDurable {
+			crashAt = at + hear/2
+		}
+		w.q.push(crashAt, func() {
+			if n.inc == inc && n.up {
+				w.Note(n.id, fmt.Sprintf("sync %d: the machine crashes", id))
+				w.CrashFor(n.id, sc.downFor)
+			}
+		})
+	}
+	var tell func()
+	tell = func() {
+		if n.inc != inc || !n.up {
+			return
+		}
+		if n.paused {
+			n.deferred = append(n.deferred, tell)
+			return
+		}
+		w.record(traces.Event{Kind: traces.KindSynced, Node: string(n.id), Hash: uint64(id)})
+		n.call(func(inst node.Node) { inst.OnSynced(id) })
+	}
+	w.q.push(at, func() {
+		if n.inc != inc {
+			return // the process died: its sync never finished
+		}
+		n.disk.SyncThrough(mark)
+		w.record(traces.Event{Kind: traces.KindSync, Node: string(n.id), Hash: uint64(id)})
+		w.after(hear, tell)
+	})
+	return id
+}
 
 func (e *env) Rand() *rand.Rand { return e.rng }
 
@@ -805,6 +960,21 @@ func (w *World) CrashFor(id node.NodeID, d time.Duration) {
 		return
 	}
 	n.crash()
+	w.after(d, func() {
+		if w.faultsOn {
+			n.start()
+		}
+	})
+}
+
+// KillFor kills a node's process (its disk keeps what it committed, synced
+// or not) and restarts it after d, unless the faults are over by then.
+func (w *World) KillFor(id node.NodeID, d time.Duration) {
+	n := w.byID[id]
+	if n == nil || !n.up {
+		return
+	}
+	n.kill()
 	w.after(d, func() {
 		if w.faultsOn {
 			n.start()

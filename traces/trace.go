@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the trace format this build reads and writes.
-const Version = 2
+const Version = 3
 
 // magic starts every trace file.
 const magic = "MEGATRACE"
@@ -41,6 +41,9 @@ const (
 	KindPhase                     // the run entered a phase: Data names it
 	KindNote                      // anything else a scenario wants in the log
 	KindSlow                      // a node became slow: its messages and timers come late by Hash ns, until Size ms from now
+	KindSync                      // a node's sync became durable: Hash is its id
+	KindSynced                    // the node heard that its sync completed: Hash is its id
+	KindSlowDisk                  // a node's disk became slow: its syncs take Hash ns longer, for Size ms
 	kindEnd
 )
 
@@ -49,6 +52,7 @@ var kindNames = [...]string{
 	KindStartFail: "start-fail", KindPause: "pause", KindResume: "resume", KindClock: "clock",
 	KindPartition: "partition", KindHeal: "heal", KindClog: "clog", KindDiskFault: "disk-fault",
 	KindCall: "call", KindReturn: "return", KindTimeout: "timeout", KindPhase: "phase", KindNote: "note", KindSlow: "slow",
+	KindSync: "sync", KindSynced: "synced", KindSlowDisk: "slow-disk",
 }
 
 func (k Kind) String() string {

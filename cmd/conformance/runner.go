@@ -303,7 +303,7 @@ func runCase(ex *mexec.Executor, t *stTest, post stPost) (err error) {
 		block := ex.NewBlock(st, header, vmTestBlockHash)
 		receipt, _, txErr = block.ApplyTx(tx)
 		if txErr == nil {
-			if _, err := block.Flush(); err != nil {
+			if err := st.Apply(block.Flush()); err != nil {
 				return err
 			}
 		}

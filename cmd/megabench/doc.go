@@ -41,7 +41,7 @@
 // megabench moves it): the first -witness-txs × -witness-blocks transfers
 // are sent through its client API (api.MethodSendTx), spread evenly over
 // the 10 mini-blocks of each sealed block, and each block's bundle is taken
-// as gossiped on sequencer.BlocksTopic. go-ethereum's witness of the same
+// as gossiped on chain.TopicBlocks. go-ethereum's witness of the same
 // block is built the way its blockchain builds one: a StateDB over a trie
 // database holding the pre-state, stateless.NewWitness and
 // StartPrefetcher, its StateProcessor, then ValidateState (whose

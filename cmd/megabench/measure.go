@@ -46,7 +46,7 @@ func (w *workload) execRun(txs []*types.Transaction, withRoot bool) (float64, er
 			return 0, fmt.Errorf("transfer %d failed", i)
 		}
 		if endsMini(i, len(txs)) {
-			if _, err := b.Flush(); err != nil {
+			if err := st.Apply(b.Flush()); err != nil {
 				return 0, err
 			}
 			if withRoot {

@@ -50,7 +50,7 @@ type witnessRun struct {
 }
 
 type witnessBlock struct {
-	bundle *chain.BlockBundle // as gossiped on sequencer.BlocksTopic
+	bundle *chain.BlockBundle // as gossiped on chain.TopicBlocks
 	ours   *stateless.Witness // bundle.Witness decoded
 	geth   []byte             // go-ethereum's RLP witness of the same block
 	gethW  *stateless.Witness // geth decoded
@@ -247,7 +247,7 @@ func statelessRoots(cc *params.ChainConfig, o *chain.Opened, wit *stateless.Witn
 func produceBlocks(w *workload, key *ecdsa.PrivateKey, perBlock, blocks int) ([][]byte, error) {
 	seq, err := sequencer.New(sequencer.Config{
 		Genesis: w.gen, Key: key, Coinbase: coinbase,
-		MiniBlockInterval: witnessTick, MiniBlocksPerBlock: witnessMinis,
+		MiniBlockInterval: witnessTick, MiniBlocksPerBlock: witnessMinis, MinGap: -1,
 	})
 	if err != nil {
 		return nil, err
@@ -260,6 +260,7 @@ func produceBlocks(w *workload, key *ecdsa.PrivateKey, perBlock, blocks int) ([]
 	if err := seq.Start(env); err != nil {
 		return nil, err
 	}
+	env.completeSyncs(seq)
 	for b := range blocks {
 		txs := w.raw[b*perBlock : (b+1)*perBlock]
 		for m := range witnessMinis {
@@ -367,7 +368,7 @@ func (c *headerChain) GetHeader(h common.Hash, n uint64) *types.Header {
 
 // benchEnv is a hand-driven node.Env for one sequencer: its clock moves
 // only in advance, which fires the timers due by then in order; what it
-// publishes on sequencer.BlocksTopic is kept, everything else it sends or
+// publishes on chain.TopicBlocks is kept, everything else it sends or
 // publishes is dropped.
 type benchEnv struct {
 	clock   time.Time
@@ -377,6 +378,8 @@ type benchEnv struct {
 	timers  []benchTimer // by due time, then arming order
 	armed   uint64
 	bundles [][]byte
+	syncs   node.SyncID // the newest sync asked for
+	synced  node.SyncID // the newest completed
 }
 
 type benchTimer struct {
@@ -394,8 +397,22 @@ func (e *benchEnv) Rand() *rand.Rand         { return e.rng }
 func (e *benchEnv) Log() *slog.Logger        { return e.log }
 func (e *benchEnv) Mark(string)              {}
 func (e *benchEnv) Publish(t node.Topic, msg []byte) {
-	if t == sequencer.BlocksTopic {
+	if t == chain.TopicBlocks {
 		e.bundles = append(e.bundles, bytes.Clone(msg))
+	}
+}
+
+// Sync implements node.Env: the memory disk has nothing to make durable;
+// advance completes the syncs after each timer.
+func (e *benchEnv) Sync() node.SyncID {
+	e.syncs++
+	return e.syncs
+}
+
+func (e *benchEnv) completeSyncs(n node.Node) {
+	if e.synced < e.syncs {
+		e.synced = e.syncs
+		n.OnSynced(e.synced)
 	}
 }
 
@@ -415,10 +432,12 @@ func (e *benchEnv) After(d time.Duration, id node.TimerID) {
 // order, including those the fired ones arm.
 func (e *benchEnv) advance(n node.Node, d time.Duration) {
 	e.clock = e.clock.Add(d)
+	e.completeSyncs(n)
 	for len(e.timers) > 0 && !e.timers[0].at.After(e.clock) {
 		t := e.timers[0]
 		e.timers = slices.Delete(e.timers, 0, 1)
 		n.OnTimer(t.id)
+		e.completeSyncs(n)
 	}
 }
 

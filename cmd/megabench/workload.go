@@ -192,8 +192,8 @@ func (w *workload) check(log io.Writer) error {
 		if !endsMini(i, len(w.txs)) {
 			continue
 		}
-		d, err = b.Flush()
-		if err != nil {
+		d = b.Flush()
+		if err := st.Apply(d); err != nil {
 			return err
 		}
 		w.diffs = append(w.diffs, d)

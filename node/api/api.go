@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 )
 
@@ -139,6 +140,11 @@ type Call struct {
 	// Percentiles are the reward percentiles (fee history), ascending, in
 	// millionths: 50% is 500_000.
 	Percentiles []uint64
+	// Tx is the send's transaction, decoded and admitted (its stateless
+	// checks passed and its sender recovered and cached) by the runtime
+	// before the node's step; nil when the node must admit Raw itself. It
+	// never crosses the wire.
+	Tx *types.Transaction `rlp:"-"`
 }
 
 // LogFilter selects logs, as eth_getLogs' filter does.
@@ -203,6 +209,9 @@ type Receipt struct {
 	// positions and the fields they share with the receipt are not in the
 	// log encoding: DecodeAnswer fills them in from these.
 	LogIndex uint64
+	// From is the transaction's sender, as the node recovered it once, so
+	// that no client of the API recovers it again.
+	From common.Address `rlp:"optional"`
 }
 
 // Answer is a node's answer to a call. Err set means the call failed and
@@ -223,6 +232,9 @@ type Answer struct {
 	Gas       uint64 // estimate
 	// FeeHistory is the fee history's answer.
 	FeeHistory *FeeHistory `rlp:"nil"`
+	// Senders are the senders of a block's transactions, in order, as the
+	// node recovered them once.
+	Senders []common.Address `rlp:"optional"`
 }
 
 // Logs is a list of logs whose encoding keeps what go-ethereum's log
@@ -279,10 +291,12 @@ func (ls *Logs) DecodeRLP(s *rlp.Stream) error {
 
 // Finality is what a node knows of finality: the newest finalized block,
 // and the fault report, if any, that stops finality before a block of its
-// chain.
+// chain. Tracked is false on a node that does not track finality (the
+// sequencer): reads at the finalized tag are refused there.
 type Finality struct {
-	Block uint64
-	Fault string
+	Tracked bool
+	Block   uint64
+	Fault   string
 }
 
 // MaxCallSize bounds an encoded call; a larger one is refused undecoded.
@@ -402,6 +416,43 @@ func DecodeAnswer(rec []byte) (*Answer, error) {
 		}
 	}
 	return a, nil
+}
+
+// CallRequest is a node.Request that carries its call decoded, as the
+// production runtime's do: the node takes it as it is (with a send's
+// transaction already admitted) instead of decoding the body.
+type CallRequest interface {
+	Call() *Call
+}
+
+// AnswerRequest is a node.Request that takes its answer as it is, as the
+// production runtime's do, instead of its encoding.
+type AnswerRequest interface {
+	Answer(a *Answer)
+}
+
+// CallOf is the call a request carries: decoded already, or decoded from
+// its body.
+func CallOf(req node.Request) (*Call, error) {
+	if cr, ok := req.(CallRequest); ok {
+		if c := cr.Call(); c != nil {
+			return c, nil
+		}
+	}
+	return DecodeCall(req.Body())
+}
+
+// Reply answers a request with a: as it is if the request takes answers,
+// else encoded (body, when not nil, is a's encoding already).
+func Reply(req node.Request, a *Answer, body []byte) {
+	if ar, ok := req.(AnswerRequest); ok {
+		ar.Answer(a)
+		return
+	}
+	if body == nil {
+		body = a.Encode()
+	}
+	req.Respond(body)
 }
 
 // Failed returns an answer carrying err (made an *Error if it is not one).

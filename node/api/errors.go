@@ -3,8 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-
-	"github.com/meganode/meganode/node/exec"
 )
 
 // Kind classifies a failed call, so that clients (and the simulator's
@@ -104,39 +102,14 @@ func codeOf(k Kind) int64 {
 	return CodeServer
 }
 
-// AsError turns any error into an *Error, classifying the transaction
-// errors of node/exec by their reason.
+// AsError turns any error into an *Error: an *Error stays itself, a call
+// that does not decode is invalid input (or an unknown method), anything
+// else is internal. What a node's ledger or executor said is classified by
+// node/ledger's AsError, which knows their errors.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
-	}
-	var te *exec.TxError
-	if errors.As(err, &te) {
-		k := KindInvalidTx
-		switch te.Reason {
-		case exec.ReasonBadSignature:
-			k = KindBadSignature
-		case exec.ReasonWrongChainID:
-			k = KindWrongChainID
-		case exec.ReasonNonceTooLow:
-			k = KindNonceTooLow
-		case exec.ReasonNonceTooHigh:
-			k = KindNonceGap
-		case exec.ReasonInsufficientFunds:
-			k = KindInsufficientFunds
-		case exec.ReasonIntrinsicGas:
-			k = KindIntrinsicGas
-		case exec.ReasonGasLimit:
-			k = KindGasLimit
-		case exec.ReasonOversized:
-			k = KindOversized
-		case exec.ReasonTxType:
-			k = KindTxType
-		case exec.ReasonFee:
-			k = KindFee
-		}
-		return &Error{Kind: k, Message: err.Error()}
 	}
 	if errors.Is(err, ErrBadCall) {
 		k := KindInvalidInput

@@ -43,6 +43,16 @@ var marks = []Mark{
 	{ProverResumed, "prover restarted with statements on disk"},
 	{DAEquivocation, "DA refused a second bundle for a held block"},
 	{DAGapRefused, "DA refused a bundle beyond a gap"},
+	{SeqSyncBackpressure, "sequencer held a mini-block open: too many syncs in flight"},
+	{SeqPipelined, "sequencer closed a mini-block while an earlier one was still syncing"},
+	{SeqEarlyClose, "sequencer closed a mini-block early, idle with executed transactions"},
+	{SeqLateTick, "sequencer's tick came late by more than an interval and skipped slots"},
+	{SeqKeptWaiters, "sequencer reopened its ledger with receipts still owed to waiting clients"},
+	{SeqDuplicateInFlight, "a send repeated a transaction whose mini-block was still syncing"},
+	{ReleaseAfterReopen, "a node released a view after reopening its ledger in the same process"},
+	{FullSyncBackpressure, "fullnode held mini-blocks: too many syncs in flight"},
+	{ProverStatementsInFlight, "prover was asked for statements still syncing"},
+	{DAPutWhileSyncing, "DA took a put while an earlier one was still syncing"},
 }
 
 // Mark names.
@@ -67,6 +77,17 @@ const (
 	ProverResumed         = "prover/resumed"
 	DAEquivocation        = "da/equivocation-refused"
 	DAGapRefused          = "da/gap-refused"
+
+	SeqSyncBackpressure      = "sequencer/sync-backpressure"
+	SeqPipelined             = "sequencer/pipelined-syncs"
+	SeqEarlyClose            = "sequencer/early-close"
+	SeqLateTick              = "sequencer/late-tick"
+	SeqKeptWaiters           = "sequencer/kept-waiters-over-reopen"
+	SeqDuplicateInFlight     = "sequencer/duplicate-while-syncing"
+	ReleaseAfterReopen       = "ledger/release-after-reopen"
+	FullSyncBackpressure     = "fullnode/sync-backpressure"
+	ProverStatementsInFlight = "prover/statements-in-flight"
+	DAPutWhileSyncing        = "da/put-while-syncing"
 )
 
 // All lists every mark, sorted by name.

@@ -95,10 +95,12 @@ const readRetries = 5
 // DA is the DA role: a content-addressed store of the sequencer's sealed
 // blocks, serving them to fullnodes and provers.
 type DA struct {
-	cfg     Config
-	env     node.Env
-	head    head
-	metrics Metrics
+	cfg      Config
+	env      node.Env
+	head     head // what the store holds, committed
+	released head // what is durable: served, and acknowledged
+	out      *node.Outbox
+	metrics  Metrics
 }
 
 // New returns a DA node; Start recovers it from its disk.
@@ -110,9 +112,9 @@ func New(cfg Config) (*DA, error) {
 	return &DA{cfg: cfg}, nil
 }
 
-// Head is the newest block and the newest mini-block the store holds,
-// every one before them too (0, 0: empty).
-func (d *DA) Head() (block, miniBlock uint64) { return d.head.Block, d.head.MiniBlock }
+// Head is the newest block and the newest mini-block the store holds
+// durably, every one before them too (0, 0: empty).
+func (d *DA) Head() (block, miniBlock uint64) { return d.released.Block, d.released.MiniBlock }
 
 // Metrics returns the counters.
 func (d *DA) Metrics() Metrics { return d.metrics }
@@ -133,10 +135,17 @@ func (d *DA) Start(env node.Env) error {
 	case err != nil:
 		return fmt.Errorf("da: read head: %w", err)
 	}
-	d.head = h
+	d.head, d.released = h, head{}
+	d.out = node.NewOutbox(env, 0)
+	// What a killed process left may not be durable: serve it once a sync
+	// says it is.
+	d.out.Sync(func() { d.released = h })
 	env.Log().Info("DA started", "block", h.Block, "mini-block", h.MiniBlock)
 	return nil
 }
+
+// OnSynced implements node.Node.
+func (d *DA) OnSynced(id node.SyncID) { d.out.Synced(id) }
 
 // OnTimer implements node.Node; DA sets no timers.
 func (d *DA) OnTimer(node.TimerID) {}
@@ -184,7 +193,7 @@ func (d *DA) reply(to node.NodeID, msg []byte) {
 }
 
 // onPut stores what extends the held chain of a put from the sequencer,
-// in one synced batch, and then acknowledges it.
+// in one batch, and acknowledges it once the batch is durable.
 func (d *DA) onPut(from node.NodeID, msg []byte) {
 	log := d.env.Log()
 	if from != d.cfg.Sequencer {
@@ -197,6 +206,12 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 		d.metrics.Refused++
 		log.Warn("bad DA put", "from", from, "err", err)
 		return
+	}
+	if d.out.Full() {
+		return // too many syncs in flight: no ack, the sequencer puts it again
+	}
+	if d.out.InFlight() > 0 {
+		d.env.Mark(cover.DAPutWhileSyncing)
 	}
 	next := d.head // the head once what is staged is stored
 	b := d.env.Disk().NewBatch()
@@ -265,7 +280,7 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 	d.metrics.Refused += uint64(len(put.Bundles) - len(commits))
 	if stored > 0 {
 		b.Set(keyHead, chain.FrameRLP(chain.FormatDAHeadV1, &next))
-		if err := b.Commit(true); err != nil {
+		if err := b.Commit(); err != nil {
 			// No ack: the sequencer sends the put again.
 			log.Error("DA write failed: the put goes unacknowledged", "put", put.ID, "err", err)
 			return
@@ -273,22 +288,30 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 		d.head = next
 		d.metrics.Stored += uint64(stored)
 	}
-	d.env.Send(from, (&chain.DAAck{ID: put.ID, Head: d.head.Block, Commitments: commits}).Encode())
+	// The ack says what is held; it goes once that is durable (a put of
+	// blocks held already may wait for an earlier put's sync).
+	held := d.head
+	d.out.Sync(func() {
+		if held.Block > d.released.Block {
+			d.released = held
+		}
+		d.env.Send(from, (&chain.DAAck{ID: put.ID, Head: held.Block, Commitments: commits}).Encode())
+	})
 }
 
 // serveRange answers a range request with the consecutive stored
 // mini-blocks from req.From on, as a peer does (ledger.ServeRange).
 func (d *DA) serveRange(req *chain.RangeRequest) *chain.RangeResponse {
-	resp := &chain.RangeResponse{ID: req.ID, From: req.From, Head: d.head.MiniBlock}
-	resp.MiniBlocks = d.serveSeq(prefixMini, req.From, req.Count, d.head.MiniBlock, "mini-block")
+	resp := &chain.RangeResponse{ID: req.ID, From: req.From, Head: d.released.MiniBlock}
+	resp.MiniBlocks = d.serveSeq(prefixMini, req.From, req.Count, d.released.MiniBlock, "mini-block")
 	return resp
 }
 
 // serveBlockRange answers a block range request with the consecutive
 // stored bundles from req.From on.
 func (d *DA) serveBlockRange(req *chain.BlockRangeRequest) *chain.BlockRangeResponse {
-	resp := &chain.BlockRangeResponse{ID: req.ID, From: req.From, Head: d.head.Block}
-	resp.Bundles = d.serveSeq(prefixBlk, req.From, req.Count, d.head.Block, "block")
+	resp := &chain.BlockRangeResponse{ID: req.ID, From: req.From, Head: d.released.Block}
+	resp.Bundles = d.serveSeq(prefixBlk, req.From, req.Count, d.released.Block, "block")
 	return resp
 }
 

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
@@ -25,14 +26,21 @@ var ErrReverted = errors.New("execution reverted")
 // be covered by the sender's balance, or the call fails with
 // core.ErrInsufficientFundsForTransfer. header is the block the call
 // pretends to run in (number, time, base fee, coinbase).
-func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, from common.Address, to *common.Address, data []byte, gas uint64, value *uint256.Int) (out []byte, used uint64, err error) {
+//
+// The gas is capped at DefaultCallGas, and the call stops early, with an
+// error, when ctx ends (its deadline passed, or its client went away): the
+// interpreter checks between opcodes.
+func (e *Executor) Call(ctx context.Context, st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, from common.Address, to *common.Address, data []byte, gas uint64, value *uint256.Int) (out []byte, used uint64, err error) {
 	if value == nil {
 		value = new(uint256.Int)
 	}
 	if gas == 0 || gas > DefaultCallGas {
 		gas = DefaultCallGas
 	}
-	ctx := vm.BlockContext{
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("call: %w", err)
+	}
+	bctx := vm.BlockContext{
 		CanTransfer: core.CanTransfer,
 		Transfer:    core.Transfer,
 		GetHash:     getHash,
@@ -44,16 +52,21 @@ func (e *Executor) Call(st mstate.Reader, header *types.Header, getHash vm.GetHa
 		BaseFee:     new(big.Int),
 	}
 	random := header.MixDigest
-	ctx.Random = &random
+	bctx.Random = &random
 	cfg := e.cfg.VM
 	cfg.NoBaseFee = true
 	sdb := newOverlay(st)
-	evm := vm.NewEVM(ctx, sdb, e.cfg.Chain, cfg)
+	evm := vm.NewEVM(bctx, sdb, e.cfg.Chain, cfg)
+	stop := context.AfterFunc(ctx, evm.Cancel)
+	defer stop()
 	msg := (&core.Message{
 		From: from, To: to, Data: data, GasLimit: gas,
 		GasPrice: new(uint256.Int), GasFeeCap: new(uint256.Int), GasTipCap: new(uint256.Int), Value: value,
 	}).SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck()
 	result, err := core.ApplyMessage(evm, msg, core.NewGasPool(gas))
+	if err := ctx.Err(); err != nil && evm.Cancelled() {
+		return nil, 0, fmt.Errorf("call: %w", err)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("call: %w", err)
 	}

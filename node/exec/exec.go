@@ -95,7 +95,7 @@ func (e *Executor) Rules(header *types.Header) params.Rules {
 // cumulative gas and indexes, and each Flush ends a mini-block.
 type Block struct {
 	e       *Executor
-	st      state.State
+	st      state.Reader
 	header  *types.Header
 	rules   params.Rules
 	signer  types.Signer
@@ -110,7 +110,9 @@ type Block struct {
 // NewBlock starts executing the block described by header (number, time,
 // coinbase, gas limit, base fee, prevRandao in MixDigest, excess blob gas,
 // parent hash and parent beacon root) on st. getHash answers BLOCKHASH.
-func (e *Executor) NewBlock(st state.State, header *types.Header, getHash vm.GetHashFunc) *Block {
+// The block only reads st: each Flush returns a mini-block's diff, which
+// the caller applies to st.
+func (e *Executor) NewBlock(st state.Reader, header *types.Header, getHash vm.GetHashFunc) *Block {
 	ctx := vm.BlockContext{
 		CanTransfer: core.CanTransfer,
 		Transfer:    core.Transfer,
@@ -148,7 +150,7 @@ func (e *Executor) NewBlock(st state.State, header *types.Header, getHash vm.Get
 // sequencer does after re-applying its log: gasUsed, blobGasUsed, txs and
 // logs are the block's totals so far, so that the next receipt carries the
 // right cumulative gas and indexes.
-func (e *Executor) ResumeBlock(st state.State, header *types.Header, getHash vm.GetHashFunc, gasUsed, blobGasUsed uint64, txs, logs int) (*Block, error) {
+func (e *Executor) ResumeBlock(st state.Reader, header *types.Header, getHash vm.GetHashFunc, gasUsed, blobGasUsed uint64, txs, logs int) (*Block, error) {
 	if gasUsed > header.GasLimit {
 		return nil, fmt.Errorf("exec: resume block %d: %d gas used exceeds the limit %d", header.Number, gasUsed, header.GasLimit)
 	}
@@ -285,15 +287,15 @@ func (b *Block) ApplyTx(tx *types.Transaction) (*types.Receipt, *chain.Diff, err
 }
 
 // Flush ends a mini-block: it returns the exact diff of everything executed
-// since the previous Flush (or the start of the block) and applies it to
-// the block's state. The diff equals the merge of the transactions' diffs
-// in effect, and additionally leaves out values that changed and changed
-// back within the mini-block.
-func (b *Block) Flush() (*chain.Diff, error) {
+// since the previous Flush (or the start of the block). The diff equals the
+// merge of the transactions' diffs in effect, and additionally leaves out
+// values that changed and changed back within the mini-block.
+//
+// The block forgets what it executed: its next reads go to the state it was
+// given, so the caller applies the diff there (a sequencer's ledger does,
+// once) before the block executes anything more.
+func (b *Block) Flush() *chain.Diff {
 	d := b.sdb.flushDiff()
-	if err := b.st.Apply(d); err != nil {
-		return nil, fmt.Errorf("exec: flush: %w", err)
-	}
 	b.sdb.reset()
-	return d, nil
+	return d
 }

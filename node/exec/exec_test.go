@@ -181,8 +181,8 @@ func TestBadTransactionsAreRefusedAndChangeNothing(t *testing.T) {
 		})
 	}
 	// The refused transactions changed nothing: the mini-block holds the good one only.
-	d, err := b.Flush()
-	if err != nil {
+	d := b.Flush()
+	if err := e.st.Apply(d); err != nil {
 		t.Fatal(err)
 	}
 	if len(d.Accounts) != 3 || d.Account(addrA).Nonce != 1 {
@@ -299,8 +299,8 @@ func TestDiffIsExact(t *testing.T) {
 				ch(t, d, r)
 			}
 			// The transaction's diff and the mini-block's flush agree.
-			flushed, err := b.Flush()
-			if err != nil {
+			flushed := b.Flush()
+			if err := e.st.Apply(flushed); err != nil {
 				t.Fatal(err)
 			}
 			if got := apply(t, pre, d); state.FirstDifference(got, e.st) != "" || got.Root() != e.st.Root() {
@@ -350,8 +350,8 @@ func TestFlushIsTheExactMergeOfAMiniBlock(t *testing.T) {
 	if s := diffs[0].Account(setSlotFromInput).Storage; len(s) != 1 || s[0].Value != common.BigToHash(big.NewInt(5)) {
 		t.Fatalf("first write missing from its transaction's diff: %+v", s)
 	}
-	flushed, err := b.Flush()
-	if err != nil {
+	flushed := b.Flush()
+	if err := e.st.Apply(flushed); err != nil {
 		t.Fatal(err)
 	}
 	if flushed.Account(setSlotFromInput) != nil {
@@ -403,8 +403,8 @@ func TestGenesisInstallsSystemContractsAndBlocksCallThem(t *testing.T) {
 	if requests == nil {
 		t.Fatal("Prague blocks return a (possibly empty) requests list")
 	}
-	d, err := b.Flush()
-	if err != nil {
+	d := b.Flush()
+	if err := e.st.Apply(d); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []common.Address{params.BeaconRootsAddress, params.HistoryStorageAddress} {
@@ -455,8 +455,8 @@ func TestRecreatedAccountIsResetWithAllFields(t *testing.T) {
 	if d := diffs[0].Account(child); d == nil || d.Flags != chain.Deleted {
 		t.Fatalf("the child should be deleted by the first transaction: %+v", d)
 	}
-	flushed, err := b.Flush()
-	if err != nil {
+	flushed := b.Flush()
+	if err := e.st.Apply(flushed); err != nil {
 		t.Fatal(err)
 	}
 	if d := flushed.Account(child); d == nil || d.Flags != chain.Reset|chain.SetBalance || d.Balance.Uint64() != 7 {

@@ -65,16 +65,14 @@ func (f *Fullnode) initFinality() {
 	fin.block = min(rec.Block, f.led.Safe().Header.Number.Uint64())
 }
 
-// finality is what the API serves of finality.
-func (f *Fullnode) finality() *api.Finality {
-	if f.fin == nil {
-		return &api.Finality{}
-	}
-	out := &api.Finality{Block: f.fin.block}
+// tellFinality gives the ledger what the API serves of finality: the
+// views it releases carry it.
+func (f *Fullnode) tellFinality() {
+	out := api.Finality{Tracked: true, Block: f.fin.block}
 	if r := f.fin.fault; r != nil {
 		out.Fault = fmt.Sprintf("block %d (%v) reported faulty by a prover: %s", r.Number, r.Hash, r.Reason)
 	}
-	return out
+	f.led.SetFinality(out)
 }
 
 // Finalized is the newest finalized block.
@@ -168,7 +166,7 @@ func (f *Fullnode) onFault(from node.NodeID, raw []byte) {
 func (f *Fullnode) advance() {
 	fin := f.fin
 	safe := f.led.Safe().Header.Number.Uint64()
-	start := fin.block
+	start, stopped := fin.block, fin.fault != nil
 	for fin.fault == nil && fin.block < safe {
 		n := fin.block + 1
 		h := f.led.BlockHash(n)
@@ -189,9 +187,12 @@ func (f *Fullnode) advance() {
 	if fin.block > start {
 		b := f.env.Disk().NewBatch()
 		b.Set(keyFinalized, chain.FrameRLP(formatFinalizedV1, &struct{ Block uint64 }{fin.block}))
-		if err := b.Commit(false); err != nil {
+		if err := b.Commit(); err != nil {
 			f.env.Log().Warn("cannot record the finalized block", "err", err)
 		}
+	}
+	if fin.block > start || (fin.fault != nil && !stopped) {
+		f.tellFinality()
 	}
 }
 

@@ -1,8 +1,10 @@
 package fullnode
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -14,8 +16,6 @@ import (
 	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/ledger"
-	"github.com/meganode/meganode/node/prover"
-	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/node/state"
 )
 
@@ -47,9 +47,13 @@ type Config struct {
 	RetryRecovery time.Duration
 
 	// OnMiniBlock, when set, is called with every mini-block once it is
-	// applied and stored (the runtime feeds subscriptions and metrics from
+	// applied and durable (the runtime feeds subscriptions and metrics from
 	// it). It runs inside the node's step: it must not block.
 	OnMiniBlock func(mb *chain.MiniBlock)
+	// MaxInFlight bounds the mini-blocks synced in flight; at the bound,
+	// received mini-blocks wait in the buffer. Default
+	// node.DefaultMaxInFlight.
+	MaxInFlight int
 
 	// Provers are the keys whose attestations count towards finality, and
 	// ProverNodes the nodes asked for them when gossip missed some.
@@ -94,6 +98,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxAttAhead == 0 {
 		c.MaxAttAhead = 1024
 	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = node.DefaultMaxInFlight
+	}
 	return c, nil
 }
 
@@ -129,7 +136,10 @@ type buffered struct {
 
 // Fullnode applies the sequencer's mini-blocks by diff, strictly in order,
 // checks every sealed block's roots against its own state, repairs gaps by
-// range requests, and serves the client API from what it applied.
+// range requests, and serves the client API from what it applied. Each
+// mini-block is committed as it is applied and synced without waiting
+// (several in flight); clients and peers see it once its sync completed,
+// when the ledger releases its view.
 type Fullnode struct {
 	cfg     Config
 	env     node.Env
@@ -137,9 +147,13 @@ type Fullnode struct {
 	genesis *types.Block
 	gstate  *state.Mem
 
-	led    *ledger.Ledger
-	down   error
-	halted error
+	led      *ledger.Ledger
+	served   atomic.Pointer[ledger.Ledger] // what Serve reads: led once it released a view
+	halt     atomic.Pointer[error]         // halted, for Serve
+	out      *node.Outbox
+	released uint64 // the newest mini-block handed to OnMiniBlock
+	down     error
+	halted   error
 
 	buffer map[uint64]buffered // ahead of the head, by number
 
@@ -191,20 +205,22 @@ func (f *Fullnode) Halted() error { return f.halted }
 // Start implements node.Node.
 func (f *Fullnode) Start(env node.Env) error {
 	f.env = env
+	f.out = node.NewOutbox(env, f.cfg.MaxInFlight)
 	if err := f.open(); err != nil {
 		return err
 	}
-	env.Subscribe(sequencer.Topic)
-	env.Subscribe(prover.AttestationsTopic)
+	env.Subscribe(chain.TopicMiniBlocks)
+	env.Subscribe(chain.TopicAttestations)
 	env.After(f.cfg.PollEvery, timerPoll)
 	return nil
 }
 
 func (f *Fullnode) open() error {
-	led, err := ledger.Open(f.env.Disk(), f.genesis, f.gstate, f.cfg.Ledger)
+	led, err := ledger.Open(f.env.Disk(), f.cfg.Genesis.Config, f.genesis, f.gstate, f.cfg.Ledger)
 	if err != nil {
 		return fmt.Errorf("fullnode: %w", err)
 	}
+	reopen := f.led != nil
 	f.led, f.down = led, nil
 	if led.TornTail() {
 		f.env.Mark(cover.LedgerTornTail)
@@ -212,9 +228,45 @@ func (f *Fullnode) open() error {
 	f.buffer = map[uint64]buffered{}
 	f.inflight = false
 	f.initFinality()
+	f.tellFinality()
 	head, _ := led.Head()
-	f.env.Log().Info("fullnode started", "head", head.Number, "safe", led.Safe().Header.Number)
+	if !reopen {
+		f.released = head.Number
+	}
+	// The barrier: what the ledger recovered is served once durable.
+	if !f.out.Full() {
+		n := head.Number
+		f.out.Sync(func() { f.release(n) })
+	}
+	f.env.Log().Info("fullnode started", "head", head.Number, "safe", led.Safe().Header.Number, "reopen", reopen)
 	return nil
+}
+
+// release runs once the sync covering mini-block n completed: the ledger
+// releases n's view to clients and peers, and the runtime hears of the
+// mini-blocks now durable.
+func (f *Fullnode) release(n uint64) {
+	if f.down != nil {
+		return // the reopened ledger's barrier releases it
+	}
+	if f.led.View() == nil {
+		f.env.Mark(cover.ReleaseAfterReopen)
+	}
+	v := f.led.Release(min(n, f.led.Tip().Number()))
+	if v == nil {
+		return
+	}
+	f.served.Store(f.led)
+	for m := f.released + 1; m <= v.Number(); m++ {
+		if f.cfg.OnMiniBlock != nil {
+			if mb, _, err := v.MiniBlock(m); err == nil {
+				f.cfg.OnMiniBlock(mb)
+			}
+		}
+		f.released = m
+	}
+	f.released = max(f.released, v.Number())
+	f.drain() // a full outbox may have held the buffer
 }
 
 func (f *Fullnode) fail(err error) {
@@ -326,8 +378,8 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 			f.env.Log().Warn("bad range request", "from", from, "err", err)
 			return
 		}
-		if f.halted == nil {
-			f.env.Send(from, f.led.ServeRange(req, maxRangeBytes).Encode())
+		if v := f.led.View(); f.halted == nil && v != nil {
+			f.env.Send(from, v.ServeRange(req, maxRangeBytes).Encode())
 		}
 	}
 }
@@ -348,6 +400,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 		f.metrics.Conflicts++
 		f.env.Mark(cover.FullConflict)
 		f.halted = fmt.Errorf("%w: mini-block %d is %v here and %v from %s", ErrConflict, n, hash, mb.Hash(), from)
+		f.halt.Store(&f.halted)
 		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", f.halted)
 		return
 	case n <= head.Number:
@@ -369,9 +422,16 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	f.buffer[n] = buffered{mb: mb, raw: raw}
 }
 
-// drain applies buffered mini-blocks that extend the head.
+// drain applies buffered mini-blocks that extend the head, as long as the
+// bound on syncs in flight allows.
 func (f *Fullnode) drain() {
 	for f.halted == nil && f.down == nil {
+		if f.out.Full() {
+			if len(f.buffer) > 0 {
+				f.env.Mark(cover.FullSyncBackpressure)
+			}
+			return
+		}
 		head, _ := f.led.Head()
 		b, ok := f.buffer[head.Number+1]
 		if !ok {
@@ -386,18 +446,18 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 	if f.mutate != nil {
 		f.mutate(mb)
 	}
-	err := f.led.Append(mb, raw, true)
+	err := f.led.Append(mb, raw)
 	switch {
 	case err == nil:
 		f.metrics.Applied++
+		n := mb.Header.Number
+		f.out.Sync(func() { f.release(n) })
 		if mb.Sealed != nil {
 			f.metrics.Sealed++
 			f.advance()
 		}
-		if f.cfg.OnMiniBlock != nil {
-			f.cfg.OnMiniBlock(mb)
-		}
 	case errors.Is(err, ledger.ErrSealMismatch):
+		f.halt.Store(&err)
 		f.halted = err
 		f.metrics.RootMismatches++
 		f.env.Mark(cover.FullRootMismatch)
@@ -409,30 +469,41 @@ func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {
 		f.metrics.Conflicts++
 		f.env.Mark(cover.FullConflict)
 		f.halted = fmt.Errorf("%w: %v", ErrConflict, err)
+		f.halt.Store(&f.halted)
 		f.env.Log().Error("HALT: the sequencer signed a mini-block that conflicts with the applied chain", "err", err)
 	default:
 		f.fail(err)
 	}
 }
 
-// OnRequest implements node.Node: reads; sends are not served here.
-func (f *Fullnode) OnRequest(req node.Request) {
-	c, err := api.DecodeCall(req.Body())
+// OnSynced implements node.Node.
+func (f *Fullnode) OnSynced(id node.SyncID) { f.out.Synced(id) }
+
+// Serve implements node.ReadServer: every call, from the released view,
+// off the step; sends are refused (the sequencer takes them).
+func (f *Fullnode) Serve(ctx context.Context, req node.Request) bool {
+	c, err := api.CallOf(req)
 	if err != nil {
-		req.Respond(api.Failed(err).Encode())
-		return
+		api.Reply(req, api.Failed(err), nil)
+		return true
 	}
-	switch {
-	case f.halted != nil:
-		req.Respond(api.Failed(api.Errorf(api.KindHalted, "fullnode halted: %v", f.halted)).Encode())
-		return
-	case f.down != nil:
-		req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "fullnode recovering from a disk error")).Encode())
-		return
+	if h := f.halt.Load(); h != nil {
+		api.Reply(req, api.Failed(api.Errorf(api.KindHalted, "fullnode halted: %v", *h)), nil)
+		return true
 	}
-	if a := api.ServeRead(f.led, f.ex, f.finality(), c); a != nil {
-		req.Respond(a.Encode())
-		return
+	if c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync {
+		api.Reply(req, api.Failed(api.Errorf(api.KindUnknownMethod, "method %v is served by the sequencer only", c.Method)), nil)
+		return true
 	}
-	req.Respond(api.Failed(api.Errorf(api.KindUnknownMethod, "method %v is served by the sequencer only", c.Method)).Encode())
+	l := f.served.Load()
+	if l == nil {
+		api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "fullnode starting: %v", ledger.ErrStarting)), nil)
+		return true
+	}
+	api.Reply(req, l.View().Serve(ctx, f.ex, c), nil)
+	return true
 }
+
+// OnRequest implements node.Node: a runtime that does not serve reads off
+// the step hands them here.
+func (f *Fullnode) OnRequest(req node.Request) { f.Serve(context.Background(), req) }

@@ -15,8 +15,6 @@ import (
 	"github.com/meganode/meganode/node/internal/chaintest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
-	"github.com/meganode/meganode/node/prover"
-	"github.com/meganode/meganode/node/sequencer"
 )
 
 // harness runs one fullnode over a fake env and a memdisk.
@@ -120,7 +118,7 @@ func (h *harness) call(c *api.Call) *api.Answer {
 func TestAppliesMiniBlocksInOrder(t *testing.T) {
 	s := chaintest.Produce(t, 9, 3)
 	h := newHarness(t, s, nil)
-	if len(h.env.Subs) != 2 || h.env.Subs[0] != sequencer.Topic || h.env.Subs[1] != prover.AttestationsTopic {
+	if len(h.env.Subs) != 2 || h.env.Subs[0] != chain.TopicMiniBlocks || h.env.Subs[1] != chain.TopicAttestations {
 		t.Fatalf("subscribed to %v, want the mini-block and attestation topics", h.env.Subs)
 	}
 	h.checkAt(0)

@@ -34,16 +34,17 @@ const WitnessRetain = 64
 // AppendSealed is Append for a sealing mini-block, with the block's witness
 // written in the same batch, so that a sealed block is never on disk
 // without what DA needs of it.
-func (l *Ledger) AppendSealed(mb *chain.MiniBlock, raw, witness []byte, sync bool) error {
+func (l *Ledger) AppendSealed(mb *chain.MiniBlock, raw, witness []byte) error {
 	if mb.Sealed == nil {
 		return errors.New("ledger: AppendSealed of a mini-block that seals nothing")
 	}
 	l.witness = witness
 	defer func() { l.witness = nil }()
-	return l.Append(mb, raw, sync)
+	return l.Append(mb, raw)
 }
 
-// Witness returns sealed block n's witness (go-ethereum's RLP encoding).
+// Witness returns sealed block n's witness (go-ethereum's RLP encoding). It
+// reads the disk, which any goroutine may do.
 func (l *Ledger) Witness(n uint64) ([]byte, error) {
 	var last error
 	for range readRetries {
@@ -85,8 +86,11 @@ func (l *Ledger) Commitment(n uint64) (common.Hash, error) {
 	return h, nil
 }
 
-// SetPublished records, durably, that DA acknowledged blocks first,
-// first+1, … with the given commitments, and drops witnesses DA now keeps.
+// SetPublished records that DA acknowledged blocks first, first+1, … with
+// the given commitments, and drops witnesses DA now keeps. The record is
+// committed, not synced: nothing leaves on its strength, and if a crash
+// loses it the sequencer puts the same blocks again, which DA takes as
+// held.
 func (l *Ledger) SetPublished(first uint64, commitments []common.Hash) error {
 	if len(commitments) == 0 {
 		return nil
@@ -108,7 +112,7 @@ func (l *Ledger) SetPublished(first uint64, commitments []common.Hash) error {
 			b.Delete(witnessKey(n - WitnessRetain))
 		}
 	}
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		return fmt.Errorf("ledger: record DA commitments %d..%d: %w", first, last, err)
 	}
 	l.published = last

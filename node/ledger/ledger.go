@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/state"
 )
@@ -89,6 +93,9 @@ var (
 	ErrCorrupt = errors.New("ledger record corrupt")
 	// ErrNotNext: the mini-block does not extend the head.
 	ErrNotNext = errors.New("mini-block does not extend the head")
+	// ErrStarting: nothing is durable yet since the ledger was opened, so
+	// there is nothing to serve (the node's first sync is in flight).
+	ErrStarting = errors.New("starting: the node's disk is syncing what it recovered")
 )
 
 // TxLoc is where a transaction was executed.
@@ -109,10 +116,19 @@ type Sealed struct {
 // history, the mini-blocks it applied (on disk, for range requests and
 // receipts), the sealed blocks, and recovery from disk. The sequencer and
 // the fullnodes share it; it does no IO but through node.Disk.
+//
+// Two parties use a ledger. Its owner, the node's step, applies mini-blocks
+// (Append), each written to disk in one batch, and asks the Env for the
+// sync. Everyone else reads views (View): immutable pictures of the ledger
+// at a mini-block, which the owner releases (Release) once that mini-block
+// is durable. Clients, peers asking for ranges, and everything a node lets
+// out are served from the released view, concurrently with the step; the
+// owner's own decisions use the tip (Tip), the view of everything applied.
 type Ledger struct {
 	cfg     Config
 	disk    node.Disk
 	genesis *types.Block
+	signer  types.Signer // recovers senders (once: transactions cache them)
 
 	hist     *state.History
 	head     chain.MiniBlockHeader
@@ -124,13 +140,17 @@ type Ledger struct {
 	openFirst uint64
 
 	lastSeal *Sealed // the newest sealed block (genesis: Header only)
-	sealedN  map[uint64]*Sealed
-	sealedQ  []uint64               // cache order
-	byHash   map[common.Hash]uint64 // the cached seals' numbers by hash
 
-	cache  map[uint64]cached
-	cacheQ []uint64
-	txs    map[common.Hash]TxLoc // transactions of the cached mini-blocks
+	// mu guards the indexes views read: the cached mini-blocks and seals
+	// and the transactions of the cached mini-blocks. The owner changes
+	// them under the write lock; views read them under the read lock.
+	mu      sync.RWMutex
+	sealedN map[uint64]*Sealed
+	sealedQ []uint64               // cache order
+	byHash  map[common.Hash]uint64 // the cached seals' numbers by hash
+	cache   map[uint64]cached
+	cacheQ  []uint64
+	txs     map[common.Hash]TxLoc // transactions of the cached mini-blocks
 
 	snapAt    uint64 // mini-block of the newest snapshot on disk
 	sinceSnap uint64
@@ -138,16 +158,25 @@ type Ledger struct {
 	tornTail  bool   // Open dropped a torn last record
 	published uint64 // newest block DA acknowledged (sequencer)
 	witness   []byte // the witness AppendSealed stores with the seal
+
+	tip      *View                // the view of everything applied
+	staged   []*View              // views applied and not yet released, ascending
+	released atomic.Pointer[View] // the view clients are served from; nil before the first Release
+	fin      api.Finality         // what the owner knows of finality
 }
 
-// Open recovers the ledger from disk: the newest state snapshot, then every
+// Open recovers the ledger of the chain chainCfg rules from disk: the newest state snapshot, then every
 // stored mini-block after it, re-applied by diff. An empty disk starts at
 // genesis (whose block and state the caller gives). A torn last record (an
 // unsynced write cut by a crash) is dropped; any other defect is an error.
-func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Config) (*Ledger, error) {
+//
+// What Open recovered may not be durable: a process that was killed leaves
+// its unsynced writes behind, readable. So nothing is released yet: the
+// owner syncs, and releases the tip once that sync completes.
+func Open(disk node.Disk, chainCfg *params.ChainConfig, genesis *types.Block, genesisState *state.Mem, cfg Config) (*Ledger, error) {
 	cfg = cfg.withDefaults()
 	l := &Ledger{
-		cfg: cfg, disk: disk, genesis: genesis,
+		cfg: cfg, disk: disk, genesis: genesis, signer: types.LatestSigner(chainCfg),
 		sealedN: map[uint64]*Sealed{}, cache: map[uint64]cached{}, txs: map[common.Hash]TxLoc{},
 		byHash: map[common.Hash]uint64{},
 	}
@@ -186,14 +215,14 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 	}
 	// Re-apply what follows the snapshot, up to the first missing record.
 	for n := l.snapAt + 1; ; n++ {
-		mb, raw, err := l.readMini(n)
+		mb, raw, err := readMini(l.disk, n)
 		if errors.Is(err, node.ErrNotFound) {
 			break
 		}
 		if errors.Is(err, ErrCorrupt) {
-			if _, _, next := l.readMini(n + 1); errors.Is(next, node.ErrNotFound) {
+			if _, _, next := readMini(l.disk, n+1); errors.Is(next, node.ErrNotFound) {
 				l.tornTail = true
-				break // a torn tail: never synced, so never acknowledged
+				break // a torn tail: never synced, so never let out
 			}
 		}
 		if err != nil {
@@ -204,6 +233,8 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 		}
 		l.sinceSnap++
 	}
+	l.staged = l.staged[:0]
+	l.stage()
 	return l, nil
 }
 
@@ -213,10 +244,10 @@ func Open(disk node.Disk, genesis *types.Block, genesisState *state.Mem, cfg Con
 const readRetries = 5
 
 // readMini reads and decodes stored mini-block n.
-func (l *Ledger) readMini(n uint64) (*chain.MiniBlock, []byte, error) {
+func readMini(disk node.Disk, n uint64) (*chain.MiniBlock, []byte, error) {
 	var last error
 	for range readRetries {
-		raw, err := l.disk.Get(be64(prefixMini, n))
+		raw, err := disk.Get(be64(prefixMini, n))
 		if errors.Is(err, node.ErrNotFound) {
 			return nil, nil, err
 		}
@@ -240,28 +271,30 @@ func (l *Ledger) readMini(n uint64) (*chain.MiniBlock, []byte, error) {
 // loadSealedAt finds the sealed block whose last mini-block is n and makes
 // it the newest seal, with the head at n.
 func (l *Ledger) loadSealedAt(n uint64) error {
-	mb, raw, err := l.readMini(n)
+	mb, raw, err := readMini(l.disk, n)
 	if err != nil {
 		return fmt.Errorf("open ledger: snapshot mini-block %d: %w", n, err)
 	}
 	if mb.Sealed == nil {
 		return fmt.Errorf("open ledger: %w: snapshot at mini-block %d, which seals no block", ErrCorrupt, n)
 	}
-	found, err := l.readSealed(mb.Sealed.Number.Uint64())
+	found, err := readSealed(l.disk, mb.Sealed.Number.Uint64())
 	if err != nil {
 		return fmt.Errorf("open ledger: sealed block %d: %w", mb.Sealed.Number, err)
 	}
 	l.lastSeal = found
+	l.rememberSeal(found)
 	l.head, l.headHash = mb.Header, mb.Hash()
 	l.openFirst = n + 1
 	l.remember(mb, raw)
 	return nil
 }
 
-// Head is the newest applied mini-block's header and hash.
+// Head is the newest applied mini-block's header and hash (the tip's; the
+// released view may be behind).
 func (l *Ledger) Head() (chain.MiniBlockHeader, common.Hash) { return l.head, l.headHash }
 
-// Safe is the newest sealed block (the genesis block at first).
+// Safe is the newest sealed block applied (the genesis block at first).
 func (l *Ledger) Safe() *Sealed { return l.lastSeal }
 
 // Genesis is the genesis block.
@@ -286,39 +319,78 @@ func (l *Ledger) Poisoned() error { return l.poisoned }
 // OpenBlock returns the mini-blocks applied since the last seal.
 func (l *Ledger) OpenBlock() []*chain.MiniBlock { return l.open }
 
-// StateAt returns the state right after mini-block n.
-func (l *Ledger) StateAt(n uint64) (state.Reader, error) {
-	if l.poisoned != nil {
-		return nil, l.poisoned
+// Tip is the view of everything applied, released or not: what the owner
+// decides by. It must not be let out (View is).
+func (l *Ledger) Tip() *View { return l.tip }
+
+// View is the released view: the ledger as of the newest mini-block the
+// owner knows to be durable. Clients and peers are served from it. It is
+// nil until the first Release after Open. Any goroutine may call View.
+func (l *Ledger) View() *View { return l.released.Load() }
+
+// Release makes the view of mini-block n (or of the newest applied
+// mini-block before it) the released view: the owner calls it once a sync
+// that covers n completed. Releasing what is already released does nothing;
+// n beyond the head breaks an invariant.
+func (l *Ledger) Release(n uint64) *View {
+	node.Assert(n <= l.head.Number, "ledger: release of mini-block %d, head %d", n, l.head.Number)
+	var v *View
+	for len(l.staged) > 0 && l.staged[0].head.Number <= n {
+		v = l.staged[0]
+		l.staged[0] = nil
+		l.staged = l.staged[1:]
 	}
-	if n > l.head.Number {
-		return nil, fmt.Errorf("%w: mini-block %d, head %d", ErrFuture, n, l.head.Number)
+	cur := l.released.Load()
+	if v == nil {
+		return cur
 	}
-	r, err := l.hist.At(n)
-	if err != nil {
-		return nil, fmt.Errorf("%w: mini-block %d: %v", ErrPruned, n, err)
+	if cur != nil {
+		node.Assert(v.head.Number >= cur.head.Number, "ledger: release of mini-block %d after %d", v.head.Number, cur.head.Number)
 	}
-	return r, nil
+	v = v.withFinality(l.fin)
+	l.released.Store(v)
+	return v
 }
 
-// ApplyDiff applies the diff of mini-block Head+1 to the live state, ahead
-// of Append: the sequencer's executor flushes through it, so that its diff
-// is applied once. Most callers use Append alone.
-func (l *Ledger) ApplyDiff(d *chain.Diff) error {
-	if l.poisoned != nil {
-		return l.poisoned
+// SetFinality records what the owner knows of finality: the views it
+// releases from now on carry it (clamped to their own sealed blocks), and
+// the released view is replaced by one that does.
+func (l *Ledger) SetFinality(f api.Finality) {
+	l.fin = f
+	l.tip = l.tip.withFinality(f)
+	if cur := l.released.Load(); cur != nil {
+		l.released.Store(cur.withFinality(f))
 	}
-	return l.hist.Apply(l.hist.Height()+1, d)
+}
+
+// stage takes the view of the head as the tip and queues it for release.
+func (l *Ledger) stage() {
+	v := &View{l: l, head: l.head, headHash: l.headHash, safe: l.lastSeal, open: l.open[:len(l.open):len(l.open)], poisoned: l.poisoned}
+	v = v.withFinality(l.fin)
+	l.tip = v
+	l.staged = append(l.staged, v)
+}
+
+// poison stops the ledger: every view it let out says so from now on.
+func (l *Ledger) poison(err error) {
+	l.poisoned = err
+	if l.tip == nil {
+		return // still opening: Open fails
+	}
+	l.tip = l.tip.poison(err)
+	if cur := l.released.Load(); cur != nil {
+		l.released.Store(cur.poison(err))
+	}
 }
 
 // Append checks mb against the head (number and parent hash), applies its
-// diff (unless ApplyDiff already did), checks a seal against the state and
-// the block's body, and writes it to disk in one batch with a snapshot when
-// one is due. sync makes the batch durable before Append returns. A seal
-// mismatch poisons the ledger: it serves nothing any more. A disk error
-// leaves the ledger in memory ahead of the disk; the caller must then
-// reopen it (a node does what a crash would).
-func (l *Ledger) Append(mb *chain.MiniBlock, raw []byte, sync bool) error {
+// diff to the live state, checks a seal against the state and the block's
+// body, and writes it to disk in one batch, with a snapshot when one is
+// due. The batch is committed, not synced: the owner asks its Env for the
+// sync and releases mb's view once the sync completes. A seal mismatch
+// poisons the ledger: it serves nothing any more. A disk error leaves the
+// ledger in memory ahead of the disk; the owner must then reopen it.
+func (l *Ledger) Append(mb *chain.MiniBlock, raw []byte) error {
 	if l.poisoned != nil {
 		return l.poisoned
 	}
@@ -331,7 +403,11 @@ func (l *Ledger) Append(mb *chain.MiniBlock, raw []byte, sync bool) error {
 	if err := l.apply(mb, raw); err != nil {
 		return err
 	}
-	return l.store(mb, raw, sync)
+	if err := l.store(mb, raw); err != nil {
+		return err
+	}
+	l.stage()
+	return nil
 }
 
 // apply advances the in-memory ledger by mb.
@@ -344,17 +420,16 @@ func (l *Ledger) apply(mb *chain.MiniBlock, raw []byte) error {
 	if h.BlockNumber != wantBlock || h.Index != uint64(len(l.open)) {
 		return fmt.Errorf("%w: mini-block %d is #%d of block %d, want #%d of block %d", ErrNotNext, h.Number, h.Index, h.BlockNumber, len(l.open), wantBlock)
 	}
-	if l.hist.Height() == h.Number-1 {
-		if err := l.hist.Apply(h.Number, mb.Diff); err != nil {
-			return err
-		}
-	} else if l.hist.Height() != h.Number {
+	if l.hist.Height() != h.Number-1 {
 		return fmt.Errorf("%w: state at %d, mini-block %d", ErrNotNext, l.hist.Height(), h.Number)
+	}
+	if err := l.hist.Apply(h.Number, mb.Diff); err != nil {
+		return err
 	}
 	l.open = append(l.open, mb)
 	if mb.Sealed != nil {
 		if err := l.checkSeal(mb); err != nil {
-			l.poisoned = err
+			l.poison(err)
 			return err
 		}
 		l.lastSeal = &Sealed{Header: mb.Sealed, First: l.openFirst, Last: h.Number, PrevLast: l.openFirst - 1}
@@ -364,6 +439,7 @@ func (l *Ledger) apply(mb *chain.MiniBlock, raw []byte) error {
 	}
 	l.head, l.headHash = *h, mb.Hash()
 	l.remember(mb, raw)
+	node.Assert(l.hist.Height() == l.head.Number, "ledger: state at %d after applying mini-block %d", l.hist.Height(), l.head.Number)
 	return nil
 }
 
@@ -405,8 +481,8 @@ func (l *Ledger) checkSeal(mb *chain.MiniBlock) error {
 }
 
 // store writes mb, its transactions' locations, its seal with the index
-// of its hash and, when due, a snapshot, in one batch.
-func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
+// of its hash and, when due, a snapshot, in one committed batch.
+func (l *Ledger) store(mb *chain.MiniBlock, raw []byte) error {
 	n := mb.Header.Number
 	b := l.disk.NewBatch()
 	b.Set(be64(prefixMini, n), raw)
@@ -436,7 +512,7 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 			b.Set(keySnap, chain.FrameRLP(formatSnapV1, &struct{ MiniBlock uint64 }{n}))
 		}
 	}
-	if err := b.Commit(sync); err != nil {
+	if err := b.Commit(); err != nil {
 		return fmt.Errorf("ledger: store mini-block %d: %w", n, err)
 	}
 	if done != nil {
@@ -444,7 +520,9 @@ func (l *Ledger) store(mb *chain.MiniBlock, raw []byte, sync bool) error {
 		l.snapAt, l.sinceSnap = n, 0
 	}
 	if pruned > 0 {
+		l.mu.Lock()
 		l.forget(pruned)
+		l.mu.Unlock()
 	}
 	return nil
 }
@@ -457,6 +535,8 @@ type cached struct {
 
 func (l *Ledger) remember(mb *chain.MiniBlock, raw []byte) {
 	n := mb.Header.Number
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if _, ok := l.cache[n]; ok {
 		return
 	}
@@ -472,7 +552,8 @@ func (l *Ledger) remember(mb *chain.MiniBlock, raw []byte) {
 }
 
 // forget drops mini-block n from the cache and its transactions from the
-// in-memory index (its queue entry, if any, goes when it reaches the front).
+// in-memory index (its queue entry, if any, goes when it reaches the
+// front). l.mu must be held for writing.
 func (l *Ledger) forget(n uint64) {
 	c, ok := l.cache[n]
 	if !ok {
@@ -488,6 +569,8 @@ func (l *Ledger) forget(n uint64) {
 
 func (l *Ledger) rememberSeal(s *Sealed) {
 	n := s.Header.Number.Uint64()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if _, ok := l.sealedN[n]; ok {
 		return
 	}
@@ -502,166 +585,35 @@ func (l *Ledger) rememberSeal(s *Sealed) {
 	}
 }
 
-// MiniBlock returns mini-block n (n ≥ 1) and its encoding.
-func (l *Ledger) MiniBlock(n uint64) (*chain.MiniBlock, []byte, error) {
-	if n == 0 || n > l.head.Number {
-		return nil, nil, fmt.Errorf("%w: mini-block %d (head %d)", ErrNotFound, n, l.head.Number)
-	}
-	if c, ok := l.cache[n]; ok {
-		return c.mb, c.raw, nil
-	}
-	mb, raw, err := l.readMini(n)
-	if errors.Is(err, node.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: mini-block %d", ErrPruned, n)
-	}
-	return mb, raw, err
-}
-
-// Receipt returns a transaction's receipt and location.
-func (l *Ledger) Receipt(hash common.Hash) (*types.Receipt, *chain.MiniBlock, TxLoc, error) {
-	loc, ok := l.txs[hash]
-	if !ok {
-		raw, err := l.disk.Get(append(slices.Clip(prefixTx), hash[:]...))
+// readSealed reads sealed block n's record.
+func readSealed(disk node.Disk, n uint64) (*Sealed, error) {
+	var last error
+	for range readRetries {
+		raw, err := disk.Get(be64(prefixBlock, n))
 		if errors.Is(err, node.ErrNotFound) {
-			return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
+			return nil, fmt.Errorf("%w: block %d", ErrNotFound, n)
 		}
 		if err != nil {
-			return nil, nil, TxLoc{}, err
+			last = err
+			continue
 		}
-		if err := chain.UnframeRLP(formatTxLocV1, raw, &loc); err != nil {
-			return nil, nil, TxLoc{}, fmt.Errorf("%w: location of %v: %v", ErrCorrupt, hash, err)
+		s := new(Sealed)
+		if err := chain.UnframeRLP(formatSealV1, raw, s); err != nil || s.Header == nil || s.Header.Number == nil {
+			last = fmt.Errorf("%w: block %d: %v", ErrCorrupt, n, err)
+			continue
 		}
-		if loc.MiniBlock > l.head.Number {
-			// Written by a mini-block this ledger has not (re)applied.
-			return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
+		if s.Header.Number.Uint64() != n {
+			return nil, fmt.Errorf("%w: record of block %d holds block %d", ErrCorrupt, n, s.Header.Number)
 		}
-	}
-	mb, _, err := l.MiniBlock(loc.MiniBlock)
-	if err != nil {
-		return nil, nil, TxLoc{}, err
-	}
-	if loc.Index >= uint64(len(mb.Txs)) || mb.Txs[loc.Index].Hash() != hash {
-		return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
-	}
-	return mb.Receipts[loc.Index], mb, loc, nil
-}
-
-// SealedBlock returns sealed block n (n ≥ 1; 0 is genesis).
-func (l *Ledger) SealedBlock(n uint64) (*Sealed, error) {
-	if n == 0 {
-		return &Sealed{Header: l.genesis.Header()}, nil
-	}
-	if s := l.sealedN[n]; s != nil {
 		return s, nil
 	}
-	s, err := l.readSealed(n)
-	if err != nil {
-		return nil, err
-	}
-	if s.Last > l.head.Number {
-		return nil, fmt.Errorf("%w: block %d", ErrNotFound, n)
-	}
-	return s, nil
-}
-
-// readSealed reads sealed block n's record.
-func (l *Ledger) readSealed(n uint64) (*Sealed, error) {
-	raw, err := l.disk.Get(be64(prefixBlock, n))
-	if errors.Is(err, node.ErrNotFound) {
-		return nil, fmt.Errorf("%w: block %d", ErrNotFound, n)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s := new(Sealed)
-	if err := chain.UnframeRLP(formatSealV1, raw, s); err != nil || s.Header == nil || s.Header.Number == nil {
-		return nil, fmt.Errorf("%w: block %d: %v", ErrCorrupt, n, err)
-	}
-	if s.Header.Number.Uint64() != n {
-		return nil, fmt.Errorf("%w: record of block %d holds block %d", ErrCorrupt, n, s.Header.Number)
-	}
-	return s, nil
+	return nil, last
 }
 
 // blockNumberRec is the record of ledger/bh/<hash>.
 type blockNumberRec struct{ Number uint64 }
 
 func blockHashKey(h common.Hash) []byte { return append(slices.Clip(prefixBlockHash), h[:]...) }
-
-// BlockNumber returns the number of the sealed block whose header hash is
-// hash (0 for the genesis block). ErrNotFound if no block this ledger
-// applied has that hash.
-func (l *Ledger) BlockNumber(hash common.Hash) (uint64, error) {
-	if hash == l.genesis.Hash() {
-		return 0, nil
-	}
-	n, ok := l.byHash[hash]
-	if !ok {
-		var last error
-		for range readRetries {
-			raw, err := l.disk.Get(blockHashKey(hash))
-			if errors.Is(err, node.ErrNotFound) {
-				return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
-			}
-			if err != nil {
-				last = err
-				continue
-			}
-			var rec blockNumberRec
-			if err := chain.UnframeRLP(formatBlockHashV1, raw, &rec); err != nil {
-				last = fmt.Errorf("%w: number of block %v: %v", ErrCorrupt, hash, err)
-				continue
-			}
-			n, last = rec.Number, nil
-			break
-		}
-		if last != nil {
-			return 0, last
-		}
-	}
-	// The record may have been written by a seal this ledger has not
-	// (re)applied, or name a block sealed again since: check the header.
-	s, err := l.SealedBlock(n)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
-		}
-		return 0, err
-	}
-	if n == 0 || s.Header.Hash() != hash {
-		return 0, fmt.Errorf("%w: block %v", ErrNotFound, hash)
-	}
-	return n, nil
-}
-
-// Block assembles sealed block n with its transactions.
-func (l *Ledger) Block(n uint64) (*types.Block, error) {
-	s, err := l.SealedBlock(n)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return l.genesis, nil
-	}
-	var txs []*types.Transaction
-	for m := s.First; m <= s.Last; m++ {
-		mb, _, err := l.MiniBlock(m)
-		if err != nil {
-			return nil, err
-		}
-		txs = append(txs, mb.Txs...)
-	}
-	return types.NewBlockWithHeader(s.Header).WithBody(types.Body{Transactions: txs, Withdrawals: []*types.Withdrawal{}}), nil
-}
-
-// BlockHash answers BLOCKHASH for sealed blocks; zero for others.
-func (l *Ledger) BlockHash(n uint64) common.Hash {
-	s, err := l.SealedBlock(n)
-	if err != nil {
-		return common.Hash{}
-	}
-	return s.Header.Hash()
-}
 
 // BaseFee is a convenience for headers: nil-safe copy of a header's base fee.
 func BaseFee(h *types.Header) *big.Int {
@@ -671,19 +623,22 @@ func BaseFee(h *types.Header) *big.Int {
 	return new(big.Int).Set(h.BaseFee)
 }
 
-// ServeRange answers a range request from what the ledger holds: the
-// consecutive stored mini-blocks from req.From on, at most req.Count and at
-// most maxBytes of them in all (at least one if any).
-func (l *Ledger) ServeRange(req *chain.RangeRequest, maxBytes int) *chain.RangeResponse {
-	resp := &chain.RangeResponse{ID: req.ID, From: req.From, Head: l.head.Number}
-	size := 0
-	for n := req.From; n < req.From+req.Count && n <= l.head.Number && n > 0; n++ {
-		_, raw, err := l.MiniBlock(n)
-		if err != nil || (len(resp.MiniBlocks) > 0 && size+len(raw) > maxBytes) {
-			break
-		}
-		resp.MiniBlocks = append(resp.MiniBlocks, raw)
-		size += len(raw)
-	}
-	return resp
+// Step-side shorthands: the tip's answers.
+
+// MiniBlock returns applied mini-block n (n ≥ 1) and its encoding.
+func (l *Ledger) MiniBlock(n uint64) (*chain.MiniBlock, []byte, error) { return l.tip.MiniBlock(n) }
+
+// Receipt returns an applied transaction's receipt and location.
+func (l *Ledger) Receipt(hash common.Hash) (*types.Receipt, *chain.MiniBlock, TxLoc, error) {
+	return l.tip.Receipt(hash)
 }
+
+// SealedBlock returns applied sealed block n (n ≥ 1; 0 is genesis).
+func (l *Ledger) SealedBlock(n uint64) (*Sealed, error) { return l.tip.SealedBlock(n) }
+
+// BlockHash answers BLOCKHASH for the applied sealed blocks; zero for
+// others.
+func (l *Ledger) BlockHash(n uint64) common.Hash { return l.tip.BlockHash(n) }
+
+// StateAt returns the state right after applied mini-block n.
+func (l *Ledger) StateAt(n uint64) (state.Reader, error) { return l.tip.StateAt(n) }

@@ -15,12 +15,7 @@ import (
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/exec"
-	"github.com/meganode/meganode/node/sequencer"
 )
-
-// AttestationsTopic is the gossip topic provers publish their signed
-// attestations and fault reports on.
-const AttestationsTopic node.Topic = "meganode/attestations/1"
 
 // Config configures a prover.
 type Config struct {
@@ -132,6 +127,9 @@ type Prover struct {
 
 	low     uint64            // every block ≤ low has a statement on disk
 	done    map[uint64][]byte // statements above low, encoded
+	out     *node.Outbox
+	syncing map[uint64]bool // statements stored and not yet durable: not served
+	ready   bool            // what Start found on disk is durable
 	pending map[uint64]*chain.BlockBundle
 	head    uint64 // highest block number heard of
 	armed   bool   // a step is scheduled
@@ -170,6 +168,8 @@ func (p *Prover) Low() uint64 { return p.low }
 // Start implements node.Node.
 func (p *Prover) Start(env node.Env) error {
 	p.env = env
+	p.out = node.NewOutbox(env, 0)
+	p.syncing, p.ready = map[uint64]bool{}, false
 	p.done, p.pending, p.armed, p.fetchOn, p.head = map[uint64][]byte{}, map[uint64]*chain.BlockBundle{}, false, false, 0
 	p.low = 0
 	raw, err := env.Disk().Get(keyLow)
@@ -198,11 +198,17 @@ func (p *Prover) Start(env node.Env) error {
 	for n := range p.done { // a maximum: order cannot leak
 		p.head = max(p.head, n)
 	}
-	env.Subscribe(sequencer.BlocksTopic)
+	env.Subscribe(chain.TopicBlocks)
 	env.After(p.cfg.PollEvery, timerPoll)
+	// What a killed process left may not be durable: serve it once a sync
+	// says it is.
+	p.out.Sync(func() { p.ready = true })
 	env.Log().Info("prover started", "low", p.low, "stated above", len(p.done))
 	return nil
 }
+
+// OnSynced implements node.Node.
+func (p *Prover) OnSynced(id node.SyncID) { p.out.Synced(id) }
 
 // OnTimer implements node.Node.
 func (p *Prover) OnTimer(id node.TimerID) {
@@ -285,8 +291,12 @@ func (p *Prover) accept(raw []byte) {
 }
 
 // step validates up to MaxConcurrent pending blocks, oldest first, at
-// once; signs a statement for each; stores them with sync; then publishes.
+// once; signs a statement for each; stores them and asks for the sync;
+// once it completes, publishes them.
 func (p *Prover) step() {
+	if p.out.Full() {
+		return // a completing sync steps again
+	}
 	nums := make([]uint64, 0, len(p.pending))
 	for n := range p.pending { // sorted below: order cannot leak
 		nums = append(nums, n)
@@ -336,13 +346,16 @@ func (p *Prover) step() {
 		batch.Set(keyLow, chain.FrameRLP(formatLowV1, &struct{ Low uint64 }{low}))
 	}
 	if batch.Len() > 0 {
-		if err := batch.Commit(true); err != nil {
+		if err := batch.Commit(); err != nil {
 			p.env.Log().Error("cannot store statements: validating again later", "err", err)
 			return
 		}
 	}
+	stated := make([]uint64, 0, len(verdicts))
 	for i, v := range verdicts {
 		p.done[v.Number] = stmts[i]
+		p.syncing[v.Number] = true
+		stated = append(stated, v.Number)
 		if v.Fault == "" {
 			p.metrics.Attested++
 		} else {
@@ -350,7 +363,19 @@ func (p *Prover) step() {
 			p.env.Mark(cover.ProverFault)
 			p.env.Log().Error("block failed validation", "block", v.Number, "hash", v.Hash, "fault", v.Fault)
 		}
-		p.env.Publish(AttestationsTopic, stmts[i])
+	}
+	if len(verdicts) > 0 {
+		p.out.Sync(func() {
+			// Durable: now they go out.
+			for i, n := range stated {
+				delete(p.syncing, n)
+				p.env.Publish(chain.TopicAttestations, stmts[i])
+			}
+			if len(p.pending) > 0 && !p.armed {
+				p.armed = true
+				p.env.After(p.cfg.StepDelay, timerStep)
+			}
+		})
 	}
 	for n := p.low + 1; n <= low; n++ {
 		delete(p.done, n)
@@ -407,10 +432,17 @@ func (p *Prover) fetch() {
 	p.env.After(p.cfg.FetchTimeout, timerFetch+node.TimerID(p.fetchID))
 }
 
-// serve answers a fullnode's request for statements.
+// serve answers a fullnode's request for statements: durable ones only.
 func (p *Prover) serve(req *chain.AttRequest) *chain.AttResponse {
 	resp := &chain.AttResponse{ID: req.ID}
+	if !p.ready {
+		return resp
+	}
 	for n := req.From; n < req.From+req.Count && n <= p.head; n++ {
+		if p.syncing[n] {
+			p.env.Mark(cover.ProverStatementsInFlight)
+			continue
+		}
 		raw := p.done[n]
 		if raw == nil && n <= p.low {
 			var err error

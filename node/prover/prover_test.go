@@ -52,7 +52,7 @@ func (h *harness) settle() {
 func (h *harness) statements() [][]byte {
 	var out [][]byte
 	for _, g := range h.env.Gossip {
-		if g.Topic == AttestationsTopic {
+		if g.Topic == chain.TopicAttestations {
 			out = append(out, g.Msg)
 		}
 	}

@@ -127,7 +127,8 @@ func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) str
 		hashes[h.Number.Uint64()-1] = h.ParentHash
 	}
 	header := types.CopyHeader(o.Header)
-	blk := ex.NewBlock(state.NewLayer(reader), header, func(n uint64) common.Hash { return hashes[n] })
+	layer := state.NewLayer(reader)
+	blk := ex.NewBlock(layer, header, func(n uint64) common.Hash { return hashes[n] })
 	blk.Begin()
 	for i, mb := range o.MiniBlocks {
 		for j, tx := range mb.Txs {
@@ -147,8 +148,8 @@ func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) str
 				return fmt.Sprintf("end of block: %v", err)
 			}
 		}
-		d, err := blk.Flush()
-		if err != nil {
+		d := blk.Flush()
+		if err := layer.Apply(d); err != nil {
 			return fmt.Sprintf("mini-block %d: %v", mb.Header.Number, err)
 		}
 		if err := reader.Err(); err != nil {

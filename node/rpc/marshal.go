@@ -71,14 +71,20 @@ func marshalHeader(head *types.Header) map[string]any {
 // marshalBlock is go-ethereum's RPCMarshalBlock: the header, the size, the
 // transactions (hashes, or objects with fullTx), no uncles, and the
 // withdrawals.
-func marshalBlock(b *types.Block, fullTx bool, signer types.Signer) map[string]any {
+// senders, when it has one per transaction, are the senders the node
+// recovered; otherwise they are recovered here.
+func marshalBlock(b *types.Block, fullTx bool, signer types.Signer, senders []common.Address) map[string]any {
 	fields := marshalHeader(b.Header())
 	fields["size"] = hexutil.Uint64(b.Size())
 	txs := b.Transactions()
 	out := make([]any, len(txs))
 	for i, tx := range txs {
 		if fullTx {
-			out[i] = newRPCTransaction(tx, signer, &txLocation{
+			var from common.Address
+			if len(senders) == len(txs) {
+				from = senders[i]
+			}
+			out[i] = newRPCTransaction(tx, senderOf(tx, signer, from), &txLocation{
 				BlockHash: b.Hash(), BlockNumber: b.NumberU64(), Time: b.Time(), Index: uint64(i), BaseFee: b.BaseFee(),
 			})
 		} else {
@@ -134,10 +140,20 @@ type txLocation struct {
 	GasPrice    *big.Int // the effective gas price, when known
 }
 
-// newRPCTransaction is go-ethereum's newRPCTransaction for an executed
-// transaction.
-func newRPCTransaction(tx *types.Transaction, signer types.Signer, loc *txLocation) *rpcTransaction {
+// senderOf is a transaction's sender: known, the one the node recovered
+// (it recovers each sender once), or, from a node that did not say,
+// recovered here.
+func senderOf(tx *types.Transaction, signer types.Signer, known common.Address) common.Address {
+	if known != (common.Address{}) {
+		return known
+	}
 	from, _ := types.Sender(signer, tx)
+	return from
+}
+
+// newRPCTransaction is go-ethereum's newRPCTransaction for an executed
+// transaction sent by from.
+func newRPCTransaction(tx *types.Transaction, from common.Address, loc *txLocation) *rpcTransaction {
 	v, r, s := tx.RawSignatureValues()
 	result := &rpcTransaction{
 		Type:     hexutil.Uint64(tx.Type()),
@@ -207,7 +223,7 @@ func newRPCTransaction(tx *types.Transaction, signer types.Signer, loc *txLocati
 // marshalReceipt is go-ethereum's MarshalReceipt for the API's receipt of
 // tx, with the mini-block it was executed in.
 func marshalReceipt(r *api.Receipt, tx *types.Transaction, signer types.Signer) map[string]any {
-	from, _ := types.Sender(signer, tx)
+	from := senderOf(tx, signer, r.From)
 	logs := marshalLogs(r.Logs)
 	price := r.EffectiveGasPrice
 	if price == nil {

@@ -539,7 +539,7 @@ func (e *ethAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*r
 		return nil, err
 	}
 	r := a.Receipt
-	return newRPCTransaction(tx, e.s.signer, &txLocation{
+	return newRPCTransaction(tx, senderOf(tx, e.s.signer, r.From), &txLocation{
 		BlockHash: r.BlockHash, BlockNumber: r.BlockNumber, Index: r.TxIndex, MiniBlock: r.MiniBlock, GasPrice: r.EffectiveGasPrice,
 	}), nil
 }
@@ -594,7 +594,7 @@ func (s *Server) block(ctx context.Context, c *api.Call, fullTx bool) (map[strin
 	if err != nil {
 		return nil, &rpcError{code: api.CodeInternal, msg: err.Error()}
 	}
-	return marshalBlock(b, fullTx, s.signer), nil
+	return marshalBlock(b, fullTx, s.signer, a.Senders), nil
 }
 
 // GetBlockByNumber is eth_getBlockByNumber: null for a block not sealed.

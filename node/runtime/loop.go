@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
@@ -25,15 +27,40 @@ type netPort interface {
 	Publish(topic node.Topic, msg []byte)
 }
 
+// Syncer is a disk that can make what was committed to it durable (Disk,
+// pebble, does). A Loop over a disk that is not one completes every sync
+// at once: the disk has nothing to lose.
+type Syncer interface {
+	Sync() error
+}
+
+// Admitter is a node that admits transactions before its step (the
+// sequencer): Admit decodes a raw transaction, runs the checks that need
+// no state and recovers its sender, from any goroutine. The Loop runs it
+// on the caller's goroutine, in a bounded pool, and hands the step the
+// admitted transaction.
+type Admitter interface {
+	Admit(raw []byte) (*types.Transaction, error)
+}
+
 // LoopConfig bounds a node's event loop.
 type LoopConfig struct {
 	// Inbound bounds the network messages waiting for the loop; beyond it
 	// they are dropped and counted (the network may lose messages; nodes
 	// repair). Default 4096.
 	Inbound int
-	// Requests bounds the client calls waiting for the loop; beyond it a
-	// caller waits (back-pressure) until its context ends. Default 1024.
+	// Requests bounds the client calls waiting for the loop's step (sends);
+	// beyond it a caller waits (back-pressure) until its context ends.
+	// Default 1024.
 	Requests int
+	// Reads bounds the client calls served off the step at once (reads,
+	// eth_call); beyond it a caller waits until its context ends. Default
+	// 4 per CPU.
+	Reads int
+	// Admissions bounds the transactions admitted at once (decoding and
+	// signature recovery, before the step); beyond it a caller waits until
+	// its context ends. Default: one per CPU.
+	Admissions int
 	// Subscribers bounds the mini-block subscriptions. Default 256.
 	Subscribers int
 	Log         *slog.Logger
@@ -45,6 +72,12 @@ func (c LoopConfig) withDefaults() LoopConfig {
 	}
 	if c.Requests <= 0 {
 		c.Requests = 1024
+	}
+	if c.Reads <= 0 {
+		c.Reads = 4 * goruntime.GOMAXPROCS(0)
+	}
+	if c.Admissions <= 0 {
+		c.Admissions = goruntime.GOMAXPROCS(0)
 	}
 	if c.Subscribers <= 0 {
 		c.Subscribers = 256
@@ -65,6 +98,15 @@ var ErrTooManySubscribers = errors.New("too many subscriptions")
 // LoopMetrics count what went through a loop.
 type LoopMetrics struct {
 	Events, Messages, MessagesDropped, Requests, Timers uint64
+	// Reads are the calls served off the step; ReadsAbandoned those whose
+	// client was gone before they ran.
+	Reads, ReadsAbandoned uint64
+	// Admitted and Refused count the transactions admission passed to the
+	// step and those it answered itself.
+	Admitted, Refused uint64
+	// Syncs are the syncs the node asked for; Fsyncs the disk syncs that
+	// completed them (one per group).
+	Syncs, Fsyncs uint64
 }
 
 type inbound struct {
@@ -72,9 +114,26 @@ type inbound struct {
 	msg  []byte
 }
 
+// synced is a completed group of syncs: every sync up to id.
+type synced struct {
+	id  node.SyncID
+	err error
+}
+
 // Loop drives one node, exactly as the simulator does, from one
-// goroutine: real timers, the network's messages and client calls become
-// the node's events, one at a time. It is the node's node.Env.
+// goroutine: real timers, the network's messages, sends and the disk's
+// sync completions become the node's events, one at a time. It is the
+// node's node.Env. Around that step it runs, on other goroutines, what
+// does not need it:
+//
+//   - admission (Admitter): decoding and signature recovery of sent
+//     transactions, on the callers' goroutines, at most Admissions at once;
+//   - reads (node.ReadServer): every call but a send, served from the
+//     node's released view, at most Reads at once, each stopped when its
+//     client goes away or its deadline passes;
+//   - syncs: a writer goroutine makes the disk durable for the node's
+//     Env.Sync calls, one fsync for all those waiting (group commit), and
+//     hands the completion back to the step as OnSynced.
 type Loop struct {
 	cfg  LoopConfig
 	id   node.NodeID
@@ -87,9 +146,18 @@ type Loop struct {
 	reqs   chan *request
 	timers chan node.TimerID
 	calls  chan func() // work to run on the loop (samplers)
+	synced chan synced
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+
+	soon []node.TimerID // zero-delay timers: fired once nothing else waits
+
+	syncAsked atomic.Uint64 // the newest sync asked for
+	syncWake  chan struct{} // wakes the writer
+
+	readSlots  chan struct{}
+	admitSlots chan struct{}
 
 	running atomic.Bool
 	events  atomic.Uint64
@@ -97,6 +165,12 @@ type Loop struct {
 	dropped atomic.Uint64
 	nreqs   atomic.Uint64
 	ntimers atomic.Uint64
+	nreads  atomic.Uint64
+	gone    atomic.Uint64
+	admits  atomic.Uint64
+	refused atomic.Uint64
+	nsyncs  atomic.Uint64
+	fsyncs  atomic.Uint64
 
 	subMu sync.Mutex
 	subs  map[uint64]chan *chain.MiniBlock
@@ -113,14 +187,18 @@ func NewLoop(id node.NodeID, n node.Node, disk node.Disk, cfg LoopConfig) *Loop 
 	}
 	return &Loop{
 		cfg: cfg, id: id, n: n, disk: disk,
-		rng:    rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
-		msgs:   make(chan inbound, cfg.Inbound),
-		reqs:   make(chan *request, cfg.Requests),
-		timers: make(chan node.TimerID, 64),
-		calls:  make(chan func(), 16),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		subs:   map[uint64]chan *chain.MiniBlock{},
+		rng:        rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
+		msgs:       make(chan inbound, cfg.Inbound),
+		reqs:       make(chan *request, cfg.Requests),
+		timers:     make(chan node.TimerID, 64),
+		calls:      make(chan func(), 16),
+		synced:     make(chan synced, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		syncWake:   make(chan struct{}, 1),
+		readSlots:  make(chan struct{}, cfg.Reads),
+		admitSlots: make(chan struct{}, cfg.Admissions),
+		subs:       map[uint64]chan *chain.MiniBlock{},
 	}
 }
 
@@ -140,40 +218,145 @@ func (l *Loop) Deliver(from node.NodeID, msg []byte) {
 
 // Metrics returns the loop's counters.
 func (l *Loop) Metrics() LoopMetrics {
-	return LoopMetrics{Events: l.events.Load(), Messages: l.nmsgs.Load(), MessagesDropped: l.dropped.Load(), Requests: l.nreqs.Load(), Timers: l.ntimers.Load()}
+	return LoopMetrics{
+		Events: l.events.Load(), Messages: l.nmsgs.Load(), MessagesDropped: l.dropped.Load(), Requests: l.nreqs.Load(),
+		Timers: l.ntimers.Load(), Reads: l.nreads.Load(), ReadsAbandoned: l.gone.Load(), Admitted: l.admits.Load(),
+		Refused: l.refused.Load(), Syncs: l.nsyncs.Load(), Fsyncs: l.fsyncs.Load(),
+	}
 }
 
 // Running reports whether the node started and has not stopped.
 func (l *Loop) Running() bool { return l.running.Load() }
 
+// ErrSync is what Run returns when the disk failed to sync: what the node
+// let out depends on it, so the process must stop and restart from what
+// is durable.
+var ErrSync = errors.New("disk sync failed")
+
 // Run starts the node and drives it until ctx ends; then it stops between
 // two events (the current step finishes) and returns. The caller then
-// closes the network and the disk. Run returns the node's start error, if
-// any.
+// closes the network and the disk. Run returns the node's start error, or
+// ErrSync if the disk could not sync.
 func (l *Loop) Run(ctx context.Context) error {
 	defer close(l.done)
+	writerDone := make(chan struct{})
+	go l.writer(writerDone)
+	defer func() { <-writerDone }() // after shutdown stopped it
 	defer l.shutdown()
 	if err := l.n.Start(l); err != nil {
 		return err
 	}
 	l.running.Store(true)
 	for {
+		if len(l.soon) > 0 {
+			// Zero-delay timers fire once the node has taken everything
+			// that was waiting for it: "when idle".
+			select {
+			case <-ctx.Done():
+				return nil
+			case s := <-l.synced:
+				if err := l.onSynced(s); err != nil {
+					return err
+				}
+			case id := <-l.timers:
+				l.onTimer(id)
+			case m := <-l.msgs:
+				l.onMessage(m)
+			case r := <-l.reqs:
+				l.onRequest(r)
+			case fn := <-l.calls:
+				fn()
+			default:
+				id := l.soon[0]
+				l.soon = l.soon[1:]
+				l.onTimer(id)
+			}
+			l.events.Add(1)
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case s := <-l.synced:
+			if err := l.onSynced(s); err != nil {
+				return err
+			}
 		case id := <-l.timers:
-			l.ntimers.Add(1)
-			l.n.OnTimer(id)
+			l.onTimer(id)
 		case m := <-l.msgs:
-			l.nmsgs.Add(1)
-			l.n.OnMessage(m.from, m.msg)
+			l.onMessage(m)
 		case r := <-l.reqs:
-			l.nreqs.Add(1)
-			l.n.OnRequest(r)
+			l.onRequest(r)
 		case fn := <-l.calls:
 			fn()
 		}
 		l.events.Add(1)
+	}
+}
+
+func (l *Loop) onTimer(id node.TimerID) {
+	l.ntimers.Add(1)
+	l.n.OnTimer(id)
+}
+
+func (l *Loop) onMessage(m inbound) {
+	l.nmsgs.Add(1)
+	l.n.OnMessage(m.from, m.msg)
+}
+
+func (l *Loop) onRequest(r *request) {
+	l.nreqs.Add(1)
+	if r.ctx.Err() != nil {
+		// The client is gone: drop the call before it runs.
+		l.gone.Add(1)
+		r.Respond(api.Failed(api.Errorf(api.KindUnavailable, "the client went away")).Encode())
+		return
+	}
+	l.n.OnRequest(r)
+}
+
+func (l *Loop) onSynced(s synced) error {
+	if s.err != nil {
+		l.cfg.Log.Error("disk sync failed: stopping the node; it restarts from what is durable", "err", s.err)
+		return fmt.Errorf("%w: %v", ErrSync, s.err)
+	}
+	l.n.OnSynced(s.id)
+	return nil
+}
+
+// writer makes the disk durable for the node's syncs, off the step: it
+// waits for a sync to be asked for, syncs the disk once for every sync
+// asked so far, and tells the step.
+func (l *Loop) writer(done chan struct{}) {
+	defer close(done)
+	var completed uint64
+	syncer, _ := l.disk.(Syncer)
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.syncWake:
+		}
+		for {
+			target := l.syncAsked.Load()
+			if target <= completed {
+				break
+			}
+			var err error
+			if syncer != nil {
+				err = syncer.Sync()
+			}
+			l.fsyncs.Add(1)
+			select {
+			case l.synced <- synced{id: node.SyncID(target), err: err}:
+			case <-l.stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+			completed = target
+		}
 	}
 }
 
@@ -230,15 +413,33 @@ func (l *Loop) ID() node.NodeID { return l.id }
 // Now implements node.Env: the wall clock.
 func (l *Loop) Now() time.Time { return time.Now() }
 
-// After implements node.Env with a real timer. A timer that fires while
-// the loop is busy waits its turn; one that fires after shutdown is lost.
+// After implements node.Env with a real timer. A zero delay fires once
+// the node has taken every event already waiting for it (when it is idle);
+// a timer that fires while the loop is busy waits its turn; one that fires
+// after shutdown is lost.
 func (l *Loop) After(d time.Duration, id node.TimerID) {
-	time.AfterFunc(max(d, 0), func() {
+	if d <= 0 {
+		l.soon = append(l.soon, id)
+		return
+	}
+	time.AfterFunc(d, func() {
 		select {
 		case l.timers <- id:
 		case <-l.stop:
 		}
 	})
+}
+
+// Sync implements node.Env: the writer goroutine syncs the disk and the
+// completion comes back as OnSynced.
+func (l *Loop) Sync() node.SyncID {
+	id := l.syncAsked.Add(1)
+	l.nsyncs.Add(1)
+	select {
+	case l.syncWake <- struct{}{}:
+	default: // the writer is awake already: it takes this one too
+	}
+	return node.SyncID(id)
 }
 
 // Send implements node.Env.
@@ -279,30 +480,77 @@ func (l *Loop) Mark(string) {}
 
 // Client calls.
 
+// request is a client call, carried decoded (api.CallRequest) and answered
+// with the answer itself (api.AnswerRequest): nothing is encoded between
+// the RPC server and the node.
 type request struct {
-	body []byte
-	done chan []byte
+	ctx  context.Context
+	call *api.Call
+	done chan *api.Answer
 }
 
 func (r *request) Client() node.NodeID { return "rpc" }
-func (r *request) Body() []byte        { return r.body }
+func (r *request) Body() []byte        { return r.call.Encode() }
+func (r *request) Call() *api.Call     { return r.call }
 
-// Respond keeps the first answer; a node answers each request once.
-func (r *request) Respond(body []byte) {
+// Answer keeps the first answer; a node answers each request once.
+func (r *request) Answer(a *api.Answer) {
 	select {
-	case r.done <- bytes.Clone(body):
+	case r.done <- a:
 	default:
 	}
 }
 
-// Do runs a client call on the node and returns its answer. It waits for
-// room in the request queue (back-pressure) and for the answer, until ctx
-// ends or the loop stops.
+// Respond implements node.Request for a node that answers in bytes.
+func (r *request) Respond(body []byte) {
+	a, err := api.DecodeAnswer(body)
+	if err != nil {
+		a = api.Failed(fmt.Errorf("a malformed answer: %w", err))
+	}
+	r.Answer(a)
+}
+
+// Do runs a client call on the node and returns its answer. A send is
+// admitted on the caller's goroutine (Admitter), then waits for room in
+// the step's request queue (back-pressure); any other call is served off
+// the step (node.ReadServer). Each waits until ctx ends or the loop stops;
+// ctx ending also stops a running read (an EVM call) and drops a queued
+// call before it runs.
 func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 	if !l.running.Load() {
 		return nil, ErrStopped
 	}
-	r := &request{body: c.Encode(), done: make(chan []byte, 1)}
+	r := &request{ctx: ctx, call: c, done: make(chan *api.Answer, 1)}
+	send := c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync
+	if rs, ok := l.n.(node.ReadServer); ok && !send {
+		if err := acquire(ctx, l.readSlots, l.stop); err != nil {
+			return nil, err
+		}
+		defer func() { <-l.readSlots }()
+		if ctx.Err() != nil {
+			l.gone.Add(1)
+			return nil, ctx.Err()
+		}
+		l.nreads.Add(1)
+		if rs.Serve(ctx, r) {
+			return <-r.done, nil
+		}
+	}
+	if ad, ok := l.n.(Admitter); ok && send && c.Tx == nil {
+		if err := acquire(ctx, l.admitSlots, l.stop); err != nil {
+			return nil, err
+		}
+		tx, err := ad.Admit(c.Raw)
+		<-l.admitSlots
+		if err != nil {
+			l.refused.Add(1)
+			return api.Failed(err), nil
+		}
+		l.admits.Add(1)
+		cp := *c
+		cp.Tx = tx
+		r.call = &cp
+	}
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():
@@ -311,12 +559,25 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 		return nil, ErrStopped
 	}
 	select {
-	case body := <-r.done:
-		return api.DecodeAnswer(body)
+	case a := <-r.done:
+		return a, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-l.stop:
 		return nil, ErrStopped
+	}
+}
+
+// acquire takes a slot of a bounded pool, waiting until ctx ends or the
+// loop stops.
+func acquire(ctx context.Context, slots chan struct{}, stop chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return ErrStopped
 	}
 }
 

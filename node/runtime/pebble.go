@@ -45,9 +45,11 @@ type Options struct {
 	Logger pebble.Logger
 }
 
-// Disk is the production node.Disk: a pebble database. Commit(true) makes
-// the batch and, pebble's write-ahead log being written in order, every
-// batch committed before it durable, the model sim.Disk implements.
+// Disk is the production node.Disk: a pebble database. Commit puts a batch
+// in the write-ahead log without syncing it; Sync makes every batch
+// committed before it durable (pebble's log is written in order), the
+// model sim.Disk implements. A node asks for syncs through its Loop, whose
+// writer goroutine calls Sync off the node's step.
 //
 // Pebble stores every key behind a one-byte tag (keyTag), so that the
 // empty key, which node.Disk allows, is an ordinary key to pebble: pebble
@@ -258,10 +260,10 @@ func (b *batch) Delete(key []byte) {
 // Len implements node.Batch.
 func (b *batch) Len() int { return b.n }
 
-// Commit implements node.Batch. Commit(true) returns once the batch, and
-// every batch committed before it, is in the synced write-ahead log; this
-// holds for an empty batch too.
-func (b *batch) Commit(sync bool) (err error) {
+// Commit implements node.Batch: the batch goes into the memtable and the
+// write-ahead log, unsynced. It is visible at once and survives the
+// process; Sync makes it survive the machine.
+func (b *batch) Commit() (err error) {
 	if b.pb == nil {
 		return ErrBatchCommitted
 	}
@@ -272,18 +274,26 @@ func (b *batch) Commit(sync bool) (err error) {
 		return fmt.Errorf("runtime: commit %d writes: %w", b.n, err)
 	}
 	defer b.d.recoverFatal("commit", &err)
-	wo := pebble.NoSync
-	if sync {
-		wo = pebble.Sync
-		if pb.Empty() {
-			// Pebble commits an empty batch without touching the WAL, so
-			// it would not sync the batches before it. A zero-length
-			// log-data record makes the batch write, and sync, the WAL.
-			_ = pb.LogData(nil, nil) // never fails
-		}
+	if err := pb.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("runtime: commit %d writes: %w", b.n, err)
 	}
-	if err := pb.Commit(wo); err != nil {
-		return fmt.Errorf("runtime: commit %d writes (sync %t): %w", b.n, sync, err)
+	return nil
+}
+
+// Sync makes every batch committed so far durable: it returns once the
+// write-ahead log holding them is synced. Pebble's log is written in order,
+// so syncing it through a record syncs everything before. Several
+// goroutines may call Sync at once; the Loop's writer does, one call for
+// every group of syncs its node asked for (group commit).
+func (d *Disk) Sync() (err error) {
+	if err := d.usable(); err != nil {
+		return fmt.Errorf("runtime: sync: %w", err)
+	}
+	defer d.recoverFatal("sync", &err)
+	// An empty batch would not touch the log: a zero-length log-data
+	// record makes the write, and the sync, reach it.
+	if err := d.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("runtime: sync: %w", err)
 	}
 	return nil
 }

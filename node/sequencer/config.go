@@ -14,21 +14,30 @@ import (
 	"github.com/meganode/meganode/node/mempool"
 )
 
-// Topic is the gossip topic mini-blocks are published on.
-const Topic node.Topic = "meganode/miniblocks/1"
-
-// BlocksTopic is the gossip topic sealed blocks' bundles (mini-blocks and
-// witness, chain.BlockBundle) are published on, for the provers.
-const BlocksTopic node.Topic = "meganode/blocks/1"
-
 // Config configures a sequencer.
 type Config struct {
 	Genesis  *core.Genesis
 	Key      *ecdsa.PrivateKey // signs mini-blocks
 	Coinbase common.Address    // receives the priority fees
 
-	MiniBlockInterval  time.Duration // default 10 ms
-	MiniBlocksPerBlock int           // K: mini-blocks per sealed EVM block; default 100
+	// MiniBlockInterval is the longest a mini-block stays open: mini-blocks
+	// close on a schedule, one interval apart. Default 10 ms.
+	MiniBlockInterval time.Duration
+	// MiniBlocksPerBlock, K, is how many intervals a sealed EVM block
+	// lasts: a block seals at its K-th scheduled tick, on time, whatever
+	// the early closes in between. Default 100.
+	MiniBlocksPerBlock int
+	// MinGap is the least time between two mini-blocks. A mini-block
+	// closes before its interval is over when the sequencer is idle with
+	// executed transactions waiting, MinGap after the previous one at the
+	// earliest: a lone transaction is acknowledged in about the time it
+	// takes to execute and sync. Default 1 ms; a negative MinGap closes
+	// mini-blocks on the interval only.
+	MinGap time.Duration
+	// MaxInFlight bounds the mini-blocks synced in flight (group commit);
+	// at the bound, the mini-block being filled stays open until one
+	// completes. Default node.DefaultMaxInFlight.
+	MaxInFlight int
 
 	Pool   mempool.Config
 	Ledger ledger.Config
@@ -73,6 +82,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MiniBlocksPerBlock <= 0 {
 		c.MiniBlocksPerBlock = 100
+	}
+	if c.MinGap == 0 {
+		c.MinGap = time.Millisecond
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = node.DefaultMaxInFlight
 	}
 	if c.Policy == (exec.Policy{}) {
 		c.Policy = exec.DefaultPolicy()

@@ -8,6 +8,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/cover"
+	"github.com/meganode/meganode/node/ledger"
 )
 
 // timerDA + put id: the put in flight to DA timed out.
@@ -27,9 +28,9 @@ type publisher struct {
 	wait     time.Duration // current retry delay
 }
 
-// bundle assembles sealed block n's DA bundle from the ledger.
-func (s *Sequencer) bundle(n uint64) (*chain.BlockBundle, error) {
-	sb, err := s.led.SealedBlock(n)
+// bundle assembles sealed block n's DA bundle from a released view.
+func (s *Sequencer) bundle(v *ledger.View, n uint64) (*chain.BlockBundle, error) {
+	sb, err := v.SealedBlock(n)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (s *Sequencer) bundle(n uint64) (*chain.BlockBundle, error) {
 	}
 	b := &chain.BlockBundle{Number: n, Witness: w, MiniBlocks: make([][]byte, 0, sb.Last-sb.First+1)}
 	for i := sb.First; i <= sb.Last; i++ {
-		_, raw, err := s.led.MiniBlock(i)
+		_, raw, err := v.MiniBlock(i)
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", n, err)
 		}
@@ -49,28 +50,33 @@ func (s *Sequencer) bundle(n uint64) (*chain.BlockBundle, error) {
 }
 
 // gossipBlock publishes sealed block n's bundle to the provers.
-func (s *Sequencer) gossipBlock(n uint64) {
-	b, err := s.bundle(n)
+func (s *Sequencer) gossipBlock(v *ledger.View, n uint64) {
+	b, err := s.bundle(v, n)
 	if err != nil {
 		s.env.Log().Warn("cannot gossip sealed block", "block", n, "err", err)
 		return
 	}
-	s.env.Publish(BlocksTopic, b.Encode())
+	s.env.Publish(chain.TopicBlocks, b.Encode())
 }
 
 // publish sends DA the oldest sealed blocks it has not acknowledged, up to
-// chain.MaxPutBundles and Config.MaxPutBytes in one put.
+// chain.MaxPutBundles and Config.MaxPutBytes in one put: released blocks
+// only, durable here before they go.
 func (s *Sequencer) publish() {
 	p := &s.pub
 	if s.cfg.DA == "" || p.inflight || s.down != nil {
 		return
 	}
-	next, safe := s.led.Published()+1, s.led.Safe().Header.Number.Uint64()
+	v := s.led.View()
+	if v == nil {
+		return
+	}
+	next, safe := s.led.Published()+1, v.Safe().Header.Number.Uint64()
 	put := &chain.DAPut{}
 	var commits []common.Hash
 	size := 0
 	for n := next; n <= safe && len(put.Bundles) < chain.MaxPutBundles; n++ {
-		b, err := s.bundle(n)
+		b, err := s.bundle(v, n)
 		if err != nil {
 			s.env.Log().Error("cannot assemble a block for DA", "block", n, "err", err)
 			break

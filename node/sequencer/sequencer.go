@@ -1,9 +1,11 @@
 package sequencer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -11,7 +13,6 @@ import (
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
@@ -24,9 +25,10 @@ import (
 
 // Timers.
 const (
-	timerTick    node.TimerID = 1 // the next mini-block
+	timerTick    node.TimerID = 1 // the scheduled end of the mini-block
 	timerRecover node.TimerID = 2 // reopen the ledger after a disk error
 	timerExpire  node.TimerID = 3 // time out sync sends, expire the pool
+	timerClose   node.TimerID = 4 // close the mini-block early: idle with executed transactions
 )
 
 // expireEvery is how often waiters and the pool are checked for expiry.
@@ -41,10 +43,26 @@ type waiter struct {
 	deadline time.Time
 }
 
-// Sequencer orders and executes transactions the moment they arrive,
-// streams a signed mini-block every interval, and seals an EVM block every
-// K mini-blocks. A mini-block is synced to the WAL before any of its
-// receipts is returned and before it is published.
+// Sequencer orders and executes transactions the moment they arrive and
+// turns them into signed mini-blocks, sealing an EVM block every K
+// intervals. Closing a mini-block is a pipeline of four stages:
+//
+//   - execute: transactions run as they arrive (pump), against the open
+//     block;
+//   - seal: at the close, the executor's diff, the mini-block's header and,
+//     at the end of a block, the sealed header and the witness, signed;
+//   - persist: the ledger applies and stores the mini-block in one batch
+//     and the Outbox asks for the sync;
+//   - announce: once the sync completes, and never before, the ledger
+//     releases the mini-block's view and the mini-block is published and
+//     its receipts answered (from that view), with the block's bundle to
+//     the provers and DA when it seals one.
+//
+// The sequencer does not wait for the sync: it executes the next
+// mini-block meanwhile (group commit), with up to Config.MaxInFlight syncs
+// in flight. Mini-blocks close at the latest on a fixed schedule, every
+// interval, and earlier, after at least Config.MinGap, when the sequencer
+// is idle with executed transactions waiting.
 type Sequencer struct {
 	cfg     Config
 	env     node.Env
@@ -53,21 +71,34 @@ type Sequencer struct {
 	gstate  *state.Mem
 	signer  common.Address
 
-	led  *ledger.Ledger
-	pool *mempool.Pool
-	down error // set while the ledger must be reopened
+	led    *ledger.Ledger
+	served atomic.Pointer[ledger.Ledger] // what Serve reads: led once it has released a view
+	pool   *mempool.Pool
+	out    *node.Outbox
+	down   error // set while the ledger must be reopened
 
 	// The open EVM block and the mini-block being filled.
 	blk        *exec.Block
 	header     *types.Header
 	openMicros uint64 // time of the open block's first mini-block
+	ticks      int    // scheduled ticks of the open block so far
 	pending    []*types.Transaction
 	receipts   []*types.Receipt
 	executed   map[common.Hash]int // pending transactions by hash
 	carry      *mempool.Entry      // popped but did not fit the block's gas
 	access     *blockAccess        // what the open block read, for its witness
 
+	// The schedule: the next tick's due time, the last close, and whether
+	// an early close is armed.
+	due        time.Time
+	lastClose  time.Time
+	closeArmed bool
+
+	announced uint64 // the newest mini-block published and answered
+
 	pub publisher
+
+	admitHeader atomic.Pointer[types.Header] // what Admit checks against
 
 	waiters  map[common.Hash][]waiter
 	nwaiters int
@@ -103,37 +134,65 @@ func (s *Sequencer) Ledger() *ledger.Ledger {
 // Pool is the sequencer's mempool.
 func (s *Sequencer) Pool() *mempool.Pool { return s.pool }
 
+// Executor is the sequencer's executor (its chain rules and policy):
+// admission runs with it before the step.
+func (s *Sequencer) Executor() *exec.Executor { return s.ex }
+
 // Start implements node.Node: reopen the ledger (snapshot plus WAL, by
-// diff), resume the open block, and start the mini-block clock.
+// diff), resume the open block, and start the mini-block clock. Nothing
+// recovered is let out before a first sync makes it durable: a process
+// that was killed leaves its unsynced writes readable.
 func (s *Sequencer) Start(env node.Env) error {
 	s.env = env
+	s.out = node.NewOutbox(env, s.cfg.MaxInFlight)
+	s.waiters = map[common.Hash][]waiter{}
 	if err := s.recover(); err != nil {
 		return err
 	}
+	s.due = env.Now().Add(s.cfg.MiniBlockInterval)
 	env.After(s.cfg.MiniBlockInterval, timerTick)
 	env.After(expireEvery, timerExpire)
 	return nil
 }
 
-// recover rebuilds everything in memory from the disk. Pending sends are
-// forgotten: unacknowledged transactions may be lost, clients retry.
+// recover rebuilds everything in memory from the disk. Pending sends whose
+// transaction is not in the reopened ledger are answered: unacknowledged
+// transactions may be lost, clients retry. Those whose transaction is (it
+// was committed, its sync may still be in flight) keep waiting: the sync's
+// completion, or the barrier sync asked for here, answers them.
 func (s *Sequencer) recover() error {
-	led, err := ledger.Open(s.env.Disk(), s.genesis, s.gstate, s.cfg.Ledger)
+	led, err := ledger.Open(s.env.Disk(), s.cfg.Genesis.Config, s.genesis, s.gstate, s.cfg.Ledger)
 	if err != nil {
 		return fmt.Errorf("sequencer: %w", err)
 	}
+	reopen := s.led != nil
 	s.led, s.down = led, nil
 	s.pool = mempool.New(s.cfg.Pool)
-	s.blk, s.header, s.pending, s.receipts, s.carry, s.access = nil, nil, nil, nil, nil, nil
+	s.blk, s.header, s.pending, s.receipts, s.carry, s.access, s.ticks = nil, nil, nil, nil, nil, nil, 0
 	s.pub = publisher{id: s.pub.id}
 	s.executed = map[common.Hash]int{}
+	head, _ := led.Head()
+	if !reopen {
+		// A new process: what was let out before is not ours to know; what
+		// it recovered goes out by range requests, not again by gossip.
+		s.announced = head.Number
+	}
+	kept := 0
 	for _, h := range s.order { // in arrival order: each answer is a network send
+		if _, _, _, err := led.Tip().Receipt(h); err == nil {
+			kept += len(s.waiters[h])
+			continue
+		}
 		for _, w := range s.waiters[h] {
 			w.req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "sequencer restarting")).Encode())
 		}
+		s.nwaiters -= len(s.waiters[h])
 		delete(s.waiters, h)
 	}
-	s.waiters, s.nwaiters, s.order = map[common.Hash][]waiter{}, 0, nil
+	if kept > 0 {
+		s.env.Mark(cover.SeqKeptWaiters)
+	}
+	s.compactOrder()
 	if led.TornTail() {
 		s.env.Mark(cover.LedgerTornTail)
 	}
@@ -143,14 +202,22 @@ func (s *Sequencer) recover() error {
 			return fmt.Errorf("sequencer: resume block: %w", err)
 		}
 	}
-	s.publish()
-	head, _ := led.Head()
-	s.env.Log().Info("sequencer started", "head", head.Number, "block", head.BlockNumber, "safe", led.Safe().Header.Number)
+	// The barrier: what the ledger recovered is released once durable.
+	if s.out.Full() {
+		// Only a reopen can find the outbox full; the syncs in flight
+		// complete, and the next close asks again.
+		s.env.Log().Warn("sequencer reopened with its sync limit reached")
+	} else {
+		n := head.Number
+		s.out.Sync(func() { s.announce(n) })
+	}
+	s.env.Log().Info("sequencer started", "head", head.Number, "block", head.BlockNumber, "safe", led.Safe().Header.Number, "reopen", reopen)
 	return nil
 }
 
 // fail handles a disk error: the in-memory state may be ahead of the disk,
-// so the sequencer drops it and reopens the ledger, as after a crash.
+// so the sequencer drops it and reopens the ledger, as after a crash. Its
+// Outbox stays: syncs in flight still complete.
 func (s *Sequencer) fail(err error) {
 	s.env.Mark(cover.SeqDiskError)
 	s.env.Log().Error("sequencer disk error: reopening the ledger", "err", err)
@@ -181,19 +248,10 @@ func (s *Sequencer) nextHeader(parent *types.Header, firstMicros uint64) *types.
 	return h
 }
 
-// ledgerState lets the executor flush straight into the ledger, so that
-// each mini-block's diff is applied once.
-type ledgerState struct {
-	*state.Mem
-	led *ledger.Ledger
-}
-
-func (l ledgerState) Apply(d *chain.Diff) error { return l.led.ApplyDiff(d) }
-
 // recording is the state the open block executes on: the ledger's, with
 // every read recorded for the block's witness.
-func (s *Sequencer) recording() state.State {
-	return state.Recorder{State: ledgerState{s.led.State(), s.led}, Access: s.access.state}
+func (s *Sequencer) recording() state.Reader {
+	return state.Recorder{Reader: s.led.State(), Access: s.access.state}
 }
 
 // openBlock starts the next EVM block.
@@ -205,6 +263,8 @@ func (s *Sequencer) openBlock() {
 	s.access = newBlockAccess(s.header.Number.Uint64())
 	s.blk = s.ex.NewBlock(s.recording(), s.header, s.getHash)
 	s.blk.Begin()
+	s.ticks = 0
+	s.admitHeader.Store(s.header)
 }
 
 // resume continues the open block after recovery.
@@ -229,6 +289,10 @@ func (s *Sequencer) resume(open []*chain.MiniBlock) error {
 		return err
 	}
 	s.blk = blk
+	// The ticks the block lasted so far, by its clock: it seals on time.
+	if now := uint64(s.env.Now().UnixMicro()); now > s.openMicros {
+		s.ticks = int(time.Duration(now-s.openMicros) * time.Microsecond / s.cfg.MiniBlockInterval)
+	}
 	return nil
 }
 
@@ -236,10 +300,13 @@ func (s *Sequencer) resume(open []*chain.MiniBlock) error {
 func (s *Sequencer) OnTimer(id node.TimerID) {
 	switch id {
 	case timerTick:
-		if s.down == nil {
-			s.tick()
+		s.tick()
+	case timerClose:
+		s.closeArmed = false
+		if s.down == nil && len(s.pending) > 0 {
+			s.env.Mark(cover.SeqEarlyClose)
+			s.close(false)
 		}
-		s.env.After(s.cfg.MiniBlockInterval, timerTick)
 	case timerRecover:
 		if s.down != nil {
 			if err := s.recover(); err != nil {
@@ -256,25 +323,78 @@ func (s *Sequencer) OnTimer(id node.TimerID) {
 	}
 }
 
-// tick ends the current mini-block: flush, seal the block when it is the
-// K-th, sign, write to the WAL with sync, then publish and answer.
+// tick is the scheduled end of a mini-block. The schedule does not drift:
+// the next tick is due an interval after this one was due, not after this
+// one's work; a tick that comes more than an interval late skips the slots
+// it missed (and counts them towards the block's length, so that blocks
+// seal on time).
 func (s *Sequencer) tick() {
+	now, iv := s.env.Now(), s.cfg.MiniBlockInterval
+	slots := 1
+	if late := now.Sub(s.due); late >= iv {
+		s.env.Mark(cover.SeqLateTick)
+		slots += int(late / iv)
+	}
+	s.due = s.due.Add(time.Duration(slots) * iv)
+	if !s.due.After(now) || s.due.Sub(now) > iv {
+		s.due = now.Add(iv) // the clock jumped: start the schedule again
+	}
+	s.env.After(s.due.Sub(now), timerTick)
+	if s.down != nil {
+		return
+	}
+	if s.blk == nil {
+		s.openBlock()
+	}
+	s.ticks += slots
+	s.close(s.ticks >= s.cfg.MiniBlocksPerBlock)
+}
+
+// close ends the mini-block being filled: seal, persist, and ask for the
+// sync, whose completion announces it. At the bound on syncs in flight the
+// mini-block stays open (the executed transactions wait, the next tick
+// tries again).
+func (s *Sequencer) close(last bool) {
+	if s.out.Full() {
+		s.env.Mark(cover.SeqSyncBackpressure)
+		return
+	}
 	if s.blk == nil {
 		s.openBlock()
 	}
 	s.pump()
+	mb, raw, witness, err := s.seal(last)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if err := s.persist(mb, raw, witness); err != nil {
+		s.fail(err)
+		return
+	}
+	s.lastClose = s.env.Now()
+	s.pending, s.receipts = nil, nil
+	clear(s.executed)
+	if last {
+		s.blk, s.access = nil, nil
+	}
+}
+
+// seal builds the signed mini-block of what the open block executed since
+// the last close; the last one of a block also carries the sealed header
+// and the block's witness (whose post-state root the header takes, and
+// which the ledger's root check confirms when it applies the diff).
+func (s *Sequencer) seal(last bool) (*chain.MiniBlock, []byte, []byte, error) {
 	head, headHash := s.led.Head()
 	index := uint64(0)
 	if head.BlockNumber == s.header.Number.Uint64() {
 		index = head.Index + 1
 	}
-	last := index+1 >= uint64(s.cfg.MiniBlocksPerBlock)
 	var requests [][]byte
 	if last {
 		var err error
 		if requests, err = s.blk.End(); err != nil {
-			s.fail(err)
-			return
+			return nil, nil, nil, err
 		}
 	}
 	txOffset := uint64(s.blk.TxCount() - len(s.pending))
@@ -283,11 +403,6 @@ func (s *Sequencer) tick() {
 	for _, r := range s.receipts {
 		logOffset -= uint64(len(r.Logs))
 		gasUsed += r.GasUsed
-	}
-	d, err := s.blk.Flush()
-	if err != nil {
-		s.fail(err)
-		return
 	}
 	micros := max(head.TimeMicros+1, uint64(s.env.Now().UnixMicro()))
 	if index == 0 {
@@ -298,58 +413,30 @@ func (s *Sequencer) tick() {
 			Number: head.Number + 1, BlockNumber: s.header.Number.Uint64(), Index: index, TimeMicros: micros,
 			ParentHash: headHash, GasUsed: gasUsed, TxOffset: txOffset, LogOffset: logOffset,
 		},
-		Txs: s.pending, Receipts: s.receipts, Diff: d,
+		Txs: s.pending, Receipts: s.receipts, Diff: s.blk.Flush(),
 	}
 	var witness []byte
 	if last {
 		var post common.Hash
+		var err error
 		if witness, post, err = s.witness(mb); err != nil {
-			s.fail(fmt.Errorf("witness of block %d: %w", s.header.Number, err))
-			return
+			return nil, nil, nil, fmt.Errorf("witness of block %d: %w", s.header.Number, err)
 		}
-		mb.Sealed = s.seal(mb, requests)
-		if post != mb.Sealed.Root {
-			s.fail(fmt.Errorf("block %d: witness leads to root %v, state is at %v", s.header.Number, post, mb.Sealed.Root))
-			return
-		}
+		mb.Sealed = s.sealedHeader(mb, requests, post)
 	}
 	if err := mb.Seal(s.cfg.Key); err != nil {
-		s.fail(err)
-		return
+		return nil, nil, nil, err
 	}
 	raw, err := mb.Encode()
 	if err != nil {
-		s.fail(err)
-		return
+		return nil, nil, nil, err
 	}
-	if last {
-		err = s.led.AppendSealed(mb, raw, witness, true)
-	} else {
-		err = s.led.Append(mb, raw, true)
-	}
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	// Durable: now publish and acknowledge.
-	s.env.Publish(Topic, raw)
-	if s.cfg.OnMiniBlock != nil {
-		s.cfg.OnMiniBlock(mb)
-	}
-	for i, tx := range mb.Txs {
-		s.answer(tx.Hash(), &api.Answer{Receipt: api.ToReceipt(s.led, mb.Receipts[i], mb, ledger.TxLoc{MiniBlock: mb.Header.Number, Index: uint64(i)})})
-	}
-	s.pending, s.receipts = nil, nil
-	clear(s.executed)
-	if last {
-		s.blk, s.access = nil, nil
-		s.gossipBlock(mb.Sealed.Number.Uint64())
-		s.publish()
-	}
+	return mb, raw, witness, nil
 }
 
-// seal builds the header of the block the mini-block mb ends.
-func (s *Sequencer) seal(mb *chain.MiniBlock, requests [][]byte) *types.Header {
+// sealedHeader builds the header of the block the mini-block mb ends, with
+// root as its state root.
+func (s *Sequencer) sealedHeader(mb *chain.MiniBlock, requests [][]byte, root common.Hash) *types.Header {
 	h := types.CopyHeader(s.header)
 	var txs []*types.Transaction
 	var rs []*types.Receipt
@@ -359,7 +446,7 @@ func (s *Sequencer) seal(mb *chain.MiniBlock, requests [][]byte) *types.Header {
 	}
 	txs = append(txs, mb.Txs...)
 	rs = append(rs, mb.Receipts...)
-	h.Root = s.led.State().Root()
+	h.Root = root
 	h.TxHash = chain.TxRoot(txs)
 	h.ReceiptHash = chain.ReceiptRoot(rs)
 	h.Bloom = types.MergeBloom(rs)
@@ -371,12 +458,82 @@ func (s *Sequencer) seal(mb *chain.MiniBlock, requests [][]byte) *types.Header {
 	return h
 }
 
+// persist writes the mini-block to the ledger, which applies its diff to
+// the state (the only time it is applied) and commits it in one batch,
+// and asks for the sync that announces it.
+func (s *Sequencer) persist(mb *chain.MiniBlock, raw, witness []byte) error {
+	var err error
+	if mb.Sealed != nil {
+		err = s.led.AppendSealed(mb, raw, witness)
+	} else {
+		err = s.led.Append(mb, raw)
+	}
+	if errors.Is(err, ledger.ErrSealMismatch) || errors.Is(err, ledger.ErrNotNext) {
+		// The sequencer's own mini-block does not fit its own ledger.
+		node.Broken("sequencer: its mini-block %d does not fit its ledger: %v", mb.Header.Number, err)
+	}
+	if err != nil {
+		return err
+	}
+	if head, _ := s.led.Head(); head.Number != mb.Header.Number {
+		node.Broken("sequencer: ledger head %d after appending mini-block %d", head.Number, mb.Header.Number)
+	}
+	if s.out.InFlight() > 0 {
+		s.env.Mark(cover.SeqPipelined)
+	}
+	n := mb.Header.Number
+	s.out.Sync(func() { s.announce(n) })
+	return nil
+}
+
+// announce runs once the sync covering mini-block n completed: the ledger
+// releases n's view, and every mini-block it holds that was not announced
+// yet is published, answered and, when it seals a block, sent to the
+// provers and DA, all from the released view.
+func (s *Sequencer) announce(n uint64) {
+	if s.down != nil {
+		return // the reopened ledger's barrier announces it
+	}
+	if s.led.View() == nil {
+		s.env.Mark(cover.ReleaseAfterReopen)
+	}
+	v := s.led.Release(min(n, s.led.Tip().Number()))
+	if v == nil {
+		return // a sync of the previous ledger: the barrier's announces
+	}
+	s.served.Store(s.led)
+	head, _ := v.Head()
+	for m := s.announced + 1; m <= head.Number; m++ {
+		mb, raw, err := v.MiniBlock(m)
+		if err != nil {
+			s.env.Log().Error("cannot read a released mini-block to announce it", "mini-block", m, "err", err)
+			break
+		}
+		s.env.Publish(chain.TopicMiniBlocks, raw)
+		if s.cfg.OnMiniBlock != nil {
+			s.cfg.OnMiniBlock(mb)
+		}
+		for i, tx := range mb.Txs {
+			if len(s.waiters[tx.Hash()]) > 0 {
+				s.answer(tx.Hash(), &api.Answer{Receipt: v.ToReceipt(mb.Receipts[i], mb, ledger.TxLoc{MiniBlock: m, Index: uint64(i)})})
+			}
+		}
+		if mb.Sealed != nil {
+			s.gossipBlock(v, mb.Sealed.Number.Uint64())
+		}
+		s.announced = m
+	}
+	s.publish()
+}
+
 // pump executes what the pool has ready, best first, until the pool is
-// empty or the block is full.
+// empty or the block is full, and arms an early close when it executed
+// something.
 func (s *Sequencer) pump() {
 	if s.blk == nil || s.down != nil {
 		return
 	}
+	before := len(s.pending)
 	for {
 		e := s.carry
 		s.carry = nil
@@ -384,16 +541,16 @@ func (s *Sequencer) pump() {
 			e = s.pool.Pop(s.header.BaseFee)
 		}
 		if e == nil {
-			return
+			break
 		}
 		if e.Tx.Gas() > s.blk.GasLeft() {
 			s.carry = e // the next block
-			return
+			break
 		}
 		r, _, err := s.blk.ApplyTx(e.Tx)
 		h := e.Tx.Hash()
 		if err != nil {
-			s.answer(h, api.Failed(err))
+			s.answer(h, ledger.Failed(err))
 			nonce, _ := s.blk.Account(e.From)
 			s.dropped(s.pool.SetNonce(e.From, nonce), "its nonce was used")
 			continue
@@ -402,6 +559,13 @@ func (s *Sequencer) pump() {
 		s.pending = append(s.pending, e.Tx)
 		s.receipts = append(s.receipts, r)
 		s.dropped(s.pool.SetNonce(e.From, e.Tx.Nonce()+1), "its nonce was used")
+	}
+	if len(s.pending) > before && !s.closeArmed && s.cfg.MinGap >= 0 {
+		// Close as soon as the sequencer has nothing else waiting for it
+		// (a zero-delay timer comes after what is queued), but not sooner
+		// than MinGap after the last close.
+		s.closeArmed = true
+		s.env.After(max(0, s.lastClose.Add(s.cfg.MinGap).Sub(s.env.Now())), timerClose)
 	}
 }
 
@@ -420,7 +584,7 @@ func (s *Sequencer) answer(h common.Hash, a *api.Answer) {
 	}
 	body := a.Encode()
 	for _, w := range ws {
-		w.req.Respond(body)
+		api.Reply(w.req, a, body)
 	}
 	s.nwaiters -= len(ws)
 	delete(s.waiters, h)
@@ -429,11 +593,7 @@ func (s *Sequencer) answer(h common.Hash, a *api.Answer) {
 // expire times out sync sends past their deadline (the transaction stays
 // in the pool) and drops pool entries past their lifetime.
 func (s *Sequencer) expire() {
-	if s.down != nil {
-		return
-	}
 	now := s.env.Now()
-	keep := s.order[:0]
 	for _, h := range s.order {
 		ws := s.waiters[h]
 		if len(ws) == 0 {
@@ -454,15 +614,35 @@ func (s *Sequencer) expire() {
 			continue
 		}
 		s.waiters[h] = live
-		keep = append(keep, h)
 	}
-	s.order = keep
+	s.compactOrder()
+	if s.down != nil {
+		return
+	}
 	for _, e := range s.pool.Expire(now) {
 		s.answer(e.Tx.Hash(), api.Failed(api.Errorf(api.KindTimeout, "transaction %v expired from the pool", e.Tx.Hash())))
 	}
 }
 
-// OnMessage implements node.Node: range requests from fullnodes.
+// compactOrder drops from the arrival order the transactions nobody waits
+// for any more.
+func (s *Sequencer) compactOrder() {
+	keep := s.order[:0]
+	for _, h := range s.order {
+		if len(s.waiters[h]) > 0 {
+			keep = append(keep, h)
+		}
+	}
+	clear(s.order[len(keep):])
+	s.order = keep
+}
+
+// OnSynced implements node.Node: a sync completed; what waited for it goes
+// out.
+func (s *Sequencer) OnSynced(id node.SyncID) { s.out.Synced(id) }
+
+// OnMessage implements node.Node: range requests from fullnodes, served
+// from the released view, and DA's acknowledgements.
 func (s *Sequencer) OnMessage(from node.NodeID, msg []byte) {
 	if s.down != nil {
 		return
@@ -479,138 +659,48 @@ func (s *Sequencer) OnMessage(from node.NodeID, msg []byte) {
 		s.env.Log().Warn("bad range request", "from", from, "err", err)
 		return
 	}
-	s.env.Send(from, s.led.ServeRange(req, maxRangeBytes).Encode())
+	v := s.led.View()
+	if v == nil {
+		return // nothing durable yet: the peer asks again
+	}
+	s.env.Send(from, v.ServeRange(req, maxRangeBytes).Encode())
 }
 
-// OnRequest implements node.Node: the client API.
-func (s *Sequencer) OnRequest(req node.Request) {
-	c, err := api.DecodeCall(req.Body())
+// Serve implements node.ReadServer: every call but a send, from the
+// released view, off the step.
+func (s *Sequencer) Serve(ctx context.Context, req node.Request) bool {
+	c, err := api.CallOf(req)
 	if err != nil {
-		req.Respond(api.Failed(err).Encode())
+		api.Reply(req, api.Failed(err), nil)
+		return true
+	}
+	if c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync {
+		return false
+	}
+	l := s.served.Load()
+	if l == nil {
+		api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "sequencer starting: %v", ledger.ErrStarting)), nil)
+		return true
+	}
+	api.Reply(req, l.View().Serve(ctx, s.ex, c), nil)
+	return true
+}
+
+// OnRequest implements node.Node: the sends (reads go to Serve; one that
+// comes here is served from the released view all the same).
+func (s *Sequencer) OnRequest(req node.Request) {
+	c, err := api.CallOf(req)
+	if err != nil {
+		api.Reply(req, api.Failed(err), nil)
+		return
+	}
+	if c.Method != api.MethodSendTx && c.Method != api.MethodSendTxSync {
+		s.Serve(context.Background(), req)
 		return
 	}
 	if s.down != nil {
-		req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "sequencer recovering from a disk error")).Encode())
+		api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "sequencer recovering from a disk error")), nil)
 		return
 	}
-	switch c.Method {
-	case api.MethodSendTx, api.MethodSendTxSync:
-		s.send(req, c)
-		return
-	}
-	if a := api.ServeRead(s.led, s.ex, nil, c); a != nil {
-		req.Respond(a.Encode())
-		return
-	}
-	req.Respond(api.Failed(api.Errorf(api.KindUnknownMethod, "method %v not served", c.Method)).Encode())
-}
-
-// send admits a transaction and executes it at once if it can run. A
-// transaction already known (executed, pending or in the pool) is not
-// admitted twice: a repeated send waits for the same receipt.
-func (s *Sequencer) send(req node.Request, c *api.Call) {
-	sync := c.Method == api.MethodSendTxSync
-	tx, err := chain.DecodeTx(c.Raw)
-	if err != nil {
-		req.Respond(api.Failed(api.Errorf(api.KindInvalidInput, "%v", err)).Encode())
-		return
-	}
-	h := tx.Hash()
-	switch r, mb, loc, err := s.led.Receipt(h); {
-	case err == nil:
-		if sync {
-			req.Respond((&api.Answer{Receipt: api.ToReceipt(s.led, r, mb, loc)}).Encode())
-		} else {
-			req.Respond((&api.Answer{Hash: h}).Encode())
-		}
-		return
-	case !errors.Is(err, ledger.ErrNotFound):
-		// Not knowing whether it was executed, admitting it could run it twice.
-		req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "looking up transaction %v: %v", h, err)).Encode())
-		return
-	}
-	_, executed := s.executed[h]
-	known := executed || s.pool.Get(h) != nil || (s.carry != nil && s.carry.Tx.Hash() == h)
-	if !known {
-		if err := s.admit(tx); err != nil {
-			req.Respond(api.Failed(err).Encode())
-			return
-		}
-	}
-	if !sync {
-		req.Respond((&api.Answer{Hash: h}).Encode())
-		s.pump()
-		return
-	}
-	if err := s.wait(req, h, c.TimeoutMs); err != nil {
-		req.Respond(api.Failed(err).Encode())
-	}
-	s.pump()
-}
-
-// admit validates a new transaction and puts it in the pool.
-func (s *Sequencer) admit(tx *types.Transaction) error {
-	if s.blk == nil {
-		s.openBlock()
-	}
-	from, err := s.ex.ValidateTx(tx, s.header)
-	if err != nil {
-		return err
-	}
-	nonce, balance := s.blk.Account(from)
-	cost := new(big.Int).Mul(tx.GasFeeCap(), new(big.Int).SetUint64(tx.Gas()))
-	cost.Add(cost, tx.Value())
-	if c, overflow := uint256.FromBig(cost); overflow || balance.Lt(c) {
-		return api.Errorf(api.KindInsufficientFunds, "insufficient funds for gas * price + value: address %v have %v want %v", from, balance, cost)
-	}
-	if tx.GasFeeCap().Cmp(s.header.BaseFee) < 0 {
-		return api.Errorf(api.KindFee, "max fee per gas less than block base fee: address %v, maxFeePerGas: %v, baseFee: %v", from, tx.GasFeeCap(), s.header.BaseFee)
-	}
-	replaced, err := s.pool.Add(tx, from, nonce, s.env.Now())
-	if err != nil {
-		if errors.Is(err, mempool.ErrPoolFull) {
-			s.env.Mark(cover.SeqPoolFull)
-		}
-		return poolError(err)
-	}
-	if replaced != nil {
-		s.answer(replaced.Tx.Hash(), api.Failed(api.Errorf(api.KindReplaced, "transaction replaced by %v", tx.Hash())))
-	}
-	return nil
-}
-
-// wait registers a sync send's request for the transaction's receipt.
-func (s *Sequencer) wait(req node.Request, h common.Hash, timeoutMs uint64) error {
-	if s.nwaiters >= s.cfg.MaxWaiters || len(s.waiters[h]) >= s.cfg.MaxWaitersPerTx {
-		s.env.Mark(cover.SeqWaitersFull)
-		return api.Errorf(api.KindUnavailable, "too many sends waiting for receipts (limit %d, %d per transaction): retry", s.cfg.MaxWaiters, s.cfg.MaxWaitersPerTx)
-	}
-	d := s.cfg.SyncTimeout
-	if timeoutMs > 0 {
-		d = min(time.Duration(timeoutMs)*time.Millisecond, s.cfg.MaxSyncTimeout)
-	}
-	if len(s.waiters[h]) == 0 {
-		s.order = append(s.order, h)
-	}
-	s.waiters[h] = append(s.waiters[h], waiter{req: req, deadline: s.env.Now().Add(d)})
-	s.nwaiters++
-	return nil
-}
-
-// poolError maps the pool's refusals to the API's kinds.
-func poolError(err error) *api.Error {
-	k := api.KindInvalidTx
-	switch {
-	case errors.Is(err, mempool.ErrAlreadyKnown):
-		k = api.KindAlreadyKnown
-	case errors.Is(err, mempool.ErrNonceTooLow):
-		k = api.KindNonceTooLow
-	case errors.Is(err, mempool.ErrNonceGap):
-		k = api.KindNonceGap
-	case errors.Is(err, mempool.ErrReplaceUnderpriced):
-		k = api.KindUnderpriced
-	case errors.Is(err, mempool.ErrPoolFull), errors.Is(err, mempool.ErrAccountLimit):
-		k = api.KindPoolFull
-	}
-	return api.Errorf(k, "%v", err)
+	s.send(req, c)
 }

@@ -770,10 +770,3 @@ func TestSyncSendTimesOutButStaysPooled(t *testing.T) {
 		t.Fatalf("after the gap filled: %d txs", len(mb.Txs))
 	}
 }
-
-// The shared test Env files mini-blocks by the sequencer's topic.
-func TestTopicIsTheTestEnvs(t *testing.T) {
-	if Topic != nodetest.MiniBlockTopic {
-		t.Fatalf("sequencer topic %q, nodetest's %q", Topic, nodetest.MiniBlockTopic)
-	}
-}

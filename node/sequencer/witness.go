@@ -38,7 +38,7 @@ func (s *Sequencer) reread(open []*chain.MiniBlock) error {
 	if err != nil {
 		return err
 	}
-	blk := s.ex.NewBlock(state.Recorder{State: state.ReadOnly{Reader: pre}, Access: s.access.state}, s.header, s.getHash)
+	blk := s.ex.NewBlock(state.Recorder{Reader: pre, Access: s.access.state}, s.header, s.getHash)
 	blk.Begin()
 	for _, mb := range open {
 		for _, tx := range mb.Txs {

@@ -59,13 +59,13 @@ func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 // Save implements State. The first Save writes everything; later ones write
 // only accounts, slots and codes changed since, plus the meta record, all in
 // one batch. Save computes the root.
-func (m *Mem) Save(disk node.Disk, sync bool) error {
+func (m *Mem) Save(disk node.Disk) error {
 	b := disk.NewBatch()
 	done, err := m.SaveBatch(disk, b)
 	if err != nil {
 		return err
 	}
-	if err := b.Commit(sync); err != nil {
+	if err := b.Commit(); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	done()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/meganode/meganode/node/chain"
@@ -32,7 +34,15 @@ var ErrFuture = errors.New("state history: height not reached yet")
 //
 // The live state must change only through Apply: Apply and At refuse to work
 // once it changed behind History's back.
+//
+// Reads at a height may run on other goroutines than the one that applies,
+// concurrently: clients are served off a node's step. Apply holds the
+// history's write lock while it changes the live state and the records;
+// a view holds the read lock for one read at a time, so a long EVM call
+// never holds up the step for longer than a single read. The owner's own
+// reads of the live state (its executor) need no lock: only it writes.
 type History struct {
+	mu      sync.RWMutex
 	live    *Mem
 	version uint64 // live.version after the last Apply through h
 	height  uint64 // newest height
@@ -132,6 +142,8 @@ func (h *History) Apply(height uint64, d *chain.Diff) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("state history: apply height %d: %w", height, err)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	st := step{accounts: make([]common.Address, 0, len(d.Accounts))}
 	for i := range d.Accounts {
 		ad := &d.Accounts[i]
@@ -222,13 +234,15 @@ func (u *slotUndo) at() uint64    { return u.height }
 // At returns a read-only view of the state as it was right after height was
 // applied; At(Height()) reads the live state. A height older than Oldest
 // gives an error wrapping ErrPruned, one newer than Height one wrapping
-// ErrFuture.
+// ErrFuture. The view may be read from any goroutine.
 //
-// A view stays right while later Applies leave its height in the window; it
-// is meant to be used at once. Reading from it once its height was pruned,
-// or after the live state was changed outside History, panics with a
-// message saying so: its answers would be wrong.
-func (h *History) At(height uint64) (Reader, error) {
+// A view stays right while later Applies leave its height in the window.
+// Once its height is pruned, or the live state was changed outside
+// History, its reads answer zero and its Err says why: a caller that runs
+// a long computation on a view checks Err before trusting the result.
+func (h *History) At(height uint64) (*View, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	if err := h.checkLive(); err != nil {
 		return nil, err
 	}
@@ -239,28 +253,53 @@ func (h *History) At(height uint64) (Reader, error) {
 		return nil, fmt.Errorf("%w: height %d, the history keeps heights %d to %d (window %d)",
 			ErrPruned, height, h.oldest, h.height, h.window)
 	}
-	return &view{h: h, height: height}, nil
+	return &View{h: h, height: height}, nil
 }
 
-// view is the state at a height, read through a History.
-type view struct {
+// View is the state at a height, read through a History. It implements
+// Reader and may be used from several goroutines.
+type View struct {
 	h      *History
 	height uint64
+	err    atomic.Pointer[error]
 }
 
-func (v *view) check() {
-	if v.height < v.h.oldest {
-		panic(fmt.Sprintf("state history: view at height %d read after it was pruned (the history keeps heights %d to %d, window %d)",
-			v.height, v.h.oldest, v.h.height, v.h.window))
+// Height is the view's height.
+func (v *View) Height() uint64 { return v.height }
+
+// Err is why a read answered zero when it should not have: the view's
+// height was pruned, or the live state changed outside History. nil while
+// every read was right.
+func (v *View) Err() error {
+	if p := v.err.Load(); p != nil {
+		return *p
 	}
-	if v.h.live.version != v.h.version {
-		panic(fmt.Sprintf("state history: view at height %d read after the live state was changed outside History", v.height))
+	return nil
+}
+
+// ok reports whether the view can still answer; h.mu is held for reading.
+func (v *View) ok() bool {
+	var err error
+	switch {
+	case v.height < v.h.oldest:
+		err = fmt.Errorf("%w: the view at height %d was pruned while it was read (the history keeps heights %d to %d, window %d)",
+			ErrPruned, v.height, v.h.oldest, v.h.height, v.h.window)
+	case v.h.live.version != v.h.version:
+		err = fmt.Errorf("state history: the view at height %d was read after the live state was changed outside History", v.height)
+	default:
+		return true
 	}
+	v.err.CompareAndSwap(nil, &err)
+	return false
 }
 
 // Account implements Reader.
-func (v *view) Account(addr common.Address) (Account, bool) {
-	v.check()
+func (v *View) Account(addr common.Address) (Account, bool) {
+	v.h.mu.RLock()
+	defer v.h.mu.RUnlock()
+	if !v.ok() {
+		return Account{}, false
+	}
 	if v.height == v.h.height {
 		return v.h.live.Account(addr)
 	}
@@ -272,8 +311,12 @@ func (v *view) Account(addr common.Address) (Account, bool) {
 }
 
 // Storage implements Reader.
-func (v *view) Storage(addr common.Address, key common.Hash) common.Hash {
-	v.check()
+func (v *View) Storage(addr common.Address, key common.Hash) common.Hash {
+	v.h.mu.RLock()
+	defer v.h.mu.RUnlock()
+	if !v.ok() {
+		return common.Hash{}
+	}
 	if v.height == v.h.height {
 		return v.h.live.Storage(addr, key)
 	}
@@ -308,8 +351,12 @@ func (v *view) Storage(addr common.Address, key common.Hash) common.Hash {
 
 // Code implements Reader: a code stored first after the view's height is
 // not there yet.
-func (v *view) Code(codeHash common.Hash) []byte {
-	v.check()
+func (v *View) Code(codeHash common.Hash) []byte {
+	v.h.mu.RLock()
+	defer v.h.mu.RUnlock()
+	if !v.ok() {
+		return nil
+	}
 	if born, ok := v.h.codes[codeHash]; ok && born > v.height {
 		return nil
 	}

@@ -218,4 +218,4 @@ func (l *Layer) Root() common.Hash { panic("state: Root of a Layer") }
 func (l *Layer) Copy() State { panic("state: Copy of a Layer") }
 
 // Save implements State: a layer is never saved.
-func (l *Layer) Save(node.Disk, bool) error { return ErrReadOnly }
+func (l *Layer) Save(node.Disk) error { return ErrReadOnly }

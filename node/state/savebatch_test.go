@@ -29,11 +29,11 @@ type flakyBatch struct {
 	d *flakyDisk
 }
 
-func (b *flakyBatch) Commit(sync bool) error {
+func (b *flakyBatch) Commit() error {
 	if b.d.fail {
 		return errInjected
 	}
-	return b.Batch.Commit(sync)
+	return b.Batch.Commit()
 }
 
 var keyCallerRecord = []byte("seq/snapshot-at")
@@ -83,7 +83,7 @@ func TestSaveBatchFailedCommitThenSuccess(t *testing.T) {
 			if err := pre.Apply(genDiff().Draw(t, "pre")); err != nil {
 				t.Fatal(err)
 			}
-			if err := pre.Save(disk, true); err != nil {
+			if err := pre.Save(disk); err != nil {
 				t.Fatal(err)
 			}
 			var err error
@@ -119,7 +119,7 @@ func TestSaveBatchFailedCommitThenSuccess(t *testing.T) {
 				}
 			}
 			disk.fail = rapid.Bool().Draw(t, "fail")
-			if err := b.Commit(true); err != nil {
+			if err := b.Commit(); err != nil {
 				if !errors.Is(err, errInjected) {
 					t.Fatal(err)
 				}
@@ -132,7 +132,7 @@ func TestSaveBatchFailedCommitThenSuccess(t *testing.T) {
 			wantOnDisk(t, disk, onDisk, rec)
 		}
 		// A final plain Save writes whatever is still unsaved.
-		if err := m.Save(disk, true); err != nil {
+		if err := m.Save(disk); err != nil {
 			t.Fatal(err)
 		}
 		wantOnDisk(t, disk, m, rec)
@@ -153,11 +153,11 @@ func TestSaveBatchFirstSaveFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Set(keyCallerRecord, []byte{1})
-	if err := b.Commit(true); !errors.Is(err, errInjected) {
+	if err := b.Commit(); !errors.Is(err, errInjected) {
 		t.Fatalf("commit: %v", err)
 	}
 	wantOnDisk(t, disk, nil, nil)
-	if err := m.Save(disk, true); !errors.Is(err, errInjected) {
+	if err := m.Save(disk); !errors.Is(err, errInjected) {
 		t.Fatalf("Save on a failing disk: %v", err)
 	}
 	wantOnDisk(t, disk, nil, nil)
@@ -174,7 +174,7 @@ func TestSaveBatchFirstSaveFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Set(keyCallerRecord, []byte{2})
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	done()

@@ -41,6 +41,7 @@ type State interface {
 	// Copy returns an independent copy.
 	Copy() State
 	// Save writes what changed since the last Save (everything, the first
-	// time) to disk in one batch, so that Load gives back this state.
-	Save(disk node.Disk, sync bool) error
+	// time) to disk in one committed batch, so that Load gives back this
+	// state. Making it durable is the caller's (a sync).
+	Save(disk node.Disk) error
 }

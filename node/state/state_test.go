@@ -205,7 +205,7 @@ func TestSaveLoadRoundTripIncremental(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rapid.Bool().Draw(t, "save") {
-				if err := m.Save(disk, true); err != nil {
+				if err := m.Save(disk); err != nil {
 					t.Fatal(err)
 				}
 				got, err := Load(disk)
@@ -230,7 +230,7 @@ func savedState(t *testing.T) (*memdisk.Disk, *Mem) {
 		common.Address{2}: {Nonce: 1},
 	})
 	disk := memdisk.New()
-	if err := m.Save(disk, true); err != nil {
+	if err := m.Save(disk); err != nil {
 		t.Fatal(err)
 	}
 	return disk, m
@@ -284,13 +284,13 @@ func TestLoadDetectsCorruption(t *testing.T) {
 func set(d node.Disk, k, v []byte) {
 	b := d.NewBatch()
 	b.Set(k, v)
-	_ = b.Commit(true)
+	_ = b.Commit()
 }
 
 func del(d node.Disk, k []byte) {
 	b := d.NewBatch()
 	b.Delete(k)
-	_ = b.Commit(true)
+	_ = b.Commit()
 }
 
 func TestSaveWritesOnlyChanges(t *testing.T) {
@@ -302,7 +302,7 @@ func TestSaveWritesOnlyChanges(t *testing.T) {
 	if err := m.Apply(d); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Save(disk, true); err != nil {
+	if err := m.Save(disk); err != nil {
 		t.Fatal(err)
 	}
 	if disk.Len() != before-1 {

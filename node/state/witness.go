@@ -65,30 +65,29 @@ func (a *Access) Len() (accounts, slots, codes int) {
 	return len(a.accounts), slots, len(a.codes)
 }
 
-// Recorder is a State that records in Access every read made through it,
+// Recorder is a Reader that records in Access every read made through it,
 // so that the executor running on it leaves the block's read set behind.
-// Writes pass through unrecorded: a write is always preceded by a read.
 type Recorder struct {
-	State
+	Reader
 	Access *Access
 }
 
 // Account implements Reader.
 func (r Recorder) Account(addr common.Address) (Account, bool) {
 	r.Access.Account(addr)
-	return r.State.Account(addr)
+	return r.Reader.Account(addr)
 }
 
 // Storage implements Reader.
 func (r Recorder) Storage(addr common.Address, key common.Hash) common.Hash {
 	r.Access.Slot(addr, key)
-	return r.State.Storage(addr, key)
+	return r.Reader.Storage(addr, key)
 }
 
 // Code implements Reader.
 func (r Recorder) Code(h common.Hash) []byte {
 	r.Access.Code(h)
-	return r.State.Code(h)
+	return r.Reader.Code(h)
 }
 
 // ReadOnly makes a State of a Reader for an executor that only reads (it
@@ -108,7 +107,7 @@ func (ReadOnly) Root() common.Hash { panic("state: Root of a read-only view") }
 func (r ReadOnly) Copy() State { return r }
 
 // Save implements State: it always fails.
-func (ReadOnly) Save(node.Disk, bool) error { return ErrReadOnly }
+func (ReadOnly) Save(node.Disk) error { return ErrReadOnly }
 
 // Witness is the stateless part of a block's witness: the trie nodes and
 // codes a validator without the state needs to re-execute the block from

@@ -200,7 +200,7 @@ type rubberStamp struct {
 
 func (p *rubberStamp) Start(env node.Env) error {
 	p.env, p.stmts = env, map[uint64]*chain.Attestation{}
-	env.Subscribe(sequencer.BlocksTopic)
+	env.Subscribe(chain.TopicBlocks)
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (p *rubberStamp) OnMessage(_ node.NodeID, msg []byte) {
 	for p.stmts[p.low+1] != nil {
 		p.low++
 	}
-	p.env.Publish(prover.AttestationsTopic, a.Encode())
+	p.env.Publish(chain.TopicAttestations, a.Encode())
 }
 
 // TestShrinkWrongVariants: the failing seed of each wrong variant shrinks

@@ -46,11 +46,16 @@ func decodeRecord(b []byte) (seq uint64, value int64, ok bool) {
 	return binary.BigEndian.Uint64(b[4:]), int64(binary.BigEndian.Uint64(b[12:])), true
 }
 
-// replica is what primary and backups share: the latest write, kept on disk.
+// replica is what primary and backups share: the latest write, kept on
+// disk, and the latest one known durable, which is what leaves the node.
 type replica struct {
-	env   node.Env
-	seq   uint64
-	value int64
+	env      node.Env
+	out      *node.Outbox
+	seq      uint64
+	value    int64
+	durSeq   uint64
+	durValue int64
+	ready    bool // what recover found is durable
 }
 
 // recover loads the newest intact record. A record that fails its checksum
@@ -58,6 +63,13 @@ type replica struct {
 // acknowledged: it is skipped.
 func (r *replica) recover(env node.Env) error {
 	r.env = env
+	r.out = node.NewOutbox(env, 0)
+	defer func() {
+		// What a killed process left may be unsynced: it leaves once a sync
+		// says it is durable.
+		seq, value := r.seq, r.value
+		r.out.Sync(func() { r.durable(seq, value); r.ready = true })
+	}()
 	return env.Disk().Iterate([]byte("reg/"), func(k, v []byte) error {
 		seq, value, ok := decodeRecord(v)
 		if !ok || !equalKey(k, recordKey(seq)) {
@@ -73,12 +85,21 @@ func (r *replica) recover(env node.Env) error {
 
 func equalKey(a, b []byte) bool { return string(a) == string(b) }
 
-// store writes a record and drops the one it replaces, in one batch; sync
-// says whether to wait for it to be durable.
-func (r *replica) store(seq uint64, value int64, sync bool) error {
+// durable records that write seq is durable.
+func (r *replica) durable(seq uint64, value int64) {
+	if seq >= r.durSeq {
+		r.durSeq, r.durValue = seq, value
+	}
+}
+
+// OnSynced implements node.Node.
+func (r *replica) OnSynced(id node.SyncID) { r.out.Synced(id) }
+
+// store writes a record and drops the one it replaces, in one batch.
+func (r *replica) store(seq uint64, value int64) error {
 	b := r.env.Disk().NewBatch()
 	r.batchStore(b, seq, value)
-	return b.Commit(sync)
+	return b.Commit()
 }
 
 func (r *replica) batchStore(b node.Batch, seq uint64, value int64) {
@@ -160,19 +181,37 @@ func (p *Primary) OnRequest(req node.Request) {
 			req.Respond([]byte{ansOK}) // a repeat of a write already applied
 			return
 		}
+		if !p.ready || p.out.Full() {
+			req.Respond(append([]byte{ansError}, "busy: retry"...))
+			return
+		}
 		b := p.env.Disk().NewBatch()
 		p.batchStore(b, p.seq+1, value)
 		b.Set(appliedKey(client), encodeApplied(counter))
-		if err := b.Commit(p.syncBeforeAck); err != nil {
+		if err := b.Commit(); err != nil {
 			req.Respond(append([]byte{ansError}, err.Error()...))
 			return
 		}
 		p.seq, p.value = p.seq+1, value
 		p.applied[client] = counter
-		req.Respond([]byte{ansOK})
-		p.replicate()
+		seq := p.seq
+		if !p.syncBeforeAck {
+			p.durable(seq, value) // the bug: as if it were durable
+			req.Respond([]byte{ansOK})
+			p.replicate()
+			return
+		}
+		p.out.Sync(func() {
+			p.durable(seq, value)
+			req.Respond([]byte{ansOK})
+			p.replicate()
+		})
 	case len(body) == 1 && body[0] == callRead:
-		req.Respond(encodeValue(p.seq, p.value))
+		if !p.ready {
+			req.Respond(append([]byte{ansError}, "starting: retry"...))
+			return
+		}
+		req.Respond(encodeValue(p.durSeq, p.durValue))
 	default:
 		req.Respond(append([]byte{ansError}, "malformed call"...))
 	}
@@ -183,9 +222,9 @@ func encodeValue(seq uint64, value int64) []byte {
 }
 
 func (p *Primary) replicate() {
-	msg := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64([]byte{msgReplicate}, p.seq), uint64(p.value))
+	msg := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64([]byte{msgReplicate}, p.durSeq), uint64(p.durValue))
 	for _, b := range p.backups {
-		if p.acked[b] < p.seq {
+		if p.acked[b] < p.durSeq {
 			p.env.Send(b, msg)
 		}
 	}
@@ -224,14 +263,22 @@ func (b *Backup) OnMessage(from node.NodeID, msg []byte) {
 	if len(msg) != 17 || msg[0] != msgReplicate {
 		return
 	}
+	if b.out.Full() {
+		return // the primary will send it again
+	}
 	seq, value := binary.BigEndian.Uint64(msg[1:]), int64(binary.BigEndian.Uint64(msg[9:]))
 	if seq > b.seq {
-		if err := b.store(seq, value, true); err != nil {
+		if err := b.store(seq, value); err != nil {
 			return // the primary will send it again
 		}
 		b.seq, b.value = seq, value
 	}
-	b.env.Send(from, binary.BigEndian.AppendUint64([]byte{msgAck}, b.seq))
+	// The ack goes once what it acknowledges is durable.
+	ack, held := b.seq, b.value
+	b.out.Sync(func() {
+		b.durable(ack, held)
+		b.env.Send(from, binary.BigEndian.AppendUint64([]byte{msgAck}, ack))
+	})
 }
 
 // OnTimer implements node.Node.
@@ -244,3 +291,6 @@ func (b *Backup) OnRequest(req node.Request) {
 
 // State is what a replica holds, for checks.
 func (r *replica) State() (seq uint64, value int64) { return r.seq, r.value }
+
+// Durable is the newest write the replica knows to be durable.
+func (r *replica) Durable() (seq uint64, value int64) { return r.durSeq, r.durValue }

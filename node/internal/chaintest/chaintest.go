@@ -49,7 +49,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 		s.Keys = append(s.Keys, nodetest.Key("account", i))
 	}
 	s.Gen = nodetest.Genesis(s.Keys, nil)
-	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +57,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 	if err := seq.Start(env); err != nil {
 		t.Fatal(err)
 	}
+	env.CompleteSyncs(seq)
 	s.Seq, s.Env = seq, env
 	gb, _, err := exec.Genesis(s.Gen)
 	if err != nil {
@@ -86,9 +87,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 			}
 		}
 		env.Clock = env.Clock.Add(10 * time.Millisecond)
-		for len(env.Timers) > 0 && !env.Timers[0].At.After(env.Clock) {
-			env.Fire(t, seq, env.Timers[0].ID)
-		}
+		env.RunDue(t, seq)
 		if len(env.Published) != i+1 {
 			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}
@@ -96,7 +95,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 	}
 	s.Raws = env.Published
 	for _, g := range env.Gossip {
-		if g.Topic == sequencer.BlocksTopic {
+		if g.Topic == chain.TopicBlocks {
 			s.Bundles = append(s.Bundles, g.Msg)
 		}
 	}

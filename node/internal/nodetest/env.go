@@ -19,12 +19,13 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
 )
 
 // Env is a hand-driven node.Env: the clock moves only when a test moves
-// it, timers wait in a sorted list until a test fires them, and sends and
-// publishes are recorded.
+// it, timers wait in a sorted list until a test fires them, syncs wait
+// until a test completes them, and sends and publishes are recorded.
 type Env struct {
 	Self      node.NodeID
 	Clock     time.Time
@@ -34,15 +35,14 @@ type Env struct {
 	Timers    []Timer // by due time, then arming order
 	armed     uint64
 	Sent      []Sent
-	Published [][]byte // what was published on MiniBlockTopic
+	Published [][]byte // what was published on chain.TopicMiniBlocks
 	Gossip    []Gossip // everything published, on any topic
 	Subs      []node.Topic
 	Marks     map[string]int // coverage marks hit
+	// Syncs are the syncs asked for and not completed yet, oldest first.
+	Syncs    []node.SyncID
+	lastSync node.SyncID
 }
-
-// MiniBlockTopic is the sequencer's mini-block topic (sequencer.Topic,
-// which the sequencer's tests check against this).
-const MiniBlockTopic node.Topic = "meganode/miniblocks/1"
 
 // Gossip is one published message.
 type Gossip struct {
@@ -89,9 +89,46 @@ func (e *Env) Send(to node.NodeID, msg []byte) {
 
 func (e *Env) Publish(topic node.Topic, msg []byte) {
 	e.Gossip = append(e.Gossip, Gossip{topic, bytes.Clone(msg)})
-	if topic == MiniBlockTopic {
+	if topic == chain.TopicMiniBlocks {
 		e.Published = append(e.Published, bytes.Clone(msg))
 	}
+}
+
+// Sync implements node.Env: the sync waits in Syncs until CompleteSyncs.
+func (e *Env) Sync() node.SyncID {
+	e.lastSync++
+	e.Syncs = append(e.Syncs, e.lastSync)
+	return e.lastSync
+}
+
+// CompleteSyncs completes every sync asked for so far: n hears of the
+// newest (which says all of them are done). The disks tests use keep
+// whatever is committed, so there is nothing to make durable.
+func (e *Env) CompleteSyncs(n node.Node) {
+	if len(e.Syncs) == 0 {
+		return
+	}
+	id := e.Syncs[len(e.Syncs)-1]
+	e.Syncs = nil
+	n.OnSynced(id)
+}
+
+// Fire takes the earliest pending timer with id off the list, delivers it
+// to n, and completes the syncs it asked for, as a disk would soon after.
+func (e *Env) FireAndSync(t testing.TB, n node.Node, id node.TimerID) {
+	t.Helper()
+	e.Fire(t, n, id)
+	e.CompleteSyncs(n)
+}
+
+// RunDue fires, in order, every timer due by the clock (including those
+// they arm), completing syncs after each.
+func (e *Env) RunDue(t testing.TB, n node.Node) {
+	t.Helper()
+	for len(e.Timers) > 0 && !e.Timers[0].At.After(e.Clock) {
+		e.FireAndSync(t, n, e.Timers[0].ID)
+	}
+	e.CompleteSyncs(n)
 }
 
 func (e *Env) After(d time.Duration, id node.TimerID) {

@@ -1,6 +1,7 @@
-package api
+package ledger
 
 import (
+	"context"
 	"errors"
 	"math/big"
 	"math/bits"
@@ -13,31 +14,30 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
-	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/state"
 )
 
 // The queries that span blocks (logs, fee history) and gas estimation.
 
 // filterBlock resolves one end of a log filter to a block number.
-func filterBlock(l *ledger.Ledger, fin *Finality, t Tag) (uint64, *Error) {
+func (v *View) filterBlock(t api.Tag) (uint64, *api.Error) {
 	switch t.Kind {
-	case TagLatest:
-		head, _ := l.Head()
-		return head.BlockNumber, nil
-	case TagSafe:
-		return l.Safe().Header.Number.Uint64(), nil
-	case TagFinalized:
-		if fin == nil {
-			return 0, Errorf(KindUnavailable, "this node does not track finality: ask a fullnode")
+	case api.TagLatest:
+		return v.head.BlockNumber, nil
+	case api.TagSafe:
+		return v.safe.Header.Number.Uint64(), nil
+	case api.TagFinalized:
+		if !v.fin.Tracked {
+			return 0, api.Errorf(api.KindUnavailable, "this node does not track finality: ask a fullnode")
 		}
-		return fin.Block, nil
-	case TagBlock:
+		return v.fin.Block, nil
+	case api.TagBlock:
 		return t.Number, nil
 	}
-	return 0, Errorf(KindInvalidInput, "a log filter takes block numbers and tags, not %v", t)
+	return 0, api.Errorf(api.KindInvalidInput, "a log filter takes block numbers and tags, not %v", t)
 }
 
 // serveLogs answers eth_getLogs: the logs of the sealed blocks in the
@@ -45,56 +45,56 @@ func filterBlock(l *ledger.Ledger, fin *Finality, t Tag) (uint64, *Error) {
 // while it is still open, those of its mini-blocks so far (real-time logs,
 // with a zero block hash). A sealed block whose bloom excludes the filter
 // is skipped without reading its mini-blocks.
-func serveLogs(l *ledger.Ledger, fin *Finality, f *LogFilter) *Answer {
+func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 	if f == nil {
-		f = &LogFilter{}
+		f = &api.LogFilter{}
 	}
-	if len(f.Topics) > MaxLogTopics {
-		return &Answer{Err: Errorf(KindInvalidInput, "exceed max topics")}
+	if len(f.Topics) > api.MaxLogTopics {
+		return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "exceed max topics")}
 	}
-	if len(f.Addresses) > MaxLogAddresses || slices.ContainsFunc(f.Topics, func(t []common.Hash) bool { return len(t) > MaxLogAddresses }) {
-		return &Answer{Err: Errorf(KindInvalidInput, "exceed max addresses or topics per search position")}
+	if len(f.Addresses) > api.MaxLogAddresses || slices.ContainsFunc(f.Topics, func(t []common.Hash) bool { return len(t) > api.MaxLogAddresses }) {
+		return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "exceed max addresses or topics per search position")}
 	}
-	head, _ := l.Head()
-	safe := l.Safe().Header.Number.Uint64()
+	head := v.head
+	safe := v.safe.Header.Number.Uint64()
 	var from, to uint64
 	if f.BlockHash != (common.Hash{}) {
-		n, err := l.BlockNumber(f.BlockHash)
+		n, err := v.BlockNumber(f.BlockHash)
 		if err != nil {
-			if errors.Is(err, ledger.ErrNotFound) {
-				return &Answer{Err: Errorf(KindNotFound, "unknown block")}
+			if errors.Is(err, ErrNotFound) {
+				return &api.Answer{Err: api.Errorf(api.KindNotFound, "unknown block")}
 			}
-			return &Answer{Err: LedgerError(err)}
+			return Failed(err)
 		}
 		from, to = n, n
 	} else {
-		var aerr *Error
-		if from, aerr = filterBlock(l, fin, f.From); aerr != nil {
-			return &Answer{Err: aerr}
+		var aerr *api.Error
+		if from, aerr = v.filterBlock(f.From); aerr != nil {
+			return &api.Answer{Err: aerr}
 		}
-		if to, aerr = filterBlock(l, fin, f.To); aerr != nil {
-			return &Answer{Err: aerr}
+		if to, aerr = v.filterBlock(f.To); aerr != nil {
+			return &api.Answer{Err: aerr}
 		}
 		if from > to {
-			return &Answer{Err: Errorf(KindInvalidInput, "invalid block range params")}
+			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "invalid block range params")}
 		}
-		if to-from > MaxLogBlocks {
-			return &Answer{Err: Errorf(KindInvalidInput, "exceed maximum block range %d", MaxLogBlocks)}
+		if to-from > api.MaxLogBlocks {
+			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "exceed maximum block range %d", api.MaxLogBlocks)}
 		}
 		if to > head.BlockNumber {
-			return &Answer{Err: Errorf(KindInvalidInput, "block range extends beyond current head block")}
+			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "block range extends beyond current head block")}
 		}
 	}
-	var out Logs
-	add := func(mbs []*chain.MiniBlock, hash common.Hash, time uint64) *Error {
+	var out api.Logs
+	add := func(mbs []*chain.MiniBlock, hash common.Hash, time uint64) *api.Error {
 		for _, mb := range mbs {
 			for _, r := range mb.Receipts {
 				for _, lg := range r.Logs {
 					if !matchLog(lg, f) {
 						continue
 					}
-					if len(out) == MaxLogs {
-						return Errorf(KindInvalidInput, "query returned more than %d results", MaxLogs)
+					if len(out) == api.MaxLogs {
+						return api.Errorf(api.KindInvalidInput, "query returned more than %d results", api.MaxLogs)
 					}
 					cp := *lg // the ledger's receipts are shared: never change them
 					cp.BlockHash, cp.BlockTimestamp = hash, time
@@ -107,36 +107,36 @@ func serveLogs(l *ledger.Ledger, fin *Finality, f *LogFilter) *Answer {
 	for n := max(from, 1); n <= to; n++ { // the genesis block has no logs
 		if n > safe {
 			// The open block: its mini-blocks so far.
-			if aerr := add(l.OpenBlock(), common.Hash{}, 0); aerr != nil {
-				return &Answer{Err: aerr}
+			if aerr := add(v.open, common.Hash{}, 0); aerr != nil {
+				return &api.Answer{Err: aerr}
 			}
 			break
 		}
-		s, err := l.SealedBlock(n)
+		s, err := v.SealedBlock(n)
 		if err != nil {
-			return &Answer{Err: LedgerError(err)}
+			return Failed(err)
 		}
 		if !bloomMatch(s.Header.Bloom, f) {
 			continue
 		}
 		mbs := make([]*chain.MiniBlock, 0, s.Last-s.First+1)
 		for m := s.First; m <= s.Last; m++ {
-			mb, _, err := l.MiniBlock(m)
+			mb, _, err := v.MiniBlock(m)
 			if err != nil {
-				return &Answer{Err: LedgerError(err)}
+				return Failed(err)
 			}
 			mbs = append(mbs, mb)
 		}
 		if aerr := add(mbs, s.Header.Hash(), s.Header.Time); aerr != nil {
-			return &Answer{Err: aerr}
+			return &api.Answer{Err: aerr}
 		}
 	}
-	return &Answer{Logs: out, At: Height{MiniBlock: head.Number, Block: head.BlockNumber}}
+	return &api.Answer{Logs: out, At: api.Height{MiniBlock: head.Number, Block: head.BlockNumber}}
 }
 
 // matchLog reports whether a log passes a filter's addresses and topics,
 // as go-ethereum's filterLogs does.
-func matchLog(lg *types.Log, f *LogFilter) bool {
+func matchLog(lg *types.Log, f *api.LogFilter) bool {
 	if len(f.Addresses) > 0 && !slices.Contains(f.Addresses, lg.Address) {
 		return false
 	}
@@ -153,7 +153,7 @@ func matchLog(lg *types.Log, f *LogFilter) bool {
 
 // bloomMatch reports whether a block's bloom may hold logs the filter
 // selects.
-func bloomMatch(b types.Bloom, f *LogFilter) bool {
+func bloomMatch(b types.Bloom, f *api.LogFilter) bool {
 	if len(f.Addresses) > 0 && !slices.ContainsFunc(f.Addresses, func(a common.Address) bool { return types.BloomLookup(b, a) }) {
 		return false
 	}
@@ -167,57 +167,57 @@ func bloomMatch(b types.Bloom, f *LogFilter) bool {
 
 // serveFeeHistory answers eth_feeHistory over sealed blocks, newest at the
 // call's tag (latest and safe: the newest sealed block).
-func serveFeeHistory(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call) *Answer {
+func (v *View) serveFeeHistory(ex *exec.Executor, c *api.Call) *api.Answer {
 	ps := c.Percentiles
-	if len(ps) > MaxPercentiles {
-		return &Answer{Err: Errorf(KindInvalidInput, "invalid reward percentile: over the query limit %d", MaxPercentiles)}
+	if len(ps) > api.MaxPercentiles {
+		return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "invalid reward percentile: over the query limit %d", api.MaxPercentiles)}
 	}
 	for i, p := range ps {
 		if p > 1_000_000 || (i > 0 && p < ps[i-1]) {
-			return &Answer{Err: Errorf(KindInvalidInput, "invalid reward percentile: %f", float64(p)/10_000)}
+			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "invalid reward percentile: %f", float64(p)/10_000)}
 		}
 	}
-	safe := l.Safe().Header.Number.Uint64()
+	safe := v.safe.Header.Number.Uint64()
 	var newest uint64
 	switch c.Tag.Kind {
-	case TagLatest, TagSafe:
+	case api.TagLatest, api.TagSafe:
 		newest = safe
-	case TagFinalized:
-		if fin == nil {
-			return &Answer{Err: Errorf(KindUnavailable, "this node does not track finality: ask a fullnode")}
+	case api.TagFinalized:
+		if !v.fin.Tracked {
+			return &api.Answer{Err: api.Errorf(api.KindUnavailable, "this node does not track finality: ask a fullnode")}
 		}
-		newest = fin.Block
-	case TagBlock:
+		newest = v.fin.Block
+	case api.TagBlock:
 		newest = c.Tag.Number
 		if newest > safe {
-			return &Answer{Err: Errorf(KindFuture, "request beyond head block: requested %d, head %d", newest, safe)}
+			return &api.Answer{Err: api.Errorf(api.KindFuture, "request beyond head block: requested %d, head %d", newest, safe)}
 		}
 	default:
-		return &Answer{Err: Errorf(KindInvalidInput, "fee history takes a block number or tag, not %v", c.Tag)}
+		return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "fee history takes a block number or tag, not %v", c.Tag)}
 	}
-	count := min(c.Number, MaxFeeHistory, newest+1)
+	count := min(c.Number, api.MaxFeeHistory, newest+1)
 	if len(ps) > 0 {
-		count = min(count, MaxFeeHistoryRewards)
+		count = min(count, api.MaxFeeHistoryRewards)
 	}
-	h := &FeeHistory{}
+	h := &api.FeeHistory{}
 	if count == 0 {
-		return &Answer{FeeHistory: h}
+		return &api.Answer{FeeHistory: h}
 	}
 	h.Oldest = newest + 1 - count
 	var last *types.Header
 	for n := h.Oldest; n <= newest; n++ {
-		s, err := l.SealedBlock(n)
+		s, err := v.SealedBlock(n)
 		if err != nil {
-			return &Answer{Err: LedgerError(err)}
+			return Failed(err)
 		}
 		last = s.Header
-		h.BaseFee = append(h.BaseFee, ledger.BaseFee(s.Header))
+		h.BaseFee = append(h.BaseFee, BaseFee(s.Header))
 		h.GasUsed = append(h.GasUsed, s.Header.GasUsed)
 		h.GasLimit = append(h.GasLimit, s.Header.GasLimit)
 		if len(ps) > 0 {
-			r, aerr := rewards(l, s, ps)
+			r, aerr := v.rewards(s, ps)
 			if aerr != nil {
-				return &Answer{Err: aerr}
+				return &api.Answer{Err: aerr}
 			}
 			h.Reward = append(h.Reward, r)
 		}
@@ -227,22 +227,22 @@ func serveFeeHistory(l *ledger.Ledger, ex *exec.Executor, fin *Finality, c *Call
 		next = eip1559.CalcBaseFee(cc, last)
 	}
 	h.BaseFee = append(h.BaseFee, next)
-	return &Answer{FeeHistory: h, At: Height{MiniBlock: l.Safe().Last, Block: safe}}
+	return &api.Answer{FeeHistory: h, At: api.Height{MiniBlock: v.safe.Last, Block: safe}}
 }
 
 // rewards computes a sealed block's effective tips at the percentiles (in
 // millionths) of its gas, as go-ethereum's fee history does.
-func rewards(l *ledger.Ledger, s *ledger.Sealed, ps []uint64) ([]*big.Int, *Error) {
+func (v *View) rewards(s *Sealed, ps []uint64) ([]*big.Int, *api.Error) {
 	type tip struct {
 		reward *big.Int
 		gas    uint64
 	}
 	var tips []tip
-	base := ledger.BaseFee(s.Header)
+	base := BaseFee(s.Header)
 	for m := s.First; s.First > 0 && m <= s.Last; m++ {
-		mb, _, err := l.MiniBlock(m)
+		mb, _, err := v.MiniBlock(m)
 		if err != nil {
-			return nil, LedgerError(err)
+			return nil, AsError(err)
 		}
 		for i, tx := range mb.Txs {
 			tips = append(tips, tip{tx.EffectiveGasTipValue(base), mb.Receipts[i].GasUsed})
@@ -277,12 +277,12 @@ const estimateErrorRatio = 0.015
 // search as go-ethereum's gas estimator does: between what one execution
 // at the upper bound used and the upper bound (the call's gas, else the
 // block's gas limit, capped per transaction from Osaka on).
-func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHash vm.GetHashFunc, c *Call) (uint64, *Error) {
+func estimateGas(ctx context.Context, ex *exec.Executor, st state.Reader, header *types.Header, getHash vm.GetHashFunc, c *api.Call) (uint64, *api.Error) {
 	to := callee(c)
 	if c.Value != nil && c.Value.Sign() > 0 {
 		acct, _ := st.Account(c.From)
 		if acct.Balance.ToBig().Cmp(c.Value) < 0 {
-			return 0, Errorf(KindInsufficientFunds, "%v", core.ErrInsufficientFundsForTransfer)
+			return 0, api.Errorf(api.KindInsufficientFunds, "%v", core.ErrInsufficientFundsForTransfer)
 		}
 	}
 	hi := header.GasLimit
@@ -299,7 +299,7 @@ func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHa
 		return 0, verr
 	}
 	run := func(gas uint64) (used uint64, out []byte, err error) {
-		out, used, err = ex.Call(st, header, getHash, c.From, to, c.Data, gas, value)
+		out, used, err = ex.Call(ctx, st, header, getHash, c.From, to, c.Data, gas, value)
 		return used, out, err
 	}
 	// A plain transfer to an account without code costs exactly what it
@@ -313,12 +313,14 @@ func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHa
 	}
 	used, out, err := run(hi)
 	switch {
+	case ctx.Err() != nil:
+		return 0, AsError(ctx.Err())
 	case errors.Is(err, exec.ErrReverted):
-		return 0, &Error{Kind: KindReverted, Message: "execution reverted", Data: out}
+		return 0, &api.Error{Kind: api.KindReverted, Message: "execution reverted", Data: out}
 	case errors.Is(err, vm.ErrOutOfGas), errors.Is(err, core.ErrIntrinsicGas), errors.Is(err, core.ErrFloorDataGas):
-		return 0, Errorf(KindInvalidTx, "gas required exceeds allowance (%d)", hi)
+		return 0, api.Errorf(api.KindInvalidTx, "gas required exceeds allowance (%d)", hi)
 	case err != nil:
-		return 0, Errorf(KindInvalidTx, "%s", strings.TrimPrefix(err.Error(), "call: "))
+		return 0, api.Errorf(api.KindInvalidTx, "%s", strings.TrimPrefix(err.Error(), "call: "))
 	}
 	lo := max(used, 1) - 1
 	if optimistic := (used + params.CallStipend) * 64 / 63; optimistic < hi {
@@ -329,6 +331,9 @@ func estimateGas(ex *exec.Executor, st state.Reader, header *types.Header, getHa
 		}
 	}
 	for lo+1 < hi {
+		if ctx.Err() != nil {
+			return 0, AsError(ctx.Err())
+		}
 		if float64(hi-lo)/float64(hi) < estimateErrorRatio {
 			break
 		}

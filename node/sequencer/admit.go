@@ -1,0 +1,188 @@
+package sequencer
+
+import (
+	"errors"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/holiman/uint256"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/mempool"
+)
+
+// Admission: what a transaction must pass before the step sees it.
+//
+// Admit is a pure function of the raw transaction and the chain's rules:
+// decode, size, type, chain id, intrinsic gas, fee caps, and the sender's
+// signature, recovered once and cached in the transaction (go-ethereum
+// keeps it there), so that nothing recovers it again: not the executor,
+// not the receipts, not the RPC. The production runtime runs it before the
+// loop, on every core, in a bounded pool, and hands the step the decoded
+// transaction (api.Call.Tx); the simulator, whose calls arrive as bytes,
+// runs the same function inline, in the step. The step then checks only
+// what needs state: nonce, balance, the pool's bounds.
+
+// Admit decodes a raw transaction and runs the checks that need no state
+// against the sequencer's chain rules, recovering its sender. It may be
+// called from any goroutine.
+func (s *Sequencer) Admit(raw []byte) (*types.Transaction, error) {
+	tx, err := chain.DecodeTx(raw)
+	if err != nil {
+		return nil, api.Errorf(api.KindInvalidInput, "%v", err)
+	}
+	if _, err := s.ex.ValidateTx(tx, s.admissionHeader()); err != nil {
+		return nil, ledger.AsError(err)
+	}
+	return tx, nil
+}
+
+// admissionHeader is the header stateless checks run against: the gas
+// limit and fork rules of the next block after the newest sealed one.
+func (s *Sequencer) admissionHeader() *types.Header {
+	if h := s.admitHeader.Load(); h != nil {
+		return h
+	}
+	g := s.genesis.Header()
+	return &types.Header{Number: big.NewInt(1), Time: g.Time, GasLimit: g.GasLimit, Difficulty: new(big.Int)}
+}
+
+// admitted is the call's transaction, admitted: by the runtime before the
+// step (c.Tx), or here.
+func (s *Sequencer) admitted(c *api.Call) (*types.Transaction, common.Address, error) {
+	tx := c.Tx
+	if tx == nil {
+		var err error
+		if tx, err = chain.DecodeTx(c.Raw); err != nil {
+			return nil, common.Address{}, api.Errorf(api.KindInvalidInput, "%v", err)
+		}
+	}
+	from, err := s.ex.ValidateTx(tx, s.header) // the sender is cached: no second recovery
+	if err != nil {
+		return nil, common.Address{}, ledger.AsError(err)
+	}
+	return tx, from, nil
+}
+
+// send takes a transaction into the pool and executes it at once if it
+// can run. A transaction already known (executed, syncing, pending or in
+// the pool) is not admitted twice: a repeated send waits for the same
+// receipt.
+func (s *Sequencer) send(req node.Request, c *api.Call) {
+	sync := c.Method == api.MethodSendTxSync
+	if s.blk == nil {
+		s.openBlock()
+	}
+	tx, from, err := s.admitted(c)
+	if err != nil {
+		api.Reply(req, api.Failed(err), nil)
+		return
+	}
+	h := tx.Hash()
+	known := false
+	if _, ok := s.executed[h]; ok || s.pool.Get(h) != nil || (s.carry != nil && s.carry.Tx.Hash() == h) {
+		known = true
+	} else if nonce, _ := s.blk.Account(from); tx.Nonce() < nonce {
+		// Its nonce is used: it may be this very transaction, executed
+		// before. (A transaction whose nonce is not used yet cannot have
+		// run, so fresh sends never look up the disk.)
+		switch r, mb, loc, err := s.led.Tip().Receipt(h); {
+		case err == nil:
+			if v := s.led.View(); v != nil && loc.MiniBlock <= v.Number() {
+				if sync {
+					api.Reply(req, &api.Answer{Receipt: v.ToReceipt(r, mb, loc)}, nil)
+				} else {
+					api.Reply(req, &api.Answer{Hash: h}, nil)
+				}
+				return
+			}
+			s.env.Mark(cover.SeqDuplicateInFlight)
+			known = true // its mini-block is syncing: its announce answers
+		case !errors.Is(err, ledger.ErrNotFound):
+			// Not knowing whether it ran, admitting it could run it twice.
+			api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "looking up transaction %v: %v", h, err)), nil)
+			return
+		}
+	}
+	if !known {
+		if err := s.admit(tx, from); err != nil {
+			api.Reply(req, api.Failed(err), nil)
+			return
+		}
+	}
+	if !sync {
+		api.Reply(req, &api.Answer{Hash: h}, nil)
+		s.pump()
+		return
+	}
+	if err := s.wait(req, h, c.TimeoutMs); err != nil {
+		api.Reply(req, api.Failed(err), nil)
+	}
+	s.pump()
+}
+
+// admit checks a new transaction against the state (balance, base fee)
+// and puts it in the pool.
+func (s *Sequencer) admit(tx *types.Transaction, from common.Address) error {
+	nonce, balance := s.blk.Account(from)
+	cost := new(big.Int).Mul(tx.GasFeeCap(), new(big.Int).SetUint64(tx.Gas()))
+	cost.Add(cost, tx.Value())
+	if c, overflow := uint256.FromBig(cost); overflow || balance.Lt(c) {
+		return api.Errorf(api.KindInsufficientFunds, "insufficient funds for gas * price + value: address %v have %v want %v", from, balance, cost)
+	}
+	if tx.GasFeeCap().Cmp(s.header.BaseFee) < 0 {
+		return api.Errorf(api.KindFee, "max fee per gas less than block base fee: address %v, maxFeePerGas: %v, baseFee: %v", from, tx.GasFeeCap(), s.header.BaseFee)
+	}
+	replaced, err := s.pool.Add(tx, from, nonce, s.env.Now())
+	if err != nil {
+		if errors.Is(err, mempool.ErrPoolFull) {
+			s.env.Mark(cover.SeqPoolFull)
+		}
+		return poolError(err)
+	}
+	if replaced != nil {
+		s.answer(replaced.Tx.Hash(), api.Failed(api.Errorf(api.KindReplaced, "transaction replaced by %v", tx.Hash())))
+	}
+	return nil
+}
+
+// wait registers a sync send's request for the transaction's receipt.
+func (s *Sequencer) wait(req node.Request, h common.Hash, timeoutMs uint64) error {
+	if s.nwaiters >= s.cfg.MaxWaiters || len(s.waiters[h]) >= s.cfg.MaxWaitersPerTx {
+		s.env.Mark(cover.SeqWaitersFull)
+		return api.Errorf(api.KindUnavailable, "too many sends waiting for receipts (limit %d, %d per transaction): retry", s.cfg.MaxWaiters, s.cfg.MaxWaitersPerTx)
+	}
+	d := s.cfg.SyncTimeout
+	if timeoutMs > 0 {
+		d = min(time.Duration(timeoutMs)*time.Millisecond, s.cfg.MaxSyncTimeout)
+	}
+	if len(s.waiters[h]) == 0 {
+		s.order = append(s.order, h)
+	}
+	s.waiters[h] = append(s.waiters[h], waiter{req: req, deadline: s.env.Now().Add(d)})
+	s.nwaiters++
+	return nil
+}
+
+// poolError maps the pool's refusals to the API's kinds.
+func poolError(err error) *api.Error {
+	k := api.KindInvalidTx
+	switch {
+	case errors.Is(err, mempool.ErrAlreadyKnown):
+		k = api.KindAlreadyKnown
+	case errors.Is(err, mempool.ErrNonceTooLow):
+		k = api.KindNonceTooLow
+	case errors.Is(err, mempool.ErrNonceGap):
+		k = api.KindNonceGap
+	case errors.Is(err, mempool.ErrReplaceUnderpriced):
+		k = api.KindUnderpriced
+	case errors.Is(err, mempool.ErrPoolFull), errors.Is(err, mempool.ErrAccountLimit):
+		k = api.KindPoolFull
+	}
+	return api.Errorf(k, "%v", err)
+}
