@@ -20,7 +20,7 @@ type DiskFaults struct {
 	ReadError   float64 // Get or Iterate fails
 	WriteError  float64 // Commit fails and writes nothing
 	CorruptRead float64 // Get returns the value with one bit flipped (the stored value stays intact)
-	TornWrite   float64 // on a crash, the unsynced tail is torn rather than lost whole
+	TornWrite   float64 // on a crash, the unsynced tail is torn (its first lost batch's first write cut short) rather than lost whole
 }
 
 // DiskFault names a fault the disk injected, for the trace.
@@ -60,10 +60,13 @@ type diskOp struct {
 //     unsynced tail is lost. A crash of the process alone does not touch
 //     the disk: what was committed stays, still unsynced, as the operating
 //     system's page cache keeps it.
-//     When the seed says so, the tail is torn instead: a prefix of it
-//     survives, the batch at the tear keeps only its first writes, and the
-//     last of those is cut short. This is harsher than pebble, which drops a
-//     torn batch whole: node records carry checksums so that a node notices.
+//     When the seed says so, the tail is torn instead: a prefix of its
+//     batches survives whole, and of the batch at the tear only the first
+//     write reaches the disk, cut short. A batch never lands in part with
+//     its writes intact (pebble's write-ahead log checksums each batch and
+//     replays it whole or not at all, and nodes rely on batches being
+//     atomic); the torn first write is harsher than pebble, which would drop
+//     it, so that node records must carry checksums and a node notices.
 //
 // Read and write errors and corrupt reads happen on demand, with the
 // probabilities set by SetFaults, drawn from the disk's own random stream.
@@ -207,8 +210,11 @@ func (d *Disk) SyncThrough(mark int) {
 }
 
 // Sync makes every committed batch durable at once (tests and tools; nodes
-// ask their Env).
-func (d *Disk) Sync() { d.SyncThrough(d.commits) }
+// ask their Env). It never fails.
+func (d *Disk) Sync() error {
+	d.SyncThrough(d.commits)
+	return nil
+}
 
 func apply(m map[string][]byte, ops []diskOp) {
 	for _, o := range ops {
@@ -231,12 +237,14 @@ func (d *Disk) Crash() (lost int, torn bool) {
 			apply(d.durable, ops)
 		}
 		cut := d.pending[keep]
-		n := 1 + d.rng.IntN(len(cut)) // writes of the torn batch that reached the disk
-		partial := slices.Clone(cut[:n])
-		if last := &partial[n-1]; !last.del && len(last.value) > 0 {
-			last.value = last.value[:d.rng.IntN(len(last.value))]
+		if len(cut) > 0 {
+			// The first write of the torn batch reached the disk, cut short.
+			partial := slices.Clone(cut[:1])
+			if first := &partial[0]; !first.del && len(first.value) > 0 {
+				first.value = first.value[:d.rng.IntN(len(first.value))]
+			}
+			apply(d.durable, partial)
 		}
-		apply(d.durable, partial)
 		lost = len(d.pending) - keep - 1
 	} else {
 		lost = len(d.pending)

@@ -95,7 +95,13 @@ func (b honestyBatch) apply(d node.Disk) error {
 	if nb.Len() != len(b.Ops) {
 		return fmt.Errorf("batch Len = %d after %d writes", nb.Len(), len(b.Ops))
 	}
-	return nb.Commit(b.Sync)
+	if err := nb.Commit(); err != nil {
+		return err
+	}
+	if b.Sync {
+		return d.(interface{ Sync() error }).Sync()
+	}
+	return nil
 }
 
 // logLines keeps pebble's log lines; pebble's background goroutines may log

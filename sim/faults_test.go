@@ -55,6 +55,7 @@ type probeNode struct {
 	log   *probeLog
 	w     *World
 	env   node.Env
+	pend  []probeSync // syncs asked for, oldest first
 	peers []node.NodeID
 	seq   uint64
 }
@@ -69,6 +70,20 @@ func decodeCounter(b []byte) (uint64, bool) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(b), true
+}
+
+// probeSync is a sync the probe asked for: the write it makes durable.
+type probeSync struct {
+	id    node.SyncID
+	write int // index in log.written
+}
+
+// OnSynced marks the writes the completed syncs made durable.
+func (p *probeNode) OnSynced(id node.SyncID) {
+	for len(p.pend) > 0 && p.pend[0].id <= id {
+		p.log.synced[p.env.ID()][p.pend[0].write] = true
+		p.pend = p.pend[1:]
+	}
 }
 
 func (p *probeNode) Start(env node.Env) error {
@@ -102,12 +117,14 @@ func (p *probeNode) OnTimer(node.TimerID) {
 	p.log.clocks[id] = append(p.log.clocks[id], p.env.Now().Sub(Epoch)-p.w.now)
 	b := p.env.Disk().NewBatch()
 	b.Set([]byte("counter"), encodeCounter(p.seq))
-	sync := p.seq%2 == 0
-	if err := b.Commit(sync); err != nil {
+	if err := b.Commit(); err != nil {
 		p.log.diskErrs[id] = append(p.log.diskErrs[id], err)
 	} else {
 		p.log.written[id] = append(p.log.written[id], p.seq)
-		p.log.synced[id] = append(p.log.synced[id], sync)
+		p.log.synced[id] = append(p.log.synced[id], false)
+		if p.seq%2 == 0 {
+			p.pend = append(p.pend, probeSync{id: p.env.Sync(), write: len(p.log.written[id]) - 1})
+		}
 	}
 	if v, err := p.env.Disk().Get([]byte("counter")); err != nil {
 		p.log.diskErrs[id] = append(p.log.diskErrs[id], err)

@@ -763,7 +763,7 @@ func (e *env) Sync() node.SyncID {
 			crashAt = at + hear/2
 		}
 		w.q.push(crashAt, func() {
-			if n.inc == inc && n.up {
+			if n.inc == inc && n.up && w.faultsOn {
 				w.Note(n.id, fmt.Sprintf("sync %d: the machine crashes", id))
 				w.CrashFor(n.id, sc.downFor)
 			}

@@ -14,27 +14,40 @@ import (
 	"github.com/meganode/meganode/sim/register"
 )
 
-// A register primary whose disk lies about sync: Commit(true) does not wait
-// for durability. Only this test builds it.
-type lyingPrimary struct{ *register.Primary }
+// A register primary whose disk lies about sync: it says a sync completed
+// as soon as it is asked for, and never makes anything durable. Only this
+// test builds it.
+type lyingPrimary struct {
+	*register.Primary
+	fake node.SyncID
+}
 
-func (l lyingPrimary) Start(env node.Env) error { return l.Primary.Start(lyingEnv{env}) }
+const lieTimer node.TimerID = 1 << 62
 
-type lyingEnv struct{ node.Env }
+type lyingEnv struct {
+	node.Env
+	p *lyingPrimary
+}
 
-func (e lyingEnv) Disk() node.Disk { return lyingDisk{e.Env.Disk()} }
+func (e lyingEnv) Sync() node.SyncID {
+	e.p.fake++
+	e.Env.After(0, lieTimer)
+	return e.p.fake
+}
 
-type lyingDisk struct{ node.Disk }
-
-func (d lyingDisk) NewBatch() node.Batch { return lyingBatch{d.Disk.NewBatch()} }
-
-type lyingBatch struct{ node.Batch }
-
-func (b lyingBatch) Commit(bool) error { return b.Batch.Commit(false) }
+func (l *lyingPrimary) Start(env node.Env) error { return l.Primary.Start(lyingEnv{env, l}) }
+func (l *lyingPrimary) OnSynced(node.SyncID)     {}
+func (l *lyingPrimary) OnTimer(id node.TimerID) {
+	if id == lieTimer {
+		l.Primary.OnSynced(l.fake)
+		return
+	}
+	l.Primary.OnTimer(id)
+}
 
 func init() {
 	sim.Register(&sim.Profile{Name: "register-lying-disk", Ranges: register.Ranges, New: func(cfg *sim.Config, rng *rand.Rand) sim.Scenario {
-		return register.New(cfg, rng, func(backups []node.NodeID) node.Node { return lyingPrimary{register.NewPrimary(backups)} })
+		return register.New(cfg, rng, func(backups []node.NodeID) node.Node { return &lyingPrimary{Primary: register.NewPrimary(backups)} })
 	}})
 }
 

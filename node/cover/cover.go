@@ -53,6 +53,7 @@ var marks = []Mark{
 	{FullSyncBackpressure, "fullnode held mini-blocks: too many syncs in flight"},
 	{ProverStatementsInFlight, "prover was asked for statements still syncing"},
 	{DAPutWhileSyncing, "DA took a put while an earlier one was still syncing"},
+	{ProverRebuiltLow, "prover rebuilt its torn progress record from its statements"},
 }
 
 // Mark names.
@@ -88,6 +89,7 @@ const (
 	FullSyncBackpressure     = "fullnode/sync-backpressure"
 	ProverStatementsInFlight = "prover/statements-in-flight"
 	DAPutWhileSyncing        = "da/put-while-syncing"
+	ProverRebuiltLow         = "prover/rebuilt-progress"
 )
 
 // All lists every mark, sorted by name.

@@ -19,8 +19,7 @@ import (
 )
 
 // testDisk is a memdisk that can fail commits and reads, and records each
-// commit: whether it was synced, and how many messages the node had sent
-// by then.
+// commit: how many messages the node had sent by then.
 type testDisk struct {
 	*memdisk.Disk
 	env        *nodetest.Env
@@ -30,7 +29,6 @@ type testDisk struct {
 }
 
 type commitRec struct {
-	sync bool
 	sent int // len(env.Sent) at the commit
 }
 
@@ -50,12 +48,12 @@ type testBatch struct {
 	d *testDisk
 }
 
-func (b *testBatch) Commit(sync bool) error {
+func (b *testBatch) Commit() error {
 	if b.d.failCommit {
 		return errDisk
 	}
-	b.d.commits = append(b.d.commits, commitRec{sync: sync, sent: len(b.d.env.Sent)})
-	return b.Batch.Commit(sync)
+	b.d.commits = append(b.d.commits, commitRec{sent: len(b.d.env.Sent)})
+	return b.Batch.Commit()
 }
 
 // harness runs one DA node over a testDisk, fed the bundles of a chain a
@@ -112,6 +110,7 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.da = d
+	h.env.CompleteSyncs(d) // the start's barrier
 }
 
 func (h *harness) bundle(n int) []byte { return h.s.Bundles[n-1] }
@@ -122,6 +121,10 @@ func (h *harness) put(from node.NodeID, id uint64, bundles ...[]byte) *chain.DAA
 	h.t.Helper()
 	sent := len(h.env.Sent)
 	h.da.OnMessage(from, (&chain.DAPut{ID: id, Bundles: bundles}).Encode())
+	if len(h.env.Sent) != sent {
+		h.t.Fatal("the put was acknowledged before its sync completed")
+	}
+	h.env.CompleteSyncs(h.da)
 	switch len(h.env.Sent) - sent {
 	case 0:
 		return nil
@@ -231,8 +234,8 @@ func TestPutIsAckedOnlyOnceDurable(t *testing.T) {
 	h.checkAck(ack, 3, h.blocks(1, 3)...)
 	h.checkHead(3)
 	// One batch, synced, committed before the ack was sent.
-	if len(h.disk.commits) != 1 || !h.disk.commits[0].sync || h.disk.commits[0].sent != 0 {
-		t.Fatalf("commits %+v, want one synced before any send", h.disk.commits)
+	if len(h.disk.commits) != 1 || h.disk.commits[0].sent != 0 {
+		t.Fatalf("commits %+v, want one before any send", h.disk.commits)
 	}
 	if m := h.da.Metrics(); m.Stored != 3 || m.Refused != 0 {
 		t.Fatalf("metrics %+v", m)
@@ -407,7 +410,7 @@ func TestServesMiniBlockRangesLikeAPeer(t *testing.T) {
 	// The same answer as the sequencer's own ledger gives (a peer).
 	for _, req := range []*chain.RangeRequest{{ID: 3, From: 5, Count: 4}, {ID: 4, From: 11, Count: 10}, {ID: 5, From: 0, Count: 3}} {
 		got := h.askRange(req.From, req.Count)
-		want := h.s.Seq.Ledger().ServeRange(req, 4<<20)
+		want := h.s.Seq.Ledger().View().ServeRange(req, 4<<20)
 		if len(got.MiniBlocks) != len(want.MiniBlocks) {
 			t.Fatalf("from %d: %d mini-blocks, the sequencer serves %d", req.From, len(got.MiniBlocks), len(want.MiniBlocks))
 		}
@@ -515,7 +518,7 @@ func TestRestartRecoversTheHead(t *testing.T) {
 	// A corrupt head record is rebuilt from the block index.
 	b := h.disk.Disk.NewBatch()
 	b.Set([]byte("da/head"), []byte{0xa7, 1, 2, 3, 4, 5})
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	h.start()
@@ -540,7 +543,7 @@ func TestCorruptRecordsAreNotServed(t *testing.T) {
 	b.Set(append([]byte("da/blob/"), mb5[:]...), rotten)
 	// And block 3's index entry.
 	b.Set(binary.BigEndian.AppendUint64([]byte("da/blk/"), 3), []byte{0xa8, 0, 0, 0, 0})
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	// A range stops before it.

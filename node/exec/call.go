@@ -64,7 +64,9 @@ func (e *Executor) Call(ctx context.Context, st mstate.Reader, header *types.Hea
 		GasPrice: new(uint256.Int), GasFeeCap: new(uint256.Int), GasTipCap: new(uint256.Int), Value: value,
 	}).SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck()
 	result, err := core.ApplyMessage(evm, msg, core.NewGasPool(gas))
-	if err := ctx.Err(); err != nil && evm.Cancelled() {
+	if err := ctx.Err(); err != nil {
+		// Stopped, or done after the client was gone: either way the
+		// answer is the context's end.
 		return nil, 0, fmt.Errorf("call: %w", err)
 	}
 	if err != nil {

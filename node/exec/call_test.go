@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/big"
 	"reflect"
@@ -54,7 +55,7 @@ func TestCallReadsTokenBalance(t *testing.T) {
 	}{{holder, 123_456_789}, {addrA, 0}} {
 		// From an account that does not exist and pays nothing: eth_call
 		// makes no balance or nonce checks.
-		out, used, err := ex.Call(st, header, noHash, common.Address{0xf0}, ptr(tokenAddr), contracts.TokenBalanceOf(c.who), 0, nil)
+		out, used, err := ex.Call(context.Background(), st, header, noHash, common.Address{0xf0}, ptr(tokenAddr), contracts.TokenBalanceOf(c.who), 0, nil)
 		if err != nil {
 			t.Fatalf("balanceOf(%v): %v", c.who, err)
 		}
@@ -70,7 +71,7 @@ func TestCallReadsTokenBalance(t *testing.T) {
 
 func TestCallRevertReturnsRevertData(t *testing.T) {
 	ex, st, header := callEnv(t)
-	out, used, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeFail("x"), 100_000, nil)
+	out, used, err := ex.Call(context.Background(), st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeFail("x"), 100_000, nil)
 	if !errors.Is(err, ErrReverted) {
 		t.Fatalf("got %v, want ErrReverted", err)
 	}
@@ -83,10 +84,41 @@ func TestCallRevertReturnsRevertData(t *testing.T) {
 	}
 }
 
+// An eth_call stops when its context ends (the client went away, or its
+// deadline passed), long before its gas would run out, with the context's
+// error; one whose context ended before it began does not run at all.
+func TestCallStopsWhenItsContextEnds(t *testing.T) {
+	ex, st, header := callEnv(t)
+	loop := []byte{0x5b, 0x60, 0x00, 0x56} // JUMPDEST PUSH1 0 JUMP: forever
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, used, err := ex.Call(ctx, st, header, noHash, addrA, nil, loop, DefaultCallGas, nil)
+		if err == nil {
+			err = errors.New("no error")
+		}
+		_ = used
+		done <- err
+	}()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled call ended with %v, want context.Canceled", err)
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 0)
+	defer stop()
+	if _, used, err := ex.Call(ctx, st, header, noHash, addrA, nil, loop, DefaultCallGas, nil); !errors.Is(err, context.DeadlineExceeded) || used != 0 {
+		t.Fatalf("a call past its deadline: used %d, %v", used, err)
+	}
+	// The same call with a live context runs to its gas cap.
+	if _, used, err := ex.Call(context.Background(), st, header, noHash, addrA, nil, loop, 1_000_000, nil); !errors.Is(err, vm.ErrOutOfGas) || used != 1_000_000 {
+		t.Fatalf("the loop with 1M gas: used %d, %v", used, err)
+	}
+}
+
 func TestCallOutOfGasIsNotARevert(t *testing.T) {
 	ex, st, header := callEnv(t)
 	// Enough for the intrinsic cost, not for 100 rounds of burn.
-	out, _, err := ex.Call(st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeBurn(100), 60_000, nil)
+	out, _, err := ex.Call(context.Background(), st, header, noHash, addrA, ptr(probeAddr), contracts.ProbeBurn(100), 60_000, nil)
 	if err == nil || errors.Is(err, ErrReverted) {
 		t.Fatalf("got %v, want a non-revert failure", err)
 	}
@@ -115,7 +147,7 @@ func TestCallChangesNoState(t *testing.T) {
 		{probeAddr, contracts.ProbeEmitMany(4), false},
 		{probeAddr, contracts.ProbeFail("x"), true},
 	} {
-		_, _, err := ex.Call(st, header, noHash, holder, ptr(c.to), c.data, 0, nil)
+		_, _, err := ex.Call(context.Background(), st, header, noHash, holder, ptr(c.to), c.data, 0, nil)
 		if c.reverts != errors.Is(err, ErrReverted) || (!c.reverts && err != nil) {
 			t.Fatalf("call %x to %v: %v", c.data[:4], c.to, err)
 		}
@@ -134,7 +166,7 @@ func TestCallChangesNoState(t *testing.T) {
 	}
 	// The transfer succeeded inside its call, but a later call still sees
 	// the stored balance, not the moved one.
-	out, _, err := ex.Call(st, header, noHash, holder, ptr(tokenAddr), contracts.TokenBalanceOf(holder), 0, nil)
+	out, _, err := ex.Call(context.Background(), st, header, noHash, holder, ptr(tokenAddr), contracts.TokenBalanceOf(holder), 0, nil)
 	if err != nil || new(big.Int).SetBytes(out).Int64() != 123_456_789 {
 		t.Fatalf("balance after calls: %x, %v", out, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/internal/chaintest"
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/memdisk"
@@ -49,13 +51,16 @@ func (h *harness) start(now time.Time) {
 		h.t.Fatal(err)
 	}
 	h.fn = fn
+	h.env.CompleteSyncs(fn) // the start's barrier
 }
 
-// feed delivers mini-blocks from..to of the stream, gossiped by the sequencer.
+// feed delivers mini-blocks from..to of the stream, gossiped by the
+// sequencer, and completes the syncs the fullnode asked for.
 func (h *harness) feed(from, to int) {
 	for n := from; n <= to; n++ {
 		h.fn.OnMessage("seq", h.s.Raw(n))
 	}
+	h.env.CompleteSyncs(h.fn)
 }
 
 func (h *harness) head() uint64 {
@@ -190,12 +195,12 @@ func TestGapIsRepairedByARangeRequest(t *testing.T) {
 		t.Fatalf("range requests %v %+v, want one to seq from 2 for 5", to, reqs)
 	}
 	// An answer to another request is ignored.
-	stale := s.Seq.Ledger().ServeRange(&chain.RangeRequest{ID: reqs[0].ID + 1, From: 2, Count: 5}, 4<<20)
+	stale := s.Seq.Ledger().View().ServeRange(&chain.RangeRequest{ID: reqs[0].ID + 1, From: 2, Count: 5}, 4<<20)
 	h.fn.OnMessage("seq", stale.Encode())
 	h.checkAt(1)
 	// The sequencer's own answer fills the gap; the node asks on while the
 	// answer says there is more.
-	resp := s.Seq.Ledger().ServeRange(reqs[0], 4<<20)
+	resp := s.Seq.Ledger().View().ServeRange(reqs[0], 4<<20)
 	if len(resp.MiniBlocks) != 5 {
 		t.Fatalf("sequencer served %d mini-blocks", len(resp.MiniBlocks))
 	}
@@ -205,7 +210,7 @@ func TestGapIsRepairedByARangeRequest(t *testing.T) {
 	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 7 {
 		t.Fatalf("follow-up requests %v %+v, want one to seq from 7", to, reqs)
 	}
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().View().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(9)
 	if _, reqs := h.rangeRequests(2); len(reqs) != 0 {
 		t.Fatalf("asked again at the sequencer's head: %+v", reqs)
@@ -232,9 +237,9 @@ func TestRepairTimeoutAsksTheNextSource(t *testing.T) {
 	}
 	_, reqs := h.rangeRequests(0)
 	// A late answer to the first request is ignored; the current one is used.
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().View().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(0)
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[3], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().View().ServeRange(reqs[3], 4<<20).Encode())
 	h.checkAt(4)
 	// A timer after the answer asks no one.
 	n := len(h.env.Sent)
@@ -254,7 +259,7 @@ func TestPollCatchesUpAfterLostGossip(t *testing.T) {
 	if len(reqs) != 1 || to[0] != "seq" || reqs[0].From != 3 {
 		t.Fatalf("poll sent %v %+v, want a request to seq from 3", to, reqs)
 	}
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 4<<20).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().View().ServeRange(reqs[0], 4<<20).Encode())
 	h.checkAt(5)
 }
 
@@ -443,7 +448,7 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	h.env.Clock = h.env.Clock.Add(90 * time.Millisecond)
 	// The sequencer answers with a part of the range (a byte limit): the
 	// rest is asked of the next source.
-	h.fn.OnMessage("seq", s.Seq.Ledger().ServeRange(reqs[0], 1).Encode())
+	h.fn.OnMessage("seq", s.Seq.Ledger().View().ServeRange(reqs[0], 1).Encode())
 	h.checkAt(1)
 	to, reqs := h.rangeRequests(0)
 	if len(reqs) != 2 || to[1] != "peer" || reqs[1].From != 2 {
@@ -454,7 +459,7 @@ func TestStaleRepairTimerDoesNotCutShortTheNextRequest(t *testing.T) {
 	if to, reqs := h.rangeRequests(0); len(reqs) != 2 {
 		t.Fatalf("request 2 given up after 10 ms (RepairTimeout %v): asked %v next", h.fn.cfg.RepairTimeout, to[len(to)-1])
 	}
-	h.fn.OnMessage("peer", s.Seq.Ledger().ServeRange(reqs[1], 4<<20).Encode())
+	h.fn.OnMessage("peer", s.Seq.Ledger().View().ServeRange(reqs[1], 4<<20).Encode())
 	h.checkAt(6)
 }
 
@@ -486,7 +491,7 @@ func TestPartialAnswerMovesToTheNextSource(t *testing.T) {
 		t.Fatalf("range requests %v %+v", to, reqs)
 	}
 	// One mini-block of the four asked for, from a source holding nine.
-	part := s.Seq.Ledger().ServeRange(reqs[0], 1)
+	part := s.Seq.Ledger().View().ServeRange(reqs[0], 1)
 	if len(part.MiniBlocks) != 1 || part.Head != 9 {
 		t.Fatalf("partial answer %d mini-blocks, head %d", len(part.MiniBlocks), part.Head)
 	}
@@ -495,5 +500,47 @@ func TestPartialAnswerMovesToTheNextSource(t *testing.T) {
 	to, reqs = h.rangeRequests(1)
 	if len(reqs) != 1 || to[0] != "peer" || reqs[0].From != 3 {
 		t.Fatalf("after a partial answer: requests %v %+v, want the next source from 3", to, reqs)
+	}
+}
+
+// A fullnode applies what it receives at once, commits each mini-block and
+// asks for its sync without waiting; clients and peers see a mini-block,
+// and the runtime hears of it, only once its sync completed. At the bound
+// on syncs in flight, what arrives waits in the buffer.
+func TestNothingIsServedBeforeItsSync(t *testing.T) {
+	s := chaintest.Produce(t, 6, 3)
+	var seen []uint64
+	h := newHarness(t, s, func(c *Config) {
+		c.MaxInFlight = 2
+		c.OnMiniBlock = func(mb *chain.MiniBlock) { seen = append(seen, mb.Header.Number) }
+	})
+	for n := 1; n <= 6; n++ {
+		h.fn.OnMessage("seq", s.Raw(n))
+	}
+	if h.head() != 2 || len(h.env.Syncs) != 2 || len(h.fn.buffer) != 4 {
+		t.Fatalf("head %d, %d syncs in flight, %d buffered; want 2, 2, 4", h.head(), len(h.env.Syncs), len(h.fn.buffer))
+	}
+	if h.env.Marks[cover.FullSyncBackpressure] == 0 {
+		t.Fatal("the bound is not marked")
+	}
+	if a := h.call(&api.Call{Method: api.MethodHead}); a.Err != nil || a.At.MiniBlock != 0 {
+		t.Fatalf("head before any sync completed: %+v", a)
+	}
+	h.fn.OnMessage("peer", (&chain.RangeRequest{ID: 1, From: 1, Count: 8}).Encode())
+	if resp, err := chain.DecodeRangeResponse(h.env.Sent[len(h.env.Sent)-1].Msg); err != nil || resp.Head != 0 || len(resp.MiniBlocks) != 0 {
+		t.Fatalf("a peer was served mini-blocks not yet durable: %+v %v", resp, err)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("the runtime heard of %v before their sync", seen)
+	}
+	for range 3 {
+		h.env.CompleteSyncs(h.fn)
+	}
+	h.checkAt(6)
+	if a := h.call(&api.Call{Method: api.MethodHead}); a.Err != nil || a.At.MiniBlock != 6 || a.Safe != 2 {
+		t.Fatalf("head after the syncs: %+v", a)
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6}; !slices.Equal(seen, want) {
+		t.Fatalf("the runtime heard of %v, want %v", seen, want)
 	}
 }

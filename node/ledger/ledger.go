@@ -642,3 +642,10 @@ func (l *Ledger) BlockHash(n uint64) common.Hash { return l.tip.BlockHash(n) }
 
 // StateAt returns the state right after applied mini-block n.
 func (l *Ledger) StateAt(n uint64) (state.Reader, error) { return l.tip.StateAt(n) }
+
+// Block assembles applied sealed block n with its transactions.
+func (l *Ledger) Block(n uint64) (*types.Block, error) { return l.tip.Block(n) }
+
+// BlockNumber returns the number of the applied sealed block whose header
+// hash is hash.
+func (l *Ledger) BlockNumber(hash common.Hash) (uint64, error) { return l.tip.BlockNumber(hash) }

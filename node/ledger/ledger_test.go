@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func produce(t *testing.T, n, K int) *stream {
 	if s.gb, s.gs, err = exec.Genesis(s.gen); err != nil {
 		t.Fatal(err)
 	}
-	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K})
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.gen, Key: s.seqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +61,7 @@ func produce(t *testing.T, n, K int) *stream {
 	if err := seq.Start(env); err != nil {
 		t.Fatal(err)
 	}
+	env.CompleteSyncs(seq)
 	s.seq = seq
 	s.roots = []common.Hash{s.gb.Root()}
 	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
@@ -85,9 +87,7 @@ func produce(t *testing.T, n, K int) *stream {
 			}
 		}
 		env.Clock = env.Clock.Add(10 * time.Millisecond)
-		for len(env.Timers) > 0 && !env.Timers[0].At.After(env.Clock) {
-			env.Fire(t, seq, env.Timers[0].ID)
-		}
+		env.RunDue(t, seq)
 		if len(env.Published) != i+1 {
 			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}
@@ -106,7 +106,7 @@ func produce(t *testing.T, n, K int) *stream {
 
 func (s *stream) open(t *testing.T, disk node.Disk, cfg ledger.Config) *ledger.Ledger {
 	t.Helper()
-	l, err := ledger.Open(disk, s.gb, s.gs, cfg)
+	l, err := ledger.Open(disk, s.gen.Config, s.gb, s.gs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func (s *stream) open(t *testing.T, disk node.Disk, cfg ledger.Config) *ledger.L
 func (s *stream) appendN(t *testing.T, l *ledger.Ledger, from, to int) {
 	t.Helper()
 	for n := from; n <= to; n++ {
-		if err := l.Append(s.mbs[n-1], s.raws[n-1], true); err != nil {
+		if err := l.Append(s.mbs[n-1], s.raws[n-1]); err != nil {
 			t.Fatalf("append %d: %v", n, err)
 		}
 	}
@@ -188,7 +188,7 @@ func TestAppendOnlyExtendsTheHead(t *testing.T) {
 		mb   *chain.MiniBlock
 	}{{"skip", s.mbs[3]}, {"repeat", s.mbs[1]}, {"first again", s.mbs[0]}, {"wrong parent", wrongParent}} {
 		name, mb := c.name, c.mb
-		if err := l.Append(mb, nil, true); !errors.Is(err, ledger.ErrNotNext) {
+		if err := l.Append(mb, nil); !errors.Is(err, ledger.ErrNotNext) {
 			t.Fatalf("%s: append of mini-block %d at head 2: %v, want ErrNotNext", name, mb.Header.Number, err)
 		}
 		checkHead(t, l, s, 2)
@@ -197,7 +197,7 @@ func TestAppendOnlyExtendsTheHead(t *testing.T) {
 		t.Fatal("a refused mini-block was written to disk")
 	}
 	// raw nil: Append encodes it.
-	if err := l.Append(s.mbs[2], nil, true); err != nil {
+	if err := l.Append(s.mbs[2], nil); err != nil {
 		t.Fatal(err)
 	}
 	s.appendN(t, l, 4, 5)
@@ -283,7 +283,7 @@ func TestTornLastRecordIsDropped(t *testing.T) {
 		raw := s.raws[torn-1]
 		b := disk.NewBatch()
 		b.Set(mbKey(uint64(torn)), raw[:len(raw)/2])
-		if err := b.Commit(true); err != nil {
+		if err := b.Commit(); err != nil {
 			t.Fatal(err)
 		}
 		l = s.open(t, disk, ledger.Config{})
@@ -331,10 +331,10 @@ func TestCorruptRecordBeforeTheTailFailsOpen(t *testing.T) {
 		s.appendN(t, s.open(t, disk, ledger.Config{}), 1, 7)
 		b := disk.NewBatch()
 		b.Set(mbKey(4), damage(s.raws[3]))
-		if err := b.Commit(true); err != nil {
+		if err := b.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ledger.Open(disk, s.gb, s.gs, ledger.Config{}); !errors.Is(err, ledger.ErrCorrupt) {
+		if _, err := ledger.Open(disk, s.gen.Config, s.gb, s.gs, ledger.Config{}); !errors.Is(err, ledger.ErrCorrupt) {
 			t.Fatalf("%s: open with mini-block 4 of 7 damaged: %v, want ErrCorrupt", name, err)
 		}
 	}
@@ -376,7 +376,7 @@ func TestDoctoredSealPoisons(t *testing.T) {
 		disk := memdisk.New()
 		l := s.open(t, disk, ledger.Config{})
 		s.appendN(t, l, 1, 5)
-		if err := l.Append(mb, raw, true); !errors.Is(err, ledger.ErrSealMismatch) {
+		if err := l.Append(mb, raw); !errors.Is(err, ledger.ErrSealMismatch) {
 			t.Fatalf("%s: doctored seal appended: %v, want ErrSealMismatch", name, err)
 		}
 		if !errors.Is(l.Poisoned(), ledger.ErrSealMismatch) {
@@ -387,7 +387,7 @@ func TestDoctoredSealPoisons(t *testing.T) {
 				t.Fatalf("%s: StateAt(%d) of a poisoned ledger: %v", name, n, err)
 			}
 		}
-		if err := l.Append(s.mbs[5], s.raws[5], true); !errors.Is(err, ledger.ErrSealMismatch) {
+		if err := l.Append(s.mbs[5], s.raws[5]); !errors.Is(err, ledger.ErrSealMismatch) {
 			t.Fatalf("%s: poisoned ledger appended: %v", name, err)
 		}
 		// Nothing of it reached the disk: a reopen is at 5 and takes the true seal.
@@ -440,9 +440,19 @@ func TestServeRange(t *testing.T) {
 	s := produce(t, 10, 4)
 	l := s.open(t, memdisk.New(), ledger.Config{})
 	s.appendN(t, l, 1, 10)
+	if l.View() != nil {
+		t.Fatal("a view was released before any Release")
+	}
+	// Only what is released is served: mini-blocks 7 to 10 are applied, not
+	// yet durable.
+	l.Release(6)
+	if resp := l.View().ServeRange(&chain.RangeRequest{ID: 1, From: 5, Count: 10}, 1<<30); resp.Head != 6 || len(resp.MiniBlocks) != 2 {
+		t.Fatalf("served head %d and %d mini-blocks from a view released at 6", resp.Head, len(resp.MiniBlocks))
+	}
+	l.Release(10)
 	check := func(req chain.RangeRequest, maxBytes int, want []int) {
 		t.Helper()
-		resp := l.ServeRange(&req, maxBytes)
+		resp := l.View().ServeRange(&req, maxBytes)
 		if resp.ID != req.ID || resp.From != req.From || resp.Head != 10 {
 			t.Fatalf("%+v: response id %d from %d head %d", req, resp.ID, resp.From, resp.Head)
 		}
@@ -479,7 +489,7 @@ func TestReopenWithSmallRetain(t *testing.T) {
 	l := s.open(t, disk, ledger.Config{Retain: 3})
 	s.appendN(t, l, 1, 10)
 	checkHead(t, l, s, 10)
-	l2, err := ledger.Open(disk, s.gb, s.gs, ledger.Config{Retain: 3})
+	l2, err := ledger.Open(disk, s.gen.Config, s.gb, s.gs, ledger.Config{Retain: 3})
 	if err != nil {
 		return // refusing to open is an acceptable answer
 	}
@@ -520,7 +530,7 @@ func TestBlockNumberByHash(t *testing.T) {
 	raw := s.raws[11]
 	b := torn.NewBatch()
 	b.Set(mbKey(12), raw[:len(raw)/2])
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	l = s.open(t, torn, ledger.Config{})
@@ -542,10 +552,111 @@ func TestBlockNumberByHash(t *testing.T) {
 	bad[len(bad)/2] ^= 0x10
 	b = disk.NewBatch()
 	b.Set(key, bad)
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.open(t, disk, ledger.Config{Cache: 1}).BlockNumber(h); !errors.Is(err, ledger.ErrCorrupt) {
 		t.Fatalf("damaged record: %v, want ErrCorrupt", err)
+	}
+}
+
+// Clients read views while the owner applies and releases mini-blocks, on
+// other goroutines, at once: every read answers from its view's height,
+// whatever the owner has applied since, and a view's head never goes back.
+// (go test -race checks that they share nothing unguarded.)
+func TestViewsAreReadWhileTheOwnerAppends(t *testing.T) {
+	s := produce(t, 40, 4)
+	l := s.open(t, memdisk.New(), ledger.Config{})
+	// What each account's nonce is after each mini-block.
+	nonces := make([]map[common.Address]uint64, len(s.mbs)+1)
+	nonces[0] = map[common.Address]uint64{}
+	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
+	for i, mb := range s.mbs {
+		next := map[common.Address]uint64{}
+		for a, n := range nonces[i] { // copying a map: order cannot leak
+			next[a] = n
+		}
+		for _, tx := range mb.Txs {
+			from, err := types.Sender(signer, tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next[from] = tx.Nonce() + 1
+		}
+		nonces[i+1] = next
+	}
+	accounts := []common.Address{crypto.PubkeyToAddress(s.keys[0].PublicKey), crypto.PubkeyToAddress(s.keys[1].PublicKey)}
+	l.Release(0)
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for r := range 4 {
+		go func() {
+			var last uint64
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				v := l.View()
+				head, _ := v.Head()
+				if head.Number < last {
+					errs <- fmt.Errorf("reader %d: the view went back from %d to %d", r, last, head.Number)
+					return
+				}
+				last = head.Number
+				st, err := v.StateAt(head.Number)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, a := range accounts {
+					if acct, _ := st.Account(a); acct.Nonce != nonces[head.Number][a] {
+						errs <- fmt.Errorf("reader %d: nonce of %v at %d is %d, want %d", r, a, head.Number, acct.Nonce, nonces[head.Number][a])
+						return
+					}
+				}
+				if head.Number > 0 {
+					mb := s.mbs[head.Number-1]
+					for _, tx := range mb.Txs {
+						if _, _, loc, err := v.Receipt(tx.Hash()); err != nil || loc.MiniBlock != head.Number {
+							errs <- fmt.Errorf("reader %d: receipt of %v at %d: %v %v", r, tx.Hash(), head.Number, loc, err)
+							return
+						}
+					}
+				}
+				// A transaction of a later mini-block is not there yet.
+				if int(head.Number) < len(s.mbs) {
+					for _, tx := range s.mbs[head.Number].Txs {
+						if _, _, _, err := v.Receipt(tx.Hash()); !errors.Is(err, ledger.ErrNotFound) {
+							errs <- fmt.Errorf("reader %d: a receipt of mini-block %d from the view at %d: %v", r, head.Number+1, head.Number, err)
+							return
+						}
+					}
+				}
+				if _, err := v.Block(v.Safe().Header.Number.Uint64()); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for n := 1; n <= len(s.mbs); n++ {
+		if err := l.Append(s.mbs[n-1], s.raws[n-1]); err != nil {
+			t.Fatal(err)
+		}
+		if n%3 == 0 || n == len(s.mbs) {
+			l.Release(uint64(n)) // a sync completed: releases reach back over several appends
+		}
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.View().Number(); got != uint64(len(s.mbs)) {
+		t.Fatalf("released view at %d, want %d", got, len(s.mbs))
 	}
 }

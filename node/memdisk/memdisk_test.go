@@ -17,16 +17,16 @@ func TestBatchIsAtomicAndOrdered(t *testing.T) {
 	if _, err := d.Get([]byte("a/1")); !errors.Is(err, node.ErrNotFound) {
 		t.Fatal("an uncommitted batch is visible")
 	}
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Commit(true); !errors.Is(err, ErrBatchCommitted) {
+	if err := b.Commit(); !errors.Is(err, ErrBatchCommitted) {
 		t.Fatalf("second commit: %v", err)
 	}
 	b = d.NewBatch()
 	b.Delete([]byte("a/2"))
 	b.Set([]byte("a/3"), []byte("three"))
-	if err := b.Commit(false); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

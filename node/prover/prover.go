@@ -180,7 +180,16 @@ func (p *Prover) Start(env node.Env) error {
 	default:
 		var rec struct{ Low uint64 }
 		if err := chain.UnframeRLP(formatLowV1, raw, &rec); err != nil {
-			return fmt.Errorf("prover: progress record: %w", err)
+			// A torn write of the record (it was not synced when the
+			// machine crashed): count the statements on disk again.
+			env.Log().Warn("prover progress record damaged: rebuilding it from the statements", "err", err)
+			env.Mark(cover.ProverRebuiltLow)
+			for p.low = 0; ; p.low++ {
+				if _, err := p.readStmt(p.low + 1); err != nil {
+					break
+				}
+			}
+			break
 		}
 		p.low = rec.Low
 	}

@@ -37,14 +37,16 @@ func newHarness(t *testing.T, s *chaintest.Stream, disk *memdisk.Disk, mutate fu
 	if err := p.Start(h.env); err != nil {
 		t.Fatal(err)
 	}
+	h.env.CompleteSyncs(p) // the start's barrier
 	return h
 }
 
-// settle runs every validation step due.
+// settle runs every validation step due, and completes the syncs they ask
+// for.
 func (h *harness) settle() {
 	for slices.ContainsFunc(h.env.Timers, func(x nodetest.Timer) bool { return x.ID == timerStep }) {
 		h.env.Clock = h.env.Clock.Add(h.cfg.StepDelay + time.Millisecond)
-		h.env.Fire(h.t, h.p, timerStep)
+		h.env.FireAndSync(h.t, h.p, timerStep)
 	}
 }
 
@@ -198,6 +200,35 @@ func TestFetchFromDAAndServe(t *testing.T) {
 	ar, err := chain.DecodeAttResponse(last.Msg)
 	if err != nil || last.To != "full" || ar.ID != 9 || len(ar.Attestations) != 2 || len(ar.Faults) != 0 {
 		t.Fatalf("answer to %s: %+v %v", last.To, ar, err)
+	}
+}
+
+// TestStatementsLeaveOnceDurable: a prover publishes a statement, and
+// answers a fullnode's request with it, only once the sync of the batch
+// that stores it completed.
+func TestStatementsLeaveOnceDurable(t *testing.T) {
+	s := chaintest.Produce(t, 8, 4)
+	h := newHarness(t, s, memdisk.New(), nil)
+	h.p.OnMessage("seq", s.Bundles[0])
+	h.env.Clock = h.env.Clock.Add(h.cfg.StepDelay)
+	h.env.Fire(t, h.p, timerStep)
+	if a, _ := h.p.Statement(1); a == nil || len(h.env.Syncs) != 1 {
+		t.Fatalf("after the step: statement %v, %d syncs asked for", a, len(h.env.Syncs))
+	}
+	if len(h.statements()) != 0 {
+		t.Fatal("a statement was published before its sync")
+	}
+	h.p.OnMessage("full", (&chain.AttRequest{ID: 1, From: 1, Count: 4}).Encode())
+	if ar, err := chain.DecodeAttResponse(h.env.Sent[len(h.env.Sent)-1].Msg); err != nil || len(ar.Attestations) != 0 {
+		t.Fatalf("a statement was served before its sync: %+v %v", ar, err)
+	}
+	h.env.CompleteSyncs(h.p)
+	if len(h.statements()) != 1 {
+		t.Fatalf("published %d statements after the sync, want 1", len(h.statements()))
+	}
+	h.p.OnMessage("full", (&chain.AttRequest{ID: 2, From: 1, Count: 4}).Encode())
+	if ar, err := chain.DecodeAttResponse(h.env.Sent[len(h.env.Sent)-1].Msg); err != nil || len(ar.Attestations) != 1 {
+		t.Fatalf("after the sync: %+v %v", ar, err)
 	}
 }
 

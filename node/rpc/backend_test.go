@@ -61,6 +61,7 @@ func newSeqBackend(t testing.TB) *seqBackend {
 	if err := seq.Start(b.env); err != nil {
 		t.Fatal(err)
 	}
+	b.env.CompleteSyncs(seq)
 	b.seq, b.genesis = seq, seq.Ledger().Genesis().Hash()
 	go b.run()
 	t.Cleanup(b.close)
@@ -91,14 +92,15 @@ func (b *seqBackend) tick() {
 		id := b.env.Timers[0].ID
 		b.env.Timers = b.env.Timers[1:]
 		b.seq.OnTimer(id)
+		b.env.CompleteSyncs(b.seq)
 	}
 	l := b.seq.Ledger()
-	if l == nil {
+	if l == nil || l.View() == nil {
 		return
 	}
-	head, _ := l.Head()
-	for ; b.applied < head.Number; b.applied++ {
-		mb, _, err := l.MiniBlock(b.applied + 1)
+	v := l.View()
+	for ; b.applied < v.Number(); b.applied++ {
+		mb, _, err := v.MiniBlock(b.applied + 1)
 		if err != nil {
 			panic(err)
 		}

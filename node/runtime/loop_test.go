@@ -40,6 +40,7 @@ func (e *echo) OnMessage(from node.NodeID, msg []byte) {
 	}
 	e.messages = append(e.messages, string(from)+":"+string(msg))
 }
+func (e *echo) OnSynced(node.SyncID) {}
 func (e *echo) OnRequest(r node.Request) {
 	c, err := api.DecodeCall(r.Body())
 	if err != nil {

@@ -64,8 +64,13 @@ func commit(t *testing.T, d node.Disk, sync bool, kv ...string) {
 			b.Set([]byte(kv[i]), []byte(kv[i+1]))
 		}
 	}
-	if err := b.Commit(sync); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	if sync {
+		if err := d.(*Disk).Sync(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -102,7 +107,7 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := d.Get([]byte("a")); !errors.Is(err, node.ErrNotFound) {
 		t.Fatal("an uncommitted batch is visible")
 	}
-	if err := b.Commit(false); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	v, err := d.Get([]byte("a"))
@@ -238,11 +243,11 @@ func TestDoubleCommit(t *testing.T) {
 	defer closeDisk(t, d)
 	b := d.NewBatch()
 	b.Set([]byte("a"), []byte("1"))
-	if err := b.Commit(true); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	b.Set([]byte("b"), []byte("2")) // misuse: ignored, pebble has the batch back
-	if err := b.Commit(true); !errors.Is(err, ErrBatchCommitted) {
+	if err := b.Commit(); !errors.Is(err, ErrBatchCommitted) {
 		t.Fatalf("second commit: %v", err)
 	}
 	if got := dump(t, d, ""); fmt.Sprint(got) != `["a"=1]` {
@@ -258,7 +263,7 @@ func TestClosed(t *testing.T) {
 	if err := d.Close(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := b.Commit(true); !errors.Is(err, ErrClosed) {
+	if err := b.Commit(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("commit after Close: %v", err)
 	}
 	if _, err := d.Get([]byte("a")); !errors.Is(err, ErrClosed) {
@@ -291,9 +296,10 @@ func TestCrashKeepsExactlyTheSynced(t *testing.T) {
 }
 
 // Pebble commits an empty batch without writing, let alone syncing, its
-// WAL. The Disk writes an empty log record instead, so that Commit(true) of
-// an empty batch makes the batches before it durable, as sim.Disk does.
-func TestEmptySyncedBatchSyncsEarlierBatches(t *testing.T) {
+// WAL. The Disk's Sync writes an empty log record instead, so that it makes
+// the batches before it durable, as sim.Disk's does, with no batch of its
+// own.
+func TestSyncMakesEarlierBatchesDurable(t *testing.T) {
 	t.Run("pebble", func(t *testing.T) {
 		// What pebble itself does, the reason for the workaround.
 		fs := vfs.NewCrashableMem()
@@ -313,27 +319,26 @@ func TestEmptySyncedBatchSyncsEarlierBatches(t *testing.T) {
 		}
 		defer closeDisk(t, crashed)
 		if got := dump(t, crashed, ""); len(got) != 0 {
-			t.Fatalf("pebble now syncs on an empty batch (%v): the workaround in batch.Commit can go", got)
+			t.Fatalf("pebble now syncs on an empty batch (%v): Disk.Sync could commit one", got)
 		}
 	})
 	t.Run("disk", func(t *testing.T) {
 		fs := vfs.NewCrashableMem()
 		d := open(t, fs)
 		commit(t, d, false, "a", "1")
-		b := d.NewBatch()
-		if err := b.Commit(true); err != nil {
+		if err := d.Sync(); err != nil {
 			t.Fatal(err)
 		}
 		crashed := crashReopen(t, fs)
 		closeDisk(t, d)
 		defer closeDisk(t, crashed)
 		if got := dump(t, crashed, ""); fmt.Sprint(got) != `["a"=1]` {
-			t.Fatalf("after an empty synced batch and a crash: %v", got)
+			t.Fatalf("after a sync and a crash: %v", got)
 		}
 		// The log record is invisible to readers.
 		commit(t, crashed, true)
 		if got := dump(t, crashed, ""); fmt.Sprint(got) != `["a"=1]` {
-			t.Fatalf("after another empty synced batch: %v", got)
+			t.Fatalf("after another sync: %v", got)
 		}
 	})
 }
@@ -356,7 +361,10 @@ func TestFatalCommitErrorIsReturned(t *testing.T) {
 	writes.On()
 	b := d.NewBatch()
 	b.Set([]byte("b"), []byte("2"))
-	err = b.Commit(true)
+	err = b.Commit()
+	if err == nil {
+		err = d.Sync()
+	}
 	var fe *FatalError
 	if !errors.As(err, &fe) {
 		t.Fatalf("commit with failing writes: %v, want a *FatalError", err)
@@ -367,7 +375,7 @@ func TestFatalCommitErrorIsReturned(t *testing.T) {
 	if _, err := d.Get([]byte("a")); !errors.As(err, &fe) {
 		t.Fatalf("get after a fatal error: %v", err)
 	}
-	if err := d.NewBatch().Commit(false); !errors.As(err, &fe) {
+	if err := d.NewBatch().Commit(); !errors.As(err, &fe) {
 		t.Fatalf("commit after a fatal error: %v", err)
 	}
 	writes.Off()

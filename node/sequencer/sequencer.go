@@ -289,10 +289,13 @@ func (s *Sequencer) resume(open []*chain.MiniBlock) error {
 		return err
 	}
 	s.blk = blk
-	// The ticks the block lasted so far, by its clock: it seals on time.
+	// The ticks the block lasted so far, by its clock (the tick that
+	// opened it counts): it seals on time.
+	s.ticks = 1
 	if now := uint64(s.env.Now().UnixMicro()); now > s.openMicros {
-		s.ticks = int(time.Duration(now-s.openMicros) * time.Microsecond / s.cfg.MiniBlockInterval)
+		s.ticks += int(time.Duration(now-s.openMicros) * time.Microsecond / s.cfg.MiniBlockInterval)
 	}
+	s.admitHeader.Store(s.header)
 	return nil
 }
 

@@ -89,7 +89,7 @@ type harness struct {
 
 func newHarness(t *testing.T, f *fixture, mutate func(*Config)) *harness {
 	t.Helper()
-	cfg := Config{Genesis: f.gen, Key: f.seqKey, Coinbase: miner, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: 100}
+	cfg := Config{Genesis: f.gen, Key: f.seqKey, Coinbase: miner, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: 100, MinGap: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -109,6 +109,7 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.seq = s
+	h.env.CompleteSyncs(s) // the start's barrier
 }
 
 // restart drops the sequencer, as a crash does, and starts a new one over
@@ -128,12 +129,12 @@ func (h *harness) tick() *chain.MiniBlock {
 	return h.fireTick()
 }
 
-// fireTick fires the mini-block timer without moving the clock and returns
-// the mini-block it published.
+// fireTick fires the mini-block timer without moving the clock, completes
+// the sync it asked for, and returns the mini-block it then published.
 func (h *harness) fireTick() *chain.MiniBlock {
 	h.t.Helper()
 	n := len(h.env.Published)
-	h.env.Fire(h.t, h.seq, timerTick)
+	h.env.FireAndSync(h.t, h.seq, timerTick)
 	if len(h.env.Published) != n+1 {
 		h.t.Fatalf("tick published %d mini-blocks, want 1", len(h.env.Published)-n)
 	}
@@ -533,7 +534,7 @@ func TestRecoveryContinuesTheOpenBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := ledger.Open(memdisk.New(), gb, gs, ledger.Config{})
+	fresh, err := ledger.Open(memdisk.New(), f.gen.Config, gb, gs, ledger.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +549,7 @@ func TestRecoveryContinuesTheOpenBlock(t *testing.T) {
 		if mb.Hash() != hashes[i] {
 			t.Fatalf("published mini-block %d differs from the run without a crash", i+1)
 		}
-		if err := fresh.Append(mb, raw, false); err != nil {
+		if err := fresh.Append(mb, raw); err != nil {
 			t.Fatalf("fresh ledger refuses mini-block %d: %v", mb.Header.Number, err)
 		}
 	}
@@ -617,12 +618,12 @@ type failBatch struct {
 	d *failDisk
 }
 
-func (b *failBatch) Commit(sync bool) error {
+func (b *failBatch) Commit() error {
 	if b.d.fail > 0 {
 		b.d.fail--
 		return errors.New("injected disk failure")
 	}
-	return b.Batch.Commit(sync)
+	return b.Batch.Commit()
 }
 
 func TestDiskErrorDropsTheMiniBlockAndRecovers(t *testing.T) {
@@ -643,10 +644,12 @@ func TestDiskErrorDropsTheMiniBlockAndRecovers(t *testing.T) {
 	if h.seq.Ledger() != nil {
 		t.Fatal("ledger still served after a disk error")
 	}
-	for _, c := range []*api.Call{{Method: api.MethodHead}, {Method: api.MethodSendTxSync, Raw: enc(t, tx)}} {
-		if a := answer(t, h.call(c)); a.Err == nil || a.Err.Kind != api.KindUnavailable {
-			t.Fatalf("%v while recovering: %+v, want unavailable", c.Method, a.Err)
-		}
+	// Sends wait for the recovery; reads are served from what was durable.
+	if a := answer(t, h.call(&api.Call{Method: api.MethodSendTxSync, Raw: enc(t, tx)})); a.Err == nil || a.Err.Kind != api.KindUnavailable {
+		t.Fatalf("a send while recovering: %+v, want unavailable", a.Err)
+	}
+	if a := answer(t, h.call(&api.Call{Method: api.MethodHead})); a.Err != nil || a.At.MiniBlock != 0 {
+		t.Fatalf("a read while recovering: %+v at %d, want the durable head 0", a.Err, a.At.MiniBlock)
 	}
 	// A tick while down publishes nothing.
 	h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
@@ -656,7 +659,7 @@ func TestDiskErrorDropsTheMiniBlockAndRecovers(t *testing.T) {
 	}
 
 	h.env.Clock = h.env.Clock.Add(h.cfg.RetryRecovery)
-	h.env.Fire(t, h.seq, timerRecover)
+	h.env.FireAndSync(t, h.seq, timerRecover)
 	if a := answer(t, req); a.Err == nil || a.Err.Kind != api.KindUnavailable {
 		t.Fatalf("waiter of the lost mini-block: %+v, want unavailable", a.Err)
 	}
@@ -758,9 +761,7 @@ func TestSyncSendTimesOutButStaysPooled(t *testing.T) {
 	req := h.call(&api.Call{Method: api.MethodSendTxSync, Raw: enc(t, tx1), TimeoutMs: 150})
 	for range 25 { // 250 ms: the expiry check runs every 100 ms
 		h.env.Clock = h.env.Clock.Add(h.cfg.MiniBlockInterval)
-		for len(h.env.Timers) > 0 && !h.env.Timers[0].At.After(h.env.Clock) {
-			h.env.Fire(t, h.seq, h.env.Timers[0].ID)
-		}
+		h.env.RunDue(t, h.seq)
 	}
 	if a := answer(t, req); a.Err == nil || a.Err.Kind != api.KindTimeout {
 		t.Fatalf("gapped sync send after 250 ms (timeout 150 ms): %+v, want timeout", a.Err)

@@ -22,22 +22,36 @@ import (
 // Deliberately wrong clusters. They exist only in this test file: the
 // production build cannot make them.
 
-// A Disk whose sync lies: Commit(true) returns before the batch is durable.
-type lyingEnv struct{ node.Env }
+// A sequencer whose disk lies about sync: it says a sync completed as soon
+// as it is asked for, and never makes anything durable.
+type lyingSequencer struct {
+	*sequencer.Sequencer
+	fake node.SyncID
+}
 
-func (e lyingEnv) Disk() node.Disk { return lyingDisk{e.Env.Disk()} }
+// lieTimer is the timer the lie is told on, out of the sequencer's range.
+const lieTimer node.TimerID = 1 << 62
 
-type lyingDisk struct{ node.Disk }
+type lyingEnv struct {
+	node.Env
+	s *lyingSequencer
+}
 
-func (d lyingDisk) NewBatch() node.Batch { return lyingBatch{d.Disk.NewBatch()} }
+func (e lyingEnv) Sync() node.SyncID {
+	e.s.fake++
+	e.Env.After(0, lieTimer)
+	return e.s.fake
+}
 
-type lyingBatch struct{ node.Batch }
-
-func (b lyingBatch) Commit(bool) error { return b.Batch.Commit(false) }
-
-type lyingSequencer struct{ *sequencer.Sequencer }
-
-func (s lyingSequencer) Start(env node.Env) error { return s.Sequencer.Start(lyingEnv{env}) }
+func (s *lyingSequencer) Start(env node.Env) error { return s.Sequencer.Start(lyingEnv{env, s}) }
+func (s *lyingSequencer) OnSynced(node.SyncID)     {} // never asked for a real one
+func (s *lyingSequencer) OnTimer(id node.TimerID) {
+	if id == lieTimer {
+		s.Sequencer.OnSynced(s.fake)
+		return
+	}
+	s.Sequencer.OnTimer(id)
+}
 
 // A sequencer that forgets the tail of its WAL on restart: the newest
 // mini-block record is gone before recovery reads the log.
@@ -50,7 +64,7 @@ func (s forgetfulSequencer) Start(env node.Env) error {
 	if last != nil && binary.BigEndian.Uint64(last[len(prefix):]) > 0 {
 		b := env.Disk().NewBatch()
 		b.Delete(last)
-		if err := b.Commit(true); err != nil {
+		if err := b.Commit(); err != nil {
 			return err
 		}
 	}
@@ -89,15 +103,32 @@ func dropEntry(raw []byte) []byte {
 	return out
 }
 
-// A fullnode that applies a duplicated mini-block twice: a mini-block it
-// already holds is applied again.
-type doublingFullnode struct{ *fullnode.Fullnode }
+// A fullnode that applies a duplicated mini-block twice: the diff of a
+// mini-block it already holds, received again, is applied again, before
+// the next mini-block's. The wrapper folds the stale diff into the next
+// mini-block (and signs it again with the sequencer's key, as
+// droppingFullnode does) so that the fullnode inside applies what the
+// buggy one would.
+type doublingFullnode struct {
+	*fullnode.Fullnode
+	again **chain.Diff // a duplicate's diff, to apply before the next mini-block's
+}
 
 func (f doublingFullnode) OnMessage(from node.NodeID, msg []byte) {
-	if chain.Kind(msg) == chain.FormatMiniBlockV1 {
-		if mb, err := chain.DecodeMiniBlock(msg); err == nil && f.Ledger() != nil {
-			if head, _ := f.Ledger().Head(); mb.Header.Number <= head.Number && mb.Header.Number > 0 {
-				_ = f.Ledger().ApplyDiff(mb.Diff)
+	if chain.Kind(msg) == chain.FormatMiniBlockV1 && f.Ledger() != nil {
+		if mb, err := chain.DecodeMiniBlock(msg); err == nil && mb.VerifySigner(chainsim.TheCast().SeqAddr) == nil {
+			head, _ := f.Ledger().Head()
+			switch {
+			case mb.Header.Number <= head.Number && mb.Header.Number > 0 && !mb.Diff.Empty():
+				*f.again = mb.Diff
+			case mb.Header.Number == head.Number+1 && *f.again != nil:
+				mb.Diff = (*f.again).Merge(mb.Diff)
+				*f.again = nil
+				if mb.Seal(chainsim.TheCast().SeqKey) == nil {
+					if out, err := mb.Encode(); err == nil {
+						msg = out
+					}
+				}
 			}
 		}
 	}
@@ -126,15 +157,22 @@ var bugs = []struct {
 	v    chainsim.Variants
 }{
 	{"chain-bug-lying-disk", []string{properties.PropDurability},
-		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return lyingSequencer{mustSeq(c)} }}},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return &lyingSequencer{Sequencer: mustSeq(c)} }}},
 	{"chain-bug-forgets-wal-tail", []string{properties.PropDurability, properties.PropNoFork},
 		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return forgetfulSequencer{mustSeq(c)} }}},
 	{"chain-bug-drops-diff-entry", []string{properties.PropDiffEquivalence},
 		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return droppingFullnode{Fullnode: mustFull(c)} }}},
 	{"chain-bug-applies-duplicate", []string{properties.PropDiffEquivalence},
-		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return doublingFullnode{mustFull(c)} }}},
+		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return doublingFullnode{mustFull(c), new(*chain.Diff)} }}},
 	{"chain-bug-rubber-stamp-prover", []string{properties.PropProverSoundness},
 		chainsim.Variants{Byzantine: true, Prover: func(c prover.Config) node.Node { return &rubberStamp{cfg: c} }}},
+	// The order of IO (iobugs_test.go).
+	{"chain-bug-acks-before-sync", []string{properties.PropDurability},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return newEarlyAck(mustSeq(c)) }}},
+	{"chain-bug-publishes-before-sync", []string{properties.PropNoFork},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return earlyPublish{mustSeq(c)} }}},
+	{"chain-bug-drops-outputs-on-restart", []string{sim.PropLiveness},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return &amnesiac{cfg: c} }}},
 }
 
 func init() {
@@ -205,6 +243,7 @@ func (p *rubberStamp) Start(env node.Env) error {
 }
 
 func (p *rubberStamp) OnTimer(node.TimerID)    {}
+func (p *rubberStamp) OnSynced(node.SyncID)    {}
 func (p *rubberStamp) OnRequest(node.Request)  {}
 func (p *rubberStamp) Low() uint64             { return p.low }
 func (p *rubberStamp) Metrics() prover.Metrics { return prover.Metrics{Attested: uint64(len(p.stmts))} }

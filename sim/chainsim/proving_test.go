@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
@@ -99,7 +100,15 @@ func (n *newcomer) OnMessage(from node.NodeID, msg []byte) {
 	}
 }
 
-func (n *newcomer) OnRequest(req node.Request) {}
+func (n *newcomer) OnRequest(req node.Request) {
+	req.Respond(api.Failed(api.Errorf(api.KindUnavailable, "the newcomer serves no client")).Encode())
+}
+
+func (n *newcomer) OnSynced(id node.SyncID) {
+	if n.awake {
+		n.inner.OnSynced(id)
+	}
+}
 
 func (s *daOnly) Nodes() []sim.NodeSpec {
 	specs := s.Scenario.Nodes()

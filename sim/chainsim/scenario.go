@@ -49,6 +49,11 @@ var Ranges = sim.Ranges{
 	PartitionEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
 	ClogEvery:      sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
 	ClockJumpEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	KillEvery:      sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	SyncCrashEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	SlowDiskEvery:  sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	SlowDiskBy:     sim.DurRange{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond},
+	SyncLatency:    sim.DurRange{Min: 20 * time.Microsecond, Max: 4 * time.Millisecond},
 	DownFor:        sim.DurRange{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond},
 	MaxSkew:        2 * time.Second,
 	Disk: struct{ ReadError, WriteError, CorruptRead, TornWrite sim.Range }{
@@ -98,6 +103,7 @@ type Scenario struct {
 	finTarget uint64     // the safe block when the liveness phase began: it must be finalized
 	skewed    bool       // clocks jump in this run: node-measured delays mean nothing
 	interval  time.Duration
+	minGap    time.Duration // the sequencer's early-close gap; negative: interval only
 	perBlock  int
 	sendShare float64
 	badShare  float64
@@ -151,11 +157,21 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 		cast: TheCast(), v: v, seed: cfg.Seed, nclients: min(cfg.Clients, maxClients),
 		interval:  time.Duration(5+rng.IntN(16)) * time.Millisecond,
 		perBlock:  5 + rng.IntN(16),
+		minGap:    -1,
 		sendShare: 0.2 + 0.4*rng.Float64(),
 		badShare:  0.05 + 0.2*rng.Float64(),
 		meta:      map[common.Hash]*callMeta{},
 	}
+	switch rng.IntN(3) {
+	case 1:
+		s.minGap = time.Millisecond
+	case 2:
+		s.minGap = s.interval / 2
+	}
 	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
+	if s.minGap > 0 {
+		s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.minGap))
+	}
 	for i := range cfg.Nodes - 1 {
 		s.fullnodes = append(s.fullnodes, node.NodeID(fmt.Sprintf("fullnode%d", i+1)))
 	}
@@ -167,8 +183,12 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	if v.Byzantine {
 		s.byz = newByzantine(rng)
 	}
-	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v, %d per block, %.0f%% sends (%.0f%% of them bad input); %s",
-		len(s.fullnodes), len(s.provers), s.interval, s.perBlock, 100*s.sendShare, 100*s.badShare, s.pfaults)
+	early := "on the interval only"
+	if s.minGap > 0 {
+		early = fmt.Sprintf("early when idle, %v apart at least", s.minGap)
+	}
+	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v (%s), %d intervals per block, %.0f%% sends (%.0f%% of them bad input); %s",
+		len(s.fullnodes), len(s.provers), s.interval, early, s.perBlock, 100*s.sendShare, 100*s.badShare, s.pfaults)
 	if s.byz != nil {
 		cfg.Scenario += "; " + s.byz.String()
 	}
@@ -179,7 +199,7 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 func (s *Scenario) SequencerConfig() sequencer.Config {
 	cfg := sequencer.Config{
 		Genesis: s.cast.Genesis, Key: s.cast.SeqKey, Coinbase: coinbase,
-		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock,
+		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock, MinGap: s.minGap,
 		Pool:        mempool.Config{MaxGap: poolGap},
 		Ledger:      ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		SyncTimeout: 200 * time.Millisecond,

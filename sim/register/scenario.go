@@ -37,6 +37,11 @@ var Ranges = sim.Ranges{
 	PartitionEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
 	ClogEvery:      sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
 	ClockJumpEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	KillEvery:      sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	SyncCrashEvery: sim.DurRange{Min: 300 * time.Millisecond, Max: 2 * time.Second},
+	SlowDiskEvery:  sim.DurRange{Min: 300 * time.Millisecond, Max: 3 * time.Second},
+	SlowDiskBy:     sim.DurRange{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond},
+	SyncLatency:    sim.DurRange{Min: 20 * time.Microsecond, Max: 4 * time.Millisecond},
 	DownFor:        sim.DurRange{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond},
 	MaxSkew:        2 * time.Second,
 	Disk: struct{ ReadError, WriteError, CorruptRead, TornWrite sim.Range }{

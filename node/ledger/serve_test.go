@@ -1,4 +1,4 @@
-package api_test
+package ledger_test
 
 import (
 	"bytes"
@@ -52,14 +52,14 @@ func mustFail(t *testing.T, a *api.Answer, k api.Kind, msg string) {
 	}
 }
 
-func produce(t *testing.T) (*chaintest.Stream, *ledger.Ledger) {
+func produceChain(t *testing.T) (*chaintest.Stream, *ledger.Ledger) {
 	t.Helper()
 	s := chaintest.Produce(t, testMiniBlocks, testK)
 	return s, s.Seq.Ledger()
 }
 
 func TestTransactionByHash(t *testing.T) {
-	s, l := produce(t)
+	s, l := produceChain(t)
 	seen := 0
 	for n := uint64(1); n <= testMiniBlocks; n++ {
 		mb, _, err := l.MiniBlock(n)
@@ -100,7 +100,7 @@ func TestTransactionByHash(t *testing.T) {
 }
 
 func TestBlockByHash(t *testing.T) {
-	s, l := produce(t)
+	s, l := produceChain(t)
 	safe := l.Safe().Header.Number.Uint64()
 	if safe != testMiniBlocks/testK {
 		t.Fatalf("safe %d", safe)
@@ -169,7 +169,7 @@ func sameLogs(t *testing.T, got []*types.Log, want []*types.Log) {
 }
 
 func TestLogs(t *testing.T) {
-	s, l := produce(t)
+	s, l := produceChain(t)
 	all := allLogs(t, l)
 	topic := common.BigToHash(big.NewInt(7))
 	if len(all) == 0 || all[0].Address != nodetest.Logger || all[0].Topics[0] != topic {
@@ -269,7 +269,7 @@ func TestLogsBoundsInCalls(t *testing.T) {
 }
 
 func TestEstimateGas(t *testing.T) {
-	s, l := produce(t)
+	s, l := produceChain(t)
 	from := crypto.PubkeyToAddress(s.Keys[0].PublicKey)
 	estimate := func(c *api.Call) *api.Answer {
 		c.Method, c.From = api.MethodEstimateGas, from
@@ -326,7 +326,7 @@ func TestEstimateGas(t *testing.T) {
 }
 
 func TestFeeHistory(t *testing.T) {
-	s, l := produce(t)
+	s, l := produceChain(t)
 	safe := l.Safe().Header.Number.Uint64()
 	history := func(c *api.Call) *api.Answer {
 		c.Method = api.MethodFeeHistory

@@ -1,0 +1,344 @@
+package runtime
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/internal/nodetest"
+	"github.com/meganode/meganode/node/memdisk"
+	"github.com/meganode/meganode/node/sequencer"
+)
+
+// The work around the step: syncs on the writer goroutine, reads and
+// admission on the callers' goroutines, zero-delay timers when idle.
+
+// syncer is a node that commits a batch and asks for a sync on every
+// timer, and records the completions it hears of.
+type syncer struct {
+	env     node.Env
+	asked   []node.SyncID
+	heard   []node.SyncID
+	started chan struct{}
+}
+
+func (s *syncer) Start(env node.Env) error {
+	s.env = env
+	close(s.started)
+	return nil
+}
+func (s *syncer) OnTimer(node.TimerID) {
+	b := s.env.Disk().NewBatch()
+	b.Set([]byte("k"), []byte("v"))
+	if err := b.Commit(); err != nil {
+		panic(err)
+	}
+	s.asked = append(s.asked, s.env.Sync())
+}
+func (s *syncer) OnSynced(id node.SyncID)                  { s.heard = append(s.heard, id) }
+func (s *syncer) OnMessage(node.NodeID, []byte)            {}
+func (s *syncer) OnRequest(node.Request)                   {}
+func (s *syncer) Serve(context.Context, node.Request) bool { return false }
+
+// countingDisk is a memdisk that counts its syncs and can hold them.
+type countingDisk struct {
+	*memdisk.Disk
+	syncs atomic.Int64
+	gate  chan struct{} // a sync waits for it, when set
+}
+
+func (d *countingDisk) Sync() error {
+	if d.gate != nil {
+		<-d.gate
+	}
+	d.syncs.Add(1)
+	return nil
+}
+
+// Syncs complete on the writer goroutine, in order, as the node's events;
+// the syncs asked for while one is in progress complete together, with one
+// disk sync (group commit).
+func TestLoopSyncsOffTheStep(t *testing.T) {
+	n := &syncer{started: make(chan struct{})}
+	disk := &countingDisk{Disk: memdisk.New(), gate: make(chan struct{})}
+	l := NewLoop("me", n, disk, LoopConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx) }()
+	<-n.started
+	// The first sync blocks in the disk; four more are asked meanwhile.
+	for range 5 {
+		if err := l.OnLoop(ctx, func() { n.OnTimer(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var heard int
+	_ = l.OnLoop(ctx, func() { heard = len(n.heard) })
+	if heard != 0 {
+		t.Fatal("a sync completed while the disk had not synced")
+	}
+	close(disk.gate)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var asked, got []node.SyncID
+		_ = l.OnLoop(ctx, func() { asked, got = append(asked, n.asked...), append(got, n.heard...) })
+		if len(got) > 0 && got[len(got)-1] == asked[len(asked)-1] {
+			for i := 1; i < len(got); i++ {
+				if got[i] <= got[i-1] {
+					t.Fatalf("completions out of order: %v", got)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("asked %v, heard %v", asked, got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if s := disk.syncs.Load(); s < 1 || s > 3 {
+		t.Fatalf("%d disk syncs for 5 syncs asked while the first was held, want 1 to 3 (grouped)", s)
+	}
+	if m := l.Metrics(); m.Syncs != 5 || m.Fsyncs != uint64(disk.syncs.Load()) {
+		t.Fatalf("metrics %+v, disk syncs %d", m, disk.syncs.Load())
+	}
+}
+
+// idler arms a zero-delay timer and records, in order, the messages and
+// the timer it gets.
+type idler struct {
+	env     node.Env
+	got     []string
+	started chan struct{}
+	block   chan struct{}
+}
+
+func (n *idler) Start(env node.Env) error { n.env = env; close(n.started); return nil }
+func (n *idler) OnTimer(node.TimerID)     { n.got = append(n.got, "idle") }
+func (n *idler) OnSynced(node.SyncID)     {}
+func (n *idler) OnRequest(node.Request)   {}
+func (n *idler) OnMessage(_ node.NodeID, msg []byte) {
+	if string(msg) == "block" {
+		n.env.After(0, 1)
+		<-n.block
+	}
+	n.got = append(n.got, string(msg))
+}
+
+// A zero-delay timer fires once the node has taken what was waiting for
+// it: it is how a sequencer closes a mini-block when idle.
+func TestZeroDelayTimerFiresWhenIdle(t *testing.T) {
+	n := &idler{started: make(chan struct{}), block: make(chan struct{})}
+	l := NewLoop("me", n, memdisk.New(), LoopConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx) }()
+	<-n.started
+	l.Deliver("peer", []byte("block"))
+	time.Sleep(10 * time.Millisecond) // the loop holds "block"
+	for _, m := range []string{"a", "b", "c"} {
+		l.Deliver("peer", []byte(m))
+	}
+	close(n.block)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var got []string
+		_ = l.OnLoop(ctx, func() { got = append(got, n.got...) })
+		if len(got) == 5 {
+			if strings.Join(got, ",") != "block,a,b,c,idle" {
+				t.Fatalf("events %v: the zero-delay timer did not wait for the queued messages", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events %v", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// loopAddr holds a contract that loops until its gas runs out.
+var loopAddr = common.HexToAddress("0x4000000000000000000000000000000000000004")
+
+// watched is a sequencer whose reads report when they begin and end.
+type watched struct {
+	*sequencer.Sequencer
+	mu        sync.Mutex
+	inflight  int
+	started   int
+	mini      *atomic.Int64
+	allIn     int64 // mini-blocks when the 8th call began
+	firstOut  int64 // mini-blocks when the first call ended
+	firstDone bool
+}
+
+func (w *watched) Serve(ctx context.Context, req node.Request) bool {
+	c, err := api.CallOf(req)
+	if err != nil || c.Method != api.MethodCall {
+		return w.Sequencer.Serve(ctx, req)
+	}
+	w.mu.Lock()
+	w.inflight++
+	w.started++
+	if w.started == 8 {
+		w.allIn = w.mini.Load()
+	}
+	w.mu.Unlock()
+	served := w.Sequencer.Serve(ctx, req)
+	w.mu.Lock()
+	if !w.firstDone {
+		w.firstDone, w.firstOut = true, w.mini.Load()
+	}
+	w.inflight--
+	w.mu.Unlock()
+	return served
+}
+
+func storm(t *testing.T) (*Loop, *watched, context.Context, func()) {
+	t.Helper()
+	key := nodetest.Key("sequencer", 0)
+	gen := nodetest.Genesis(nil, types.GenesisAlloc{loopAddr: {Code: []byte{0x5b, 0x60, 0x00, 0x56}}}) // JUMPDEST PUSH1 0 JUMP
+	var minis atomic.Int64
+	seq, err := sequencer.New(sequencer.Config{
+		Genesis: gen, Key: key, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: 100, MinGap: -1,
+		OnMiniBlock: func(*chain.MiniBlock) { minis.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watched{Sequencer: seq, mini: &minis}
+	l := NewLoop("sequencer", w, memdisk.New(), LoopConfig{Reads: 8, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = l.Run(ctx); close(done) }()
+	for minis.Load() < 3 { // running
+		time.Sleep(time.Millisecond)
+	}
+	return l, w, ctx, func() { cancel(); <-done }
+}
+
+// While 8 clients run 50M-gas eth_calls, the sequencer's mini-block timer
+// keeps its interval: the calls run off its step, and mini-blocks keep
+// closing while all 8 are in flight. (In a loop that served reads on its
+// step, no mini-block could close while a call ran.) The assertion is on
+// counts of events, not on times.
+func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
+	l, w, ctx, stop := storm(t)
+	defer stop()
+	var wg sync.WaitGroup
+	answers := make([]*api.Answer, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := l.Do(ctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+			if err != nil {
+				a = api.Failed(err)
+			}
+			answers[i] = a
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a.Err == nil || !strings.Contains(a.Err.Message, "out of gas") {
+			t.Fatalf("call %d: %+v, want it to run out of its 50M gas", i, a.Err)
+		}
+	}
+	if w.started != 8 {
+		t.Fatalf("%d calls served off the step, want 8", w.started)
+	}
+	closed := w.firstOut - w.allIn
+	t.Logf("mini-blocks closed while all 8 calls ran: %d", closed)
+	if closed < 5 {
+		t.Fatalf("only %d mini-blocks closed while the 8 calls were all running", closed)
+	}
+	if m := l.Metrics(); m.Reads < 8 || m.Requests != 0 {
+		t.Fatalf("loop metrics %+v: the calls must be reads, never requests on the step", m)
+	}
+}
+
+// A client that gives up stops its call: the EVM is interrupted, and a call
+// still waiting for a read slot never runs.
+func TestAbandonedCallsStop(t *testing.T) {
+	l, w, ctx, stop := storm(t)
+	defer stop()
+	var wg sync.WaitGroup
+	errs := make([]error, 12)
+	for i := range 12 { // 8 slots: 4 wait
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+			defer cancel()
+			a, err := l.Do(cctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+			if err == nil && a.Err != nil {
+				err = a.Err
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Fatalf("call %d ran to completion", i)
+		}
+		var ae *api.Error
+		if !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ae) && ae.Kind == api.KindTimeout) {
+			t.Fatalf("call %d: %v, want its deadline", i, err)
+		}
+	}
+	if w.started > 12 {
+		t.Fatalf("%d calls ran", w.started)
+	}
+}
+
+// Sends are admitted before the step (decoded, checked, sender recovered
+// on the caller's goroutine); a bad one is refused there and never takes
+// the step's time.
+func TestAdmissionBeforeTheLoop(t *testing.T) {
+	key := nodetest.Key("account", 0)
+	gen := nodetest.Genesis([]*ecdsa.PrivateKey{key}, nil)
+	seq, err := sequencer.New(sequencer.Config{Genesis: gen, Key: nodetest.Key("sequencer", 0), MiniBlockInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoop("sequencer", seq, memdisk.New(), LoopConfig{Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx) }()
+	for !l.Running() {
+		time.Sleep(time.Millisecond)
+	}
+	signer := types.LatestSignerForChainID(big.NewInt(nodetest.ChainID))
+	tx := types.MustSignNewTx(key, signer, &types.DynamicFeeTx{ChainID: big.NewInt(nodetest.ChainID), Nonce: 0,
+		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: 21_000, To: &nodetest.Sink, Value: big.NewInt(1)})
+	raw, _ := tx.MarshalBinary()
+	a, err := l.Do(ctx, &api.Call{Method: api.MethodSendTxSync, Raw: raw})
+	if err != nil || a.Err != nil || a.Receipt == nil || a.Receipt.From != crypto.PubkeyToAddress(key.PublicKey) {
+		t.Fatalf("admitted send: %+v %v", a, err)
+	}
+	bad := types.MustSignNewTx(key, signer, &types.DynamicFeeTx{ChainID: big.NewInt(nodetest.ChainID), Nonce: 1,
+		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(10 * params.GWei), Gas: 20_000, To: &nodetest.Sink})
+	braw, _ := bad.MarshalBinary()
+	requests := l.Metrics().Requests
+	a, err = l.Do(ctx, &api.Call{Method: api.MethodSendTxSync, Raw: braw})
+	if err != nil || a.Err == nil || a.Err.Kind != api.KindIntrinsicGas {
+		t.Fatalf("refused send: %+v %v", a, err)
+	}
+	if m := l.Metrics(); m.Requests != requests || m.Refused != 1 || m.Admitted != 1 {
+		t.Fatalf("metrics %+v: the refused send must not reach the step", m)
+	}
+}
