@@ -8,7 +8,7 @@ FUZZMINIMIZETIME ?= 1s
 # rapid runs a fifth of this many cases per property in short mode.
 RAPID_CHECKS ?= 1000
 
-.PHONY: test check conformance bench sweep fuzz contracts node-client node-client-if-available devnet
+.PHONY: test check conformance bench bench-geth sweep fuzz contracts node-client node-client-if-available devnet
 
 ## test: formatting and vet, then every test in short mode (the CI command)
 test: check node-client-if-available
@@ -29,6 +29,20 @@ bench:
 	$(GO) run ./cmd/megabench
 	$(GO) run ./cmd/megasim bench
 	$(GO) run ./cmd/meganode bench
+
+## bench-geth: geth --dev and meganode side by side under the same load generator (not part of test);
+## builds geth GETH_VERSION once into GETH_CACHE (~4 min), then takes ~4 min; BENCH_GETH_ARGS go to meganode bench-geth
+GETH_VERSION    ?= v1.17.8
+GETH_CACHE      ?= $(HOME)/.cache/meganode/geth-$(GETH_VERSION)
+BENCH_GETH_ARGS ?=
+bench-geth: $(GETH_CACHE)/geth
+	$(GO) build -o bin/meganode ./cmd/meganode
+	./bin/meganode bench-geth --geth $(abspath $(GETH_CACHE))/geth $(BENCH_GETH_ARGS)
+
+# Later go-ethereum releases do not build here (DESIGN.md §9).
+$(GETH_CACHE)/geth:
+	mkdir -p $(GETH_CACHE)
+	GOBIN=$(abspath $(GETH_CACHE)) $(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
 
 ## devnet: build meganode and run a local cluster of separate processes (sequencer JSON-RPC on 127.0.0.1:8545); Ctrl-C stops it
 DEVNET_ARGS ?=

@@ -21,6 +21,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
 	senders := fs.Int("senders", 64, "senders at saturation")
+	gasLimit := fs.Uint64("gas-limit", DevGasLimit, "block gas limit of the devnet's genesis")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: meganode bench [--duration D] [--senders N]\n\nStarts a devnet (2 fullnodes, 2 provers) on free local ports and prints devnet_erc20_tps and\ndevnet_latency_ms (p50, p99) at saturation, and the latency at 100 transfers/s.")
 		fs.PrintDefaults()
@@ -39,7 +40,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "meganode bench: %v\n", err)
 		return 1
 	}
-	plan, err := prepareDevnet(dir, 2, 2, base, base+7, base+14, 10*time.Millisecond, 100, "text")
+	plan, err := prepareDevnet(dir, 2, 2, base, base+7, base+14, 10*time.Millisecond, 100, "text", *gasLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "meganode bench: %v\n", err)
 		return 1

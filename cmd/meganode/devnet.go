@@ -31,6 +31,10 @@ const DevChainID = 424242
 // DevAccounts is how many well-known accounts the devnet's genesis funds.
 const DevAccounts = 10
 
+// DevGasLimit is the block gas limit of a devnet's genesis unless
+// --gas-limit names another.
+const DevGasLimit = 60_000_000
+
 // DevKey is the i-th well-known devnet account's key: anyone can derive
 // it, so it must never hold anything of value.
 func DevKey(i int) *ecdsa.PrivateKey {
@@ -72,6 +76,7 @@ func devnet(args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("mini-block-interval", 10*time.Millisecond, "time between mini-blocks")
 	perBlock := fs.Int("mini-blocks-per-block", 100, "mini-blocks per sealed block")
 	logFormat := fs.String("log-format", "text", "the nodes' log format: text or json")
+	gasLimit := fs.Uint64("gas-limit", DevGasLimit, "block gas limit of a new devnet's genesis (an existing devnet keeps its own)")
 	prepare := fs.Bool("prepare-only", false, "write keys, genesis and configs, print the plan, and start nothing")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: meganode devnet [--fullnodes N --provers N] [--dir DIR] [flags]
@@ -85,7 +90,7 @@ runs until Ctrl-C, which stops every node gracefully.`)
 	if err := fs.Parse(args); err != nil {
 		return exitFlag(err)
 	}
-	plan, err := prepareDevnet(*dir, *fullnodes, *provers, *rpcPort, *p2pPort, *metricsPort, *interval, *perBlock, *logFormat)
+	plan, err := prepareDevnet(*dir, *fullnodes, *provers, *rpcPort, *p2pPort, *metricsPort, *interval, *perBlock, *logFormat, *gasLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
 		return 1
@@ -97,8 +102,9 @@ runs until Ctrl-C, which stops every node gracefully.`)
 	return runDevnet(plan, stdout, stderr)
 }
 
-// prepareDevnet writes a devnet into dir, or reads the one there.
-func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort int, interval time.Duration, perBlock int, logFormat string) (*devnetPlan, error) {
+// prepareDevnet writes a devnet into dir, or reads the one there; a new
+// devnet's genesis has block gas limit gasLimit.
+func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort int, interval time.Duration, perBlock int, logFormat string, gasLimit uint64) (*devnetPlan, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -148,7 +154,7 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		byRole[plan.Nodes[i].Role] = append(byRole[plan.Nodes[i].Role], &plan.Nodes[i])
 	}
 	genFile := filepath.Join(dir, "genesis.json")
-	if err := writeDevGenesis(genFile); err != nil {
+	if err := writeDevGenesisGas(genFile, gasLimit); err != nil {
 		return nil, err
 	}
 	ids := func(role string) (out []string) {
@@ -202,15 +208,19 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 }
 
 // writeDevGenesis writes the devnet's genesis: chain 424242 with the
-// well-known dev accounts funded.
-func writeDevGenesis(path string) error {
+// well-known dev accounts funded and block gas limit DevGasLimit.
+func writeDevGenesis(path string) error { return writeDevGenesisGas(path, DevGasLimit) }
+
+// writeDevGenesisGas writes the devnet's genesis with block gas limit
+// gasLimit.
+func writeDevGenesisGas(path string, gasLimit uint64) error {
 	alloc := types.GenesisAlloc{}
 	million := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
 	for i := range DevAccounts {
 		alloc[crypto.PubkeyToAddress(DevKey(i).PublicKey)] = types.Account{Balance: million}
 	}
 	g := &core.Genesis{
-		Config: mexec.DefaultChainConfig(DevChainID), Alloc: alloc, GasLimit: 60_000_000,
+		Config: mexec.DefaultChainConfig(DevChainID), Alloc: alloc, GasLimit: gasLimit,
 		BaseFee: big.NewInt(params.InitialBaseFee), Difficulty: new(big.Int), Timestamp: uint64(time.Now().Unix()),
 	}
 	raw, err := json.MarshalIndent(g, "", "  ")

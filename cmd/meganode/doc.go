@@ -8,6 +8,7 @@
 //	meganode devnet [--fullnodes N --provers N] [--dir D] a whole cluster as separate processes on 127.0.0.1
 //	meganode load [--rpc URL]                             ERC-20 load at any JSON-RPC endpoint: tx/s and latency
 //	meganode bench                                        a devnet under load: the devnet_* figures of make bench
+//	meganode bench-geth --geth PATH                       geth --dev and meganode side by side under that load (make bench-geth)
 //
 // Each role logs with log/slog (log-format text or json), serves
 // Prometheus metrics and /health on its metrics address, and stops

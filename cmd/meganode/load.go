@@ -36,6 +36,10 @@ type loadOptions struct {
 	poll        time.Duration
 	gasTipGwei  int64
 	setupWithin time.Duration
+	// paced: with rate, the i-th transfer is sent at i/rate after the
+	// start, whichever sender is free then, so that none is skipped when
+	// a timer fires late on a busy machine (a ticker drops those ticks).
+	paced bool
 }
 
 // loadResult is what a load run measured.
@@ -193,6 +197,29 @@ func runLoad(ctx context.Context, o loadOptions, log io.Writer) (*loadResult, er
 		return nil, err
 	}
 	defer c.rpc.Close()
+	s, err := setupLoad(ctx, c, o, log)
+	if err != nil {
+		return nil, err
+	}
+	return driveLoad(ctx, c, o, s)
+}
+
+// loadSetup is what setting the load up made on the chain: the token and
+// the senders holding ETH and tokens. Runs with up to len(keys) senders
+// can reuse it.
+type loadSetup struct {
+	token common.Address
+	keys  []*ecdsa.PrivateKey
+}
+
+// fundWindow is how many of the funder's transactions are in the pool at
+// once: well below the per-sender bounds of nodes' pools (meganode holds
+// 64 per sender, go-ethereum guarantees 16 executable ones and takes more
+// while the pool has room).
+const fundWindow = 32
+
+// setupLoad deploys the token and funds o.senders senders from o.funder.
+func setupLoad(ctx context.Context, c *loadClient, o loadOptions, log io.Writer) (*loadSetup, error) {
 	setup, cancel := context.WithTimeout(ctx, o.setupWithin)
 	defer cancel()
 	funder := crypto.PubkeyToAddress(o.funder.PublicKey)
@@ -208,51 +235,114 @@ func runLoad(ctx context.Context, o loadOptions, log io.Writer) (*loadResult, er
 	token := r.ContractAddress
 	nonce++
 	fmt.Fprintf(log, "load: token at %s; funding %d senders\n", token, o.senders)
-	// Fund the senders: ETH and tokens, sent in a row, then waited for.
-	keys := make([]*ecdsa.PrivateKey, o.senders)
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*o.senders)
+	// Fund the senders: ETH and tokens, from the one funder account, so in
+	// nonce order. Each window of transactions goes as one JSON-RPC batch
+	// (which a node runs in order), then their receipts are awaited.
+	s := &loadSetup{token: token, keys: make([]*ecdsa.PrivateKey, o.senders)}
 	eth := new(big.Int).Mul(big.NewInt(10), big.NewInt(params.Ether))
 	tokens := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
+	var window []*types.Transaction
 	for i := range o.senders {
-		keys[i] = senderKey(i)
-		addr := crypto.PubkeyToAddress(keys[i].PublicKey)
-		for _, tx := range []struct {
-			to    common.Address
-			value *big.Int
-			gas   uint64
-			data  []byte
-		}{{addr, eth, 21_000, nil}, {token, new(big.Int), 100_000, contracts.TokenTransfer(addr, tokens)}} {
-			n := nonce
+		s.keys[i] = senderKey(i)
+		addr := crypto.PubkeyToAddress(s.keys[i].PublicKey)
+		for _, tx := range []*types.DynamicFeeTx{
+			{To: &addr, Value: eth, Gas: 21_000},
+			{To: &token, Value: new(big.Int), Gas: 100_000, Data: contracts.TokenTransfer(addr, tokens)},
+		} {
+			tx.ChainID, tx.Nonce, tx.GasTipCap, tx.GasFeeCap = c.chainID, nonce, c.tip, c.feeCap
 			nonce++
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if r, err := c.send(setup, o, o.funder, n, tx.to, tx.value, tx.gas, tx.data); err != nil || r.Status != types.ReceiptStatusSuccessful {
-					errs <- fmt.Errorf("funding a sender: %v", err)
+			signed, err := types.SignNewTx(o.funder, c.signer, tx)
+			if err != nil {
+				return nil, err
+			}
+			if window = append(window, signed); len(window) == fundWindow {
+				if err := c.sendAll(setup, window, o.poll); err != nil {
+					return nil, fmt.Errorf("funding the senders: %w", err)
 				}
-			}()
-			time.Sleep(time.Millisecond) // keep the funder's nonces in order at the node
+				window = window[:0]
+			}
 		}
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
+	if err := c.sendAll(setup, window, o.poll); err != nil {
+		return nil, fmt.Errorf("funding the senders: %w", err)
 	}
-	// The load: each sender keeps one transfer in flight, or the senders
-	// share a fixed rate.
+	return s, nil
+}
+
+// sendAll sends txs in one JSON-RPC batch and waits until each has a
+// successful receipt.
+func (c *loadClient) sendAll(ctx context.Context, txs []*types.Transaction, poll time.Duration) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	batch := make([]gethrpc.BatchElem, len(txs))
+	for i, tx := range txs {
+		raw, err := tx.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		batch[i] = gethrpc.BatchElem{Method: "eth_sendRawTransaction", Args: []any{hexutil.Bytes(raw)}, Result: new(common.Hash)}
+	}
+	if err := c.rpc.BatchCallContext(ctx, batch); err != nil {
+		return err
+	}
+	for i, b := range batch {
+		if b.Error != nil {
+			return fmt.Errorf("transaction with nonce %d: %w", txs[i].Nonce(), b.Error)
+		}
+	}
+	receipts := make([]*types.Receipt, len(txs))
+	for {
+		var ask []gethrpc.BatchElem
+		var at []int
+		for i, r := range receipts {
+			if r == nil {
+				ask = append(ask, gethrpc.BatchElem{Method: "eth_getTransactionReceipt", Args: []any{txs[i].Hash()}, Result: &receipts[i]})
+				at = append(at, i)
+			}
+		}
+		if err := c.rpc.BatchCallContext(ctx, ask); err != nil {
+			return err
+		}
+		for j, b := range ask {
+			if b.Error != nil {
+				return fmt.Errorf("receipt of the transaction with nonce %d: %w", txs[at[j]].Nonce(), b.Error)
+			}
+			if r := receipts[at[j]]; r != nil && r.Status != types.ReceiptStatusSuccessful {
+				return fmt.Errorf("the transaction with nonce %d failed", txs[at[j]].Nonce())
+			}
+		}
+		if !slices.Contains(receipts, nil) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// driveLoad runs the load of o with the first o.senders senders of s: each
+// sender keeps one transfer in flight, or the senders share a fixed rate.
+func driveLoad(ctx context.Context, c *loadClient, o loadOptions, s *loadSetup) (*loadResult, error) {
+	if o.senders > len(s.keys) {
+		return nil, fmt.Errorf("%d senders asked, %d funded", o.senders, len(s.keys))
+	}
+	keys, token := s.keys, s.token
 	res := &loadResult{}
 	var mu sync.Mutex
+	var wg sync.WaitGroup
 	var sent, failed atomic.Int64
 	run, stop := context.WithTimeout(ctx, o.duration)
 	defer stop()
 	var tick <-chan time.Time
-	if o.rate > 0 {
+	if o.rate > 0 && !o.paced {
 		t := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
 		defer t.Stop()
 		tick = t.C
 	}
+	var slots atomic.Int64
 	start := time.Now()
 	for i := range o.senders {
 		wg.Add(1)
@@ -268,6 +358,16 @@ func runLoad(ctx context.Context, o loadOptions, log io.Writer) (*loadResult, er
 					select {
 					case <-tick:
 					case <-run.Done():
+						return
+					}
+				}
+				if o.rate > 0 && o.paced {
+					at := start.Add(time.Duration(float64(slots.Add(1)-1) * float64(time.Second) / o.rate))
+					t := time.NewTimer(time.Until(at))
+					select {
+					case <-t.C:
+					case <-run.Done():
+						t.Stop()
 						return
 					}
 				}

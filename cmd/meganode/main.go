@@ -31,6 +31,7 @@ Set-up:
   devnet      generate and run a whole local cluster on 127.0.0.1
   load        drive ERC-20 transfers at any Ethereum JSON-RPC endpoint and measure
   bench       start a devnet and print its throughput and latency figures
+  bench-geth  run geth --dev and meganode side by side under the same load and print both
 
 Run "meganode COMMAND --help" for a command's flags.
 `
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return load(rest, stdout, stderr)
 	case "bench":
 		return bench(rest, stdout, stderr)
+	case "bench-geth":
+		return benchGeth(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "meganode", version)
 		return 0
