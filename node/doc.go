@@ -12,14 +12,28 @@
 //
 // Data flows one way (DESIGN.md §1):
 //
-//	client ─tx─▶ sequencer: mempool ─▶ exec ─▶ mini-block ─▶ WAL(Disk, sync) ─▶ receipt
-//	                                        └─▶ fullnodes apply the diff to state, check sealed roots
-//	                                        └─▶ provers validate sealed blocks statelessly
+//	client ─tx─▶ admission ─▶ sequencer: mempool ─▶ exec ─▶ mini-block ─▶ commit ─▶ sync … completion ─▶ receipt, gossip
+//	                                                     └─▶ fullnodes apply the diff to state, check sealed roots
+//	                                                     └─▶ provers validate sealed blocks statelessly
+//
+// A node is a pipeline around its step, not one step that does everything.
+// Admission (decoding, signature recovery, stateless checks) runs before
+// the step; reads are served off it (ReadServer) from immutable views of
+// the state at a durable mini-block; and a durable write completes later:
+// the node commits a batch, asks its Env for a sync, and hears of the
+// completion as its own event (OnSynced). Whatever depends on the write
+// leaves the node only then, through an Outbox, never by the order of
+// statements. The simulator completes syncs after a drawn delay and may
+// crash a node in between, so it sees the order of IO and can break it.
 //
 // This package defines the contracts between a node and its runtime: Node,
 // the state machine every role implements; Env, the only way a node touches
-// the world; Request, a client call; and Disk, the synchronous key-value
-// store a node keeps its durable data in. Sub-packages: chain (types and
-// codecs), state (world state and its root), exec (EVM execution with exact
-// state diffs), memdisk (an in-memory Disk), runtime (production only).
+// the world; Request, a client call; ReadServer, the reads a node serves
+// off its step; Disk, the key-value store a node keeps its data in;
+// Outbox, the outputs that wait for a sync; and Invariant, what node code
+// panics with when an invariant breaks. Sub-packages: chain (types, codecs,
+// gossip topics), state (world state, its root and history), exec (EVM
+// execution with exact state diffs), ledger (a node's applied chain, its
+// views and read engine), api (the client protocol), memdisk (an
+// in-memory Disk), runtime and rpc (production only).
 package node

@@ -5,11 +5,24 @@
 // a virtual clock that jumps to the next event, and one seeded PRNG from
 // which every other random stream is split. Around the nodes it builds a
 // hostile world: a network that drops, duplicates, reorders and delays
-// messages and can be partitioned or clogged; a disk per node that loses
-// unsynced writes on a crash, tears the last one, and fails or corrupts
-// reads and writes on demand; crashes, restarts, pauses, clock skew and
-// clock jumps. Simulated clients call the nodes over that network and keep
-// a history for the checkers (properties/).
+// messages and can be partitioned or clogged; a disk per node that
+// completes a node's syncs after a drawn delay (slower while a slow-disk
+// fault lasts), loses unsynced writes when the machine crashes, tears the
+// first one lost, and fails or corrupts reads and writes on demand; crashes
+// of the machine, kills of the process alone (the disk keeps what was
+// committed, unsynced), crashes timed inside a sync (before it is durable,
+// or after and before the node hears of it), restarts, pauses, clock skew
+// and clock jumps. A node hears of a sync as its own event, after the
+// disk made it durable, so the order of a node's IO is something the world
+// sees and breaks. Reads are served inline from the node's views, as
+// production serves them off the step. Simulated clients call the nodes
+// over that network and keep a history for the checkers (properties/).
+//
+// The world checks two things itself: liveness, which includes that every
+// call delivered to a node that stayed up is answered (a client never
+// waits in silence), and the nodes' invariants: a panic in node code
+// (node.Invariant) is a violation of the run, and the node goes down as
+// its process would.
 //
 // A run is driven by a plan (plan.go): the cluster, every fault with its
 // time and target, and every client operation with its time. A seed

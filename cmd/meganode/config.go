@@ -34,7 +34,8 @@ type Config struct {
 
 	Coinbase           string   `toml:"coinbase" help:"address that receives priority fees (sequencer)"`
 	MiniBlockInterval  Duration `toml:"mini-block-interval" help:"time between mini-blocks (sequencer)"`
-	MiniBlocksPerBlock int      `toml:"mini-blocks-per-block" help:"mini-blocks per sealed EVM block (sequencer)"`
+	MiniBlocksPerBlock int      `toml:"mini-blocks-per-block" help:"mini-block intervals a sealed EVM block lasts (sequencer)"`
+	MinGap             Duration `toml:"min-gap" help:"least time between mini-blocks: a mini-block closes early, once the sequencer is idle with executed transactions, this long after the last at the earliest; negative: on the interval only (sequencer)"`
 	Workers            int      `toml:"workers" help:"blocks validated at once; 0: the number of CPUs (prover)"`
 }
 
@@ -57,7 +58,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func defaultConfig() Config {
 	return Config{
 		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
-		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100,
+		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond},
 	}
 }
 

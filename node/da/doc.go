@@ -7,8 +7,9 @@
 // last one the sealed header; and the block's witness) to DA in a
 // chain.DAPut. DA opens each bundle (signatures, numbering, parent links,
 // transactions root, witness headers), stores it and its mini-blocks in one
-// synced batch, and only then answers with a chain.DAAck: an ack means
-// durable, so the sequencer may forget what DA acknowledged. DA never
+// batch, and answers with a chain.DAAck once that batch's sync completed
+// (node.Outbox): an ack means durable, so the sequencer may forget what DA
+// acknowledged. It serves only what is durable too. DA never
 // executes anything; whether a block's diffs and roots are right is for the
 // provers and fullnodes to find out.
 //

@@ -1,11 +1,19 @@
 // Package fullnode is the fullnode role: it receives the sequencer's
 // mini-blocks by gossip, checks the signature and the parent link, applies
 // their diffs strictly in order without re-executing (node/ledger), buffers
-// what arrives early, repairs gaps by range requests to the sequencer and
-// other fullnodes, and checks every sealed block's roots against its own
-// state, halting on a mismatch. It serves the client API's reads
-// (node/api) at latest, safe, a block or a mini-block.
+// what arrives early, repairs gaps by range requests to the sequencer,
+// other fullnodes and DA, and checks every sealed block's roots against its
+// own state, halting on a mismatch. It tracks finality from the provers'
+// attestations, and serves the client API's reads at latest, safe,
+// finalized, a block or a mini-block.
+//
+// Each mini-block is committed as it is applied, and its sync asked for
+// without waiting (node.Outbox): the fullnode keeps applying while earlier
+// mini-blocks sync, up to Config.MaxInFlight. Reads (Serve, off the step)
+// and range answers come from the ledger's released view, which moves
+// only when a sync completes: a client never reads what a crash could take
+// back.
 //
 // In the data flow of DESIGN.md §1 it is downstream of the sequencer and
-// upstream of clients; provers will attest the blocks it checks.
+// DA, and upstream of clients; provers attest the blocks it checks.
 package fullnode

@@ -505,9 +505,10 @@ func (p *Pool) Expire(now time.Time) []*Entry {
 // Len returns the number of transactions held.
 func (p *Pool) Len() int { return len(p.byHash) }
 
-// check returns the first broken invariant of the pool's structure, or nil.
-// Tests call it after every operation.
-func (p *Pool) check() error {
+// Check returns the first broken invariant of the pool's structure, or nil.
+// Its tests call it after every operation, and the sequencer asserts it at
+// every mini-block it closes (its cost is linear in what the pool holds).
+func (p *Pool) Check() error {
 	addrs := make([]common.Address, 0, len(p.accounts))
 	for addr := range p.accounts { // sorted below: order cannot leak
 		addrs = append(addrs, addr)

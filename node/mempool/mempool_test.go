@@ -77,7 +77,7 @@ func mustAdd(t *testing.T, p *Pool, s int, tx *types.Transaction, stateNonce uin
 	if err != nil {
 		t.Fatalf("Add(sender %d, nonce %d): %v", s, tx.Nonce(), err)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		t.Fatalf("after Add: %v", err)
 	}
 	e := p.Get(tx.Hash())
@@ -94,7 +94,7 @@ func pops(t *testing.T, p *Pool, baseFee int64) []string {
 	var out []string
 	for {
 		e := p.Pop(big.NewInt(baseFee))
-		if err := p.check(); err != nil {
+		if err := p.Check(); err != nil {
 			t.Fatalf("after Pop: %v", err)
 		}
 		if e == nil {
@@ -215,7 +215,7 @@ func TestAddRefusals(t *testing.T) {
 			if n, ok := p.Nonce(addrs[3]); ok {
 				t.Errorf("a refused Add recorded sender 3's nonce %d", n)
 			}
-			if err := p.check(); err != nil {
+			if err := p.Check(); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -349,7 +349,7 @@ func TestReplacementNeedsBumpOnBothFees(t *testing.T) {
 			oldEntry := p.Get(old.Hash())
 			repl := tx(0, 0, c.feeCap, c.tip)
 			replaced, err := p.Add(repl, addrs[0], 0, t0.Add(time.Second))
-			if err := p.check(); err != nil {
+			if err := p.Check(); err != nil {
 				t.Fatal(err)
 			}
 			if !c.ok {
@@ -423,7 +423,7 @@ func TestSetNonceDropsStale(t *testing.T) {
 	}
 	mustAdd(t, p, 1, tx(1, 0, 100, 1), 0, t0)
 	dropped := p.SetNonce(addrs[0], 3)
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if got := labels(dropped); !slices.Equal(got, []string{"0/2", "0/0", "0/1"}) {
@@ -465,7 +465,7 @@ func TestRemoveLeavesLaterNoncesQueued(t *testing.T) {
 	if e := p.Remove(a.Hash()); e == nil || e.Tx != a {
 		t.Fatalf("Remove = %v, want the entry of a", e)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if p.Remove(a.Hash()) != nil {
@@ -494,7 +494,7 @@ func TestExpire(t *testing.T) {
 	if got := labels(p.Expire(t0.Add(61 * time.Second))); !slices.Equal(got, []string{"0/0"}) {
 		t.Fatalf("Expire(t0+61s) = %v, want 0/0", got)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		t.Fatal(err)
 	}
 	// Sender 0's nonce 1 stays, waiting for nonce 0.
@@ -506,7 +506,7 @@ func TestExpire(t *testing.T) {
 	if got := labels(p.Expire(t0.Add(150 * time.Second))); !slices.Equal(got, []string{"0/1", "2/0"}) {
 		t.Fatalf("Expire(t0+150s) = %v, want 0/1 then 2/0 (by arrival)", got)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if p.Len() != 1 || p.Get(tx(3, 0, 100, 1).Hash()) == nil {
@@ -529,7 +529,7 @@ func TestRemovedEntriesDoNotAccumulate(t *testing.T) {
 		}
 		p.SetNonce(addrs[1], i+1)
 		p.Expire(now)
-		if err := p.check(); err != nil {
+		if err := p.Check(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		if len(p.order) > 2*p.Len()+33 {
@@ -910,7 +910,7 @@ func TestPoolMatchesModel(t *testing.T) {
 			},
 		}
 		check := func(t *rapid.T) {
-			if err := p.check(); err != nil {
+			if err := p.Check(); err != nil {
 				t.Fatal(err)
 			}
 			if p.Len() != len(m.held) || p.Len() > cfg.MaxTotal {

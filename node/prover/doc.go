@@ -12,6 +12,8 @@
 // validated in any order and several at once. For a valid block it
 // publishes a signed chain.Attestation on chain.TopicAttestations; for an invalid
 // one a signed chain.FaultReport naming the first mismatch. Fullnodes
-// collect these to finalize blocks. Statements are stored on disk before
-// they are published, so a restarted prover neither forgets nor repeats.
+// collect these to finalize blocks. Statements are stored on disk and go
+// out (published, or served to a fullnode that asks) only once their sync
+// completed (node.Outbox), so a restarted prover neither forgets nor
+// repeats, and never takes back what it said.
 package prover

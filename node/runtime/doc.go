@@ -9,20 +9,33 @@
 //
 // In the data flow of DESIGN.md §2 it sits between a role and the world:
 //
-//   - Loop drives one node from one goroutine, exactly as the simulator
-//     does: real timers (time.AfterFunc), the network's messages and client
-//     calls become the node's events, one at a time. Loop is the node's
-//     node.Env. Its queues are bounded: inbound messages beyond the limit
-//     are dropped and counted (nodes repair, as in the simulator); client
-//     calls wait for room (back-pressure) until their context ends. On
-//     shutdown it stops between two events and answers queued calls.
+//   - Loop drives one node's step from one goroutine, exactly as the
+//     simulator does: real timers (time.AfterFunc; a zero delay fires once
+//     nothing else waits, "when idle"), the network's messages, sends and
+//     the disk's sync completions become the node's events, one at a time.
+//     Loop is the node's node.Env. Around the step it runs what does not
+//     need it, on every core: admission of sent transactions (decoding,
+//     signature recovery, stateless checks) on the callers' goroutines in
+//     a bounded pool; reads (node.ReadServer) off the step, from the
+//     node's released view, bounded too, each stopped when its client goes
+//     away or its deadline passes; and a writer goroutine that syncs the
+//     disk once for every group of syncs the node asked for (group commit)
+//     and hands the completion back as OnSynced. Its queues are bounded:
+//     inbound messages beyond the limit are dropped and counted (nodes
+//     repair, as in the simulator); client calls wait for room
+//     (back-pressure) until their context ends, and a call whose client is
+//     gone is dropped before it runs. A failed sync stops the node (it
+//     restarts from what is durable). On shutdown it stops between two
+//     events and answers queued calls.
 //   - P2P is the network: libp2p with a static topology, GossipSub topics
 //     for mini-blocks, blocks and attestations, and a stream protocol for
 //     direct messages (range repair, DA, attestation requests). Peers are
 //     authenticated by their peer id, which is the node's NodeID.
 //   - Disk is pebble (github.com/cockroachdb/pebble/v2) on the OS file
 //     system (OpenDisk) or any pebble vfs.FS (OpenDiskFS; tests use
-//     vfs.NewMem and vfs.NewCrashableMem). sim/disk_honesty_test.go holds
+//     vfs.NewMem and vfs.NewCrashableMem). A commit goes into pebble's
+//     write-ahead log unsynced, on the step; Sync, on the writer goroutine,
+//     syncs the log through everything committed before. sim/disk_honesty_test.go holds
 //     the simulated disk's crash model to what this Disk does.
 //
 // cmd/meganode wires a role, a Loop, P2P, Disk and the JSON-RPC server of

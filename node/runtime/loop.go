@@ -53,14 +53,21 @@ type LoopConfig struct {
 	// beyond it a caller waits (back-pressure) until its context ends.
 	// Default 1024.
 	Requests int
-	// Reads bounds the client calls served off the step at once (reads,
-	// eth_call); beyond it a caller waits until its context ends. Default
-	// 4 per CPU.
+	// Reads bounds the client calls served off the step at once; beyond
+	// it a caller waits until its context ends. Default 4 per CPU.
 	Reads int
+	// Calls bounds, among them, the heavy ones (eth_call, eth_estimateGas,
+	// logs) that run at once, so that they leave the step a core: a storm
+	// of long calls queues behind this bound, and a queued call whose
+	// client gives up never runs. Default: half the CPUs, at least one.
+	Calls int
 	// Admissions bounds the transactions admitted at once (decoding and
 	// signature recovery, before the step); beyond it a caller waits until
 	// its context ends. Default: one per CPU.
 	Admissions int
+	// ReadTimeout is the longest a read runs, whatever its client allows:
+	// an eth_call still running then stops with an error. Default 5 s.
+	ReadTimeout time.Duration
 	// Subscribers bounds the mini-block subscriptions. Default 256.
 	Subscribers int
 	Log         *slog.Logger
@@ -76,8 +83,14 @@ func (c LoopConfig) withDefaults() LoopConfig {
 	if c.Reads <= 0 {
 		c.Reads = 4 * goruntime.GOMAXPROCS(0)
 	}
+	if c.Calls <= 0 {
+		c.Calls = max(1, goruntime.GOMAXPROCS(0)/2)
+	}
 	if c.Admissions <= 0 {
 		c.Admissions = goruntime.GOMAXPROCS(0)
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 5 * time.Second
 	}
 	if c.Subscribers <= 0 {
 		c.Subscribers = 256
@@ -157,6 +170,7 @@ type Loop struct {
 	syncWake  chan struct{} // wakes the writer
 
 	readSlots  chan struct{}
+	callSlots  chan struct{}
 	admitSlots chan struct{}
 
 	running atomic.Bool
@@ -197,6 +211,7 @@ func NewLoop(id node.NodeID, n node.Node, disk node.Disk, cfg LoopConfig) *Loop 
 		done:       make(chan struct{}),
 		syncWake:   make(chan struct{}, 1),
 		readSlots:  make(chan struct{}, cfg.Reads),
+		callSlots:  make(chan struct{}, cfg.Calls),
 		admitSlots: make(chan struct{}, cfg.Admissions),
 		subs:       map[uint64]chan *chain.MiniBlock{},
 	}
@@ -527,12 +542,22 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 			return nil, err
 		}
 		defer func() { <-l.readSlots }()
+		if heavy(c.Method) {
+			if err := acquire(ctx, l.callSlots, l.stop); err != nil {
+				l.gone.Add(1)
+				return nil, err
+			}
+			defer func() { <-l.callSlots }()
+		}
 		if ctx.Err() != nil {
 			l.gone.Add(1)
 			return nil, ctx.Err()
 		}
 		l.nreads.Add(1)
-		if rs.Serve(ctx, r) {
+		rctx, cancel := context.WithTimeout(ctx, l.cfg.ReadTimeout)
+		defer cancel()
+		r.ctx = rctx
+		if rs.Serve(rctx, r) {
 			return <-r.done, nil
 		}
 	}
@@ -566,6 +591,12 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 	case <-l.stop:
 		return nil, ErrStopped
 	}
+}
+
+// heavy reports whether a read may run long: it executes EVM code or
+// scans many blocks.
+func heavy(m api.Method) bool {
+	return m == api.MethodCall || m == api.MethodEstimateGas || m == api.MethodLogs
 }
 
 // acquire takes a slot of a bounded pool, waiting until ctx ends or the

@@ -178,6 +178,7 @@ type watched struct {
 	*sequencer.Sequencer
 	mu        sync.Mutex
 	inflight  int
+	most      int // the most calls running at once
 	started   int
 	mini      *atomic.Int64
 	allIn     int64 // mini-blocks when the 8th call began
@@ -192,6 +193,7 @@ func (w *watched) Serve(ctx context.Context, req node.Request) bool {
 	}
 	w.mu.Lock()
 	w.inflight++
+	w.most = max(w.most, w.inflight)
 	w.started++
 	if w.started == 8 {
 		w.allIn = w.mini.Load()
@@ -207,7 +209,7 @@ func (w *watched) Serve(ctx context.Context, req node.Request) bool {
 	return served
 }
 
-func storm(t *testing.T) (*Loop, *watched, context.Context, func()) {
+func storm(t *testing.T, calls int) (*Loop, *watched, context.Context, func()) {
 	t.Helper()
 	key := nodetest.Key("sequencer", 0)
 	gen := nodetest.Genesis(nil, types.GenesisAlloc{loopAddr: {Code: []byte{0x5b, 0x60, 0x00, 0x56}}}) // JUMPDEST PUSH1 0 JUMP
@@ -220,7 +222,7 @@ func storm(t *testing.T) (*Loop, *watched, context.Context, func()) {
 		t.Fatal(err)
 	}
 	w := &watched{Sequencer: seq, mini: &minis}
-	l := NewLoop("sequencer", w, memdisk.New(), LoopConfig{Reads: 8, Log: slog.New(slog.DiscardHandler)})
+	l := NewLoop("sequencer", w, memdisk.New(), LoopConfig{Reads: 16, Calls: calls, Log: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = l.Run(ctx); close(done) }()
@@ -233,10 +235,12 @@ func storm(t *testing.T) (*Loop, *watched, context.Context, func()) {
 // While 8 clients run 50M-gas eth_calls, the sequencer's mini-block timer
 // keeps its interval: the calls run off its step, and mini-blocks keep
 // closing while all 8 are in flight. (In a loop that served reads on its
-// step, no mini-block could close while a call ran.) The assertion is on
-// counts of events, not on times.
+// step, no mini-block could close while a call ran.) The loop here lets all
+// 8 run at once, the harshest case; by default it runs half as many heavy
+// calls as there are CPUs. The assertion is on counts of events, not on
+// times.
 func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
-	l, w, ctx, stop := storm(t)
+	l, w, ctx, stop := storm(t, 8)
 	defer stop()
 	var wg sync.WaitGroup
 	answers := make([]*api.Answer, 8)
@@ -257,8 +261,8 @@ func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
 			t.Fatalf("call %d: %+v, want it to run out of its 50M gas", i, a.Err)
 		}
 	}
-	if w.started != 8 {
-		t.Fatalf("%d calls served off the step, want 8", w.started)
+	if w.started != 8 || w.most != 8 {
+		t.Fatalf("%d calls served off the step, at most %d at once; want 8 and 8", w.started, w.most)
 	}
 	closed := w.firstOut - w.allIn
 	t.Logf("mini-blocks closed while all 8 calls ran: %d", closed)
@@ -273,7 +277,7 @@ func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
 // A client that gives up stops its call: the EVM is interrupted, and a call
 // still waiting for a read slot never runs.
 func TestAbandonedCallsStop(t *testing.T) {
-	l, w, ctx, stop := storm(t)
+	l, w, ctx, stop := storm(t, 8)
 	defer stop()
 	var wg sync.WaitGroup
 	errs := make([]error, 12)
@@ -305,6 +309,47 @@ func TestAbandonedCallsStop(t *testing.T) {
 	}
 }
 
+// Heavy reads run at most Calls at once; the rest wait, and a waiting one
+// whose client gives up never runs.
+func TestHeavyCallsAreBounded(t *testing.T) {
+	l, w, ctx, stop := storm(t, 2)
+	defer stop()
+	var wg sync.WaitGroup
+	call := func(d time.Duration) {
+		defer wg.Done()
+		cctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		_, _ = l.Do(cctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+	}
+	wg.Add(2)
+	go call(10 * time.Second)
+	go call(10 * time.Second)
+	for {
+		w.mu.Lock()
+		in := w.inflight
+		w.mu.Unlock()
+		if in == 2 {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	// Two run; these wait, and give up before a slot frees.
+	wg.Add(4)
+	for range 4 {
+		go call(time.Millisecond)
+	}
+	wg.Wait()
+	if w.most > 2 || w.started != 2 {
+		t.Fatalf("%d heavy calls ran, at most %d at once; the bound is 2 and the others gave up waiting", w.started, w.most)
+	}
+	if m := l.Metrics(); m.ReadsAbandoned != 4 {
+		t.Fatalf("%d queued calls dropped when their clients gave up, want 4: %+v", m.ReadsAbandoned, m)
+	}
+	// A light read does not wait behind heavy ones.
+	if a, err := l.Do(ctx, &api.Call{Method: api.MethodHead}); err != nil || a.Err != nil {
+		t.Fatalf("head: %+v %v", a, err)
+	}
+}
 // Sends are admitted before the step (decoded, checked, sender recovered
 // on the caller's goroutine); a bad one is refused there and never takes
 // the step's time.
@@ -342,3 +387,4 @@ func TestAdmissionBeforeTheLoop(t *testing.T) {
 		t.Fatalf("metrics %+v: the refused send must not reach the step", m)
 	}
 }
+

@@ -1,13 +1,33 @@
 // Package sequencer is the sequencer role: it admits transactions into
 // the mempool (node/mempool), executes them the moment they can run
-// (node/exec), and every mini-block interval turns what it executed into a
-// signed mini-block (txs, receipts, exact state diff). The mini-block is
-// synced to the WAL (node/ledger) before any of its receipts is returned
-// and before it is published on the gossip topic; every K mini-blocks the
-// last one also carries the sealed EVM block header.
+// (node/exec), and turns what it executed into signed mini-blocks (txs,
+// receipts, exact state diff), sealing a standard EVM block every K
+// intervals.
+//
+// Closing a mini-block is a pipeline of four stages: execute (transactions
+// run as they arrive), seal (the executor's diff, the header, and at the
+// end of a block the sealed header and the witness, signed), persist (the
+// ledger, node/ledger, applies and commits it in one batch; the Outbox,
+// node.Outbox, asks for the sync) and announce (once the sync completes,
+// and never before, the ledger releases the mini-block's view, and the
+// mini-block is published, its receipts answered from that view, and a
+// sealed block's bundle sent to the provers and DA). The sequencer does
+// not wait for the sync: it executes the next mini-block meanwhile (group
+// commit), with up to Config.MaxInFlight syncs in flight.
+//
+// Mini-blocks close at the latest every interval, on a schedule that does
+// not drift with the work done, and earlier (no sooner than Config.MinGap
+// after the previous one) when the sequencer is idle with executed
+// transactions waiting; blocks seal at their K-th scheduled tick, on time.
+//
+// Admission (Admit) is a pure function of a raw transaction: decoding, the
+// stateless checks and the sender's recovery, once. The production runtime
+// runs it on every core before the step; the simulator inline. Reads are
+// served off the step (Serve) from the released view.
 //
 // In the data flow of DESIGN.md §1 it sits between clients (node/api) and
 // the fullnodes (node/fullnode), which receive its mini-blocks by gossip
 // and range requests. On restart it restores the snapshot, re-applies the
-// WAL by diff and continues the open block.
+// WAL by diff, continues the open block, and lets nothing it recovered out
+// before a first sync makes it durable.
 package sequencer

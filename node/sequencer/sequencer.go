@@ -366,6 +366,9 @@ func (s *Sequencer) close(last bool) {
 		s.openBlock()
 	}
 	s.pump()
+	if err := s.pool.Check(); err != nil {
+		node.Broken("sequencer: mempool: %v", err)
+	}
 	mb, raw, witness, err := s.seal(last)
 	if err != nil {
 		s.fail(err)
@@ -585,8 +588,11 @@ func (s *Sequencer) answer(h common.Hash, a *api.Answer) {
 	if len(ws) == 0 {
 		return
 	}
-	body := a.Encode()
+	var body []byte // encoded once, for the waiters that take bytes
 	for _, w := range ws {
+		if _, typed := w.req.(api.AnswerRequest); !typed && body == nil {
+			body = a.Encode()
+		}
 		api.Reply(w.req, a, body)
 	}
 	s.nwaiters -= len(ws)

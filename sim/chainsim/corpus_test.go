@@ -80,11 +80,14 @@ func TestWriteCorpus(t *testing.T) {
 		t.Skip("set MEGANODE_WRITE_CORPUS=1 to write the corpus")
 	}
 	caught := map[string]string{
-		"chain-bug-lying-disk":          "a sequencer that acknowledges before its WAL is durable loses an acknowledged receipt on a crash (P4)",
-		"chain-bug-forgets-wal-tail":    "a sequencer that loses its WAL's tail on restart re-signs a different mini-block at a height fullnodes hold (P8)",
-		"chain-bug-drops-diff-entry":    "a fullnode that drops a diff entry diverges from the sequencer and its sealed-root check halts it (P3)",
-		"chain-bug-applies-duplicate":   "a fullnode that applies a duplicated mini-block twice diverges (P3)",
-		"chain-bug-rubber-stamp-prover": "a prover that attests without validating attests a block the sequencer lied about (P5)",
+		"chain-bug-lying-disk":               "a sequencer whose disk says a sync completed when it did not loses an acknowledged receipt on a crash (P4)",
+		"chain-bug-forgets-wal-tail":         "a sequencer that loses its WAL's tail on restart re-signs a different mini-block at a height fullnodes hold (P8)",
+		"chain-bug-drops-diff-entry":         "a fullnode that drops a diff entry diverges from the sequencer and its sealed-root check halts it (P3)",
+		"chain-bug-applies-duplicate":        "a fullnode that applies a duplicated mini-block twice diverges (P3)",
+		"chain-bug-rubber-stamp-prover":      "a prover that attests without validating attests a block the sequencer lied about (P5)",
+		"chain-bug-acks-before-sync":         "a sequencer that answers a sync send once the mini-block is committed, before its sync completes, loses the receipt on a crash (P4)",
+		"chain-bug-publishes-before-sync":    "a sequencer that gossips a mini-block before its sync completes signs another one at that height after a crash (P8)",
+		"chain-bug-drops-outputs-on-restart": "a sequencer that restarts afresh after a disk error drops the receipts of its syncs in flight: clients wait in silence (P6)",
 	}
 	for _, b := range bugs {
 		t.Run(b.name, func(t *testing.T) {

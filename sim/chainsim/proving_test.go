@@ -212,7 +212,7 @@ func TestTightShortSweepReachesTheBounds(t *testing.T) {
 			}
 		}
 	})
-	for _, m := range []string{cover.FullBufferFull, cover.SeqWaitersFull, cover.FullSourceRotated} {
+	for _, m := range []string{cover.FullBufferFull, cover.SeqWaitersFull, cover.FullSourceRotated, cover.SeqSyncBackpressure, cover.FullSyncBackpressure} {
 		if reached[m] == 0 {
 			t.Errorf("no seed of %d reached %s", n, m)
 		}

@@ -210,6 +210,7 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 		cfg.MaxWaiters, cfg.MaxWaitersPerTx = 4, 1
 		cfg.Ledger.Cache = 4
 		cfg.MaxPutBytes = 1 // one block a put
+		cfg.MaxInFlight = 2 // syncs in flight
 	}
 	return cfg
 }
@@ -229,7 +230,7 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 		Provers: s.cast.ProverAddrs[:len(s.provers)], ProverNodes: s.provers,
 	}
 	if s.v.Tight {
-		cfg.MaxBuffered, cfg.RepairBatch, cfg.Ledger.Cache, cfg.MaxAttAhead = 4, 4, 4, 8
+		cfg.MaxBuffered, cfg.RepairBatch, cfg.Ledger.Cache, cfg.MaxAttAhead, cfg.MaxInFlight = 4, 4, 4, 8, 2
 	}
 	return cfg
 }
