@@ -59,14 +59,31 @@ func (o *Outbox) Sync(then func()) SyncID {
 	return id
 }
 
+// Then runs fn once every sync asked for so far has completed: with the
+// newest one's continuations, or at once when none is in flight. It adds
+// no sync, so it does not count against the bound: what fn lets out must
+// depend only on writes already synced or covered by a sync in flight.
+func (o *Outbox) Then(fn func()) {
+	if len(o.waiting) == 0 {
+		fn()
+		return
+	}
+	last := &o.waiting[len(o.waiting)-1]
+	if prev := last.then; prev != nil {
+		last.then = func() { prev(); fn() }
+	} else {
+		last.then = fn
+	}
+}
+
 // Synced takes the completion of sync id (the role's OnSynced): every
 // continuation of a sync up to id runs, in order. An id never asked for is
 // ignored (a completion for an earlier incarnation of the node).
 func (o *Outbox) Synced(id SyncID) {
+	Assert(!o.running, "outbox: Synced(%d) from inside a continuation", id)
 	if id > o.asked || id <= o.done {
 		return
 	}
-	Assert(!o.running, "outbox: Synced(%d) from inside a continuation", id)
 	o.done = id
 	o.running = true
 	defer func() { o.running = false }()

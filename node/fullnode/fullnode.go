@@ -159,6 +159,7 @@ type Fullnode struct {
 
 	reqID    uint64
 	inflight bool
+	seen     uint64 // the newest mini-block heard of: a source's head, or one dropped beyond the buffer
 	source   int // index in cfg.Sources of the source asked next
 
 	chainID uint64
@@ -267,6 +268,19 @@ func (f *Fullnode) release(n uint64) {
 	}
 	f.released = max(f.released, v.Number())
 	f.drain() // a full outbox may have held the buffer
+	if f.behind() && !f.inflight {
+		f.repair() // what was dropped while the outbox was full
+	}
+}
+
+// behind reports whether the fullnode knows of mini-blocks past its head
+// that it neither holds nor buffers.
+func (f *Fullnode) behind() bool {
+	if f.down != nil || f.halted != nil {
+		return false
+	}
+	head, _ := f.led.Head()
+	return f.seen > head.Number+uint64(len(f.buffer))
 }
 
 func (f *Fullnode) fail(err error) {
@@ -342,7 +356,7 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 	case chain.FormatMiniBlockV1:
 		f.receive(from, msg)
 		f.drain()
-		if len(f.buffer) > 0 && !f.inflight {
+		if (len(f.buffer) > 0 || f.behind()) && !f.inflight {
 			f.repair() // a gap: something before the buffered ones is missing
 		}
 	case chain.FormatRangeResponseV1:
@@ -369,6 +383,7 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 			f.source = (f.source + 1) % len(f.cfg.Sources)
 			f.env.Mark(cover.FullSourceRotated)
 		}
+		f.seen = max(f.seen, resp.Head)
 		if head, _ := f.led.Head(); resp.Head > head.Number && len(resp.MiniBlocks) > 0 {
 			f.repair()
 		}
@@ -408,6 +423,9 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	case n > head.Number+uint64(f.cfg.MaxBuffered):
 		f.metrics.Dropped++
 		f.env.Mark(cover.FullBufferFull)
+		if n > f.seen && mb.VerifySigner(f.cfg.Sequencer) == nil {
+			f.seen = n // what repair must reach
+		}
 		return
 	}
 	if _, ok := f.buffer[n]; ok {

@@ -301,7 +301,7 @@ func (p *rubberStamp) OnMessage(_ node.NodeID, msg []byte) {
 func TestShrinkWrongVariants(t *testing.T) {
 	for _, b := range bugs {
 		t.Run(b.name, func(t *testing.T) {
-			if testing.Short() && b.name != "chain-bug-applies-duplicate" && b.name != "chain-bug-acks-before-sync" {
+			if testing.Short() && b.name != "chain-bug-applies-duplicate" && b.name != "chain-bug-publishes-before-sync" {
 				t.Skip("short mode: go test -run TestShrinkWrongVariants ./sim/chainsim/ runs every variant")
 			}
 			t.Parallel()

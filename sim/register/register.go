@@ -178,7 +178,9 @@ func (p *Primary) OnRequest(req node.Request) {
 		value := int64(binary.BigEndian.Uint64(body[1:]))
 		client, counter := uint32(uint64(value)>>32), uint32(value)
 		if counter <= p.applied[client] {
-			req.Respond([]byte{ansOK}) // a repeat of a write already applied
+			// A repeat of a write already applied: answered once what
+			// applied it is durable (its sync may still be in flight).
+			p.out.Then(func() { req.Respond([]byte{ansOK}) })
 			return
 		}
 		if !p.ready || p.out.Full() {
