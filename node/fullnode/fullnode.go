@@ -160,7 +160,7 @@ type Fullnode struct {
 	reqID    uint64
 	inflight bool
 	seen     uint64 // the newest mini-block heard of: a source's head, or one dropped beyond the buffer
-	source   int // index in cfg.Sources of the source asked next
+	source   int    // index in cfg.Sources of the source asked next
 
 	chainID uint64
 	fin     *finality

@@ -350,6 +350,7 @@ func TestHeavyCallsAreBounded(t *testing.T) {
 		t.Fatalf("head: %+v %v", a, err)
 	}
 }
+
 // Sends are admitted before the step (decoded, checked, sender recovered
 // on the caller's goroutine); a bad one is refused there and never takes
 // the step's time.
@@ -387,4 +388,3 @@ func TestAdmissionBeforeTheLoop(t *testing.T) {
 		t.Fatalf("metrics %+v: the refused send must not reach the step", m)
 	}
 }
-
