@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -196,6 +197,11 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.handler())
 		mux.Handle("/health", status)
+		// Go's profiler, as geth's --pprof serves it: CPU and heap
+		// profiles and execution traces of the running node.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		if err := listen(cfg.Metrics, mux, "metrics"); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -225,8 +227,18 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	// Messages are not signed by libp2p: every payload we gossip carries
+	// its own signature (mini-blocks and bundles the sequencer's, statements
+	// the provers'), checked by the node that takes it, so a second,
+	// pubsub-level signature would only cost each hop an ECDSA sign or
+	// verify. Messages are then identified by the hash of their content.
 	ps, err := pubsub.NewGossipSub(ctx, h,
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(func(m *pb.Message) string {
+			h := sha256.Sum256(m.Data)
+			return string(h[:])
+		}),
 		pubsub.WithMaxMessageSize(cfg.MaxMessageBytes+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(cfg.SendQueue),
 	)
@@ -670,8 +682,10 @@ func (p *P2P) read(sub *pubsub.Subscription) {
 		if err != nil {
 			return
 		}
-		from := m.GetFrom()
-		if from == p.self || m.ReceivedFrom == p.self {
+		// Messages have no author (see NewP2P): the peer that relayed one
+		// names it, which is all a node uses the sender of gossip for.
+		from := m.ReceivedFrom
+		if from == p.self {
 			continue
 		}
 		if len(m.Data) > p.cfg.MaxMessageBytes {

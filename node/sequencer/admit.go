@@ -55,14 +55,20 @@ func (s *Sequencer) admissionHeader() *types.Header {
 // admitted is the call's transaction, admitted: by the runtime before the
 // step (c.Tx), or here.
 func (s *Sequencer) admitted(c *api.Call) (*types.Transaction, common.Address, error) {
-	tx := c.Tx
-	if tx == nil {
-		var err error
-		if tx, err = chain.DecodeTx(c.Raw); err != nil {
-			return nil, common.Address{}, api.Errorf(api.KindInvalidInput, "%v", err)
+	if tx := c.Tx; tx != nil {
+		// Checked before the step; the executor checks the consensus
+		// rules again when it runs it. The sender is cached in tx.
+		from, err := types.Sender(s.ex.Signer(s.header), tx)
+		if err != nil {
+			return nil, common.Address{}, ledger.AsError(err)
 		}
+		return tx, from, nil
 	}
-	from, err := s.ex.ValidateTx(tx, s.header) // the sender is cached: no second recovery
+	tx, err := chain.DecodeTx(c.Raw)
+	if err != nil {
+		return nil, common.Address{}, api.Errorf(api.KindInvalidInput, "%v", err)
+	}
+	from, err := s.ex.ValidateTx(tx, s.header)
 	if err != nil {
 		return nil, common.Address{}, ledger.AsError(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/cover"
@@ -26,6 +27,34 @@ type publisher struct {
 	first    uint64        // first block of the put in flight
 	commits  []common.Hash // its bundles' commitments
 	wait     time.Duration // current retry delay
+	// recent holds the newest bundles, encoded when they were gossiped, so
+	// that a put to DA does not assemble them again.
+	recent []encodedBundle
+}
+
+type encodedBundle struct {
+	number uint64
+	raw    []byte
+	commit common.Hash
+}
+
+// maxRecentBundles bounds the encoded bundles kept for DA.
+const maxRecentBundles = 8
+
+func (p *publisher) remember(n uint64, raw []byte, commit common.Hash) {
+	if len(p.recent) == maxRecentBundles {
+		p.recent = append(p.recent[:0], p.recent[1:]...)
+	}
+	p.recent = append(p.recent, encodedBundle{n, raw, commit})
+}
+
+func (p *publisher) encoded(n uint64) (encodedBundle, bool) {
+	for _, b := range p.recent {
+		if b.number == n {
+			return b, true
+		}
+	}
+	return encodedBundle{}, false
 }
 
 // bundle assembles sealed block n's DA bundle from a released view.
@@ -56,7 +85,11 @@ func (s *Sequencer) gossipBlock(v *ledger.View, n uint64) {
 		s.env.Log().Warn("cannot gossip sealed block", "block", n, "err", err)
 		return
 	}
-	s.env.Publish(chain.TopicBlocks, b.Encode())
+	raw := b.Encode()
+	if s.cfg.DA != "" {
+		s.pub.remember(n, raw, crypto.Keccak256Hash(raw)) // b.Commitment(), without encoding again
+	}
+	s.env.Publish(chain.TopicBlocks, raw)
 }
 
 // publish sends DA the oldest sealed blocks it has not acknowledged, up to
@@ -76,18 +109,22 @@ func (s *Sequencer) publish() {
 	var commits []common.Hash
 	size := 0
 	for n := next; n <= safe && len(put.Bundles) < chain.MaxPutBundles; n++ {
-		b, err := s.bundle(v, n)
-		if err != nil {
-			s.env.Log().Error("cannot assemble a block for DA", "block", n, "err", err)
+		e, ok := p.encoded(n)
+		if !ok {
+			b, err := s.bundle(v, n)
+			if err != nil {
+				s.env.Log().Error("cannot assemble a block for DA", "block", n, "err", err)
+				break
+			}
+			raw := b.Encode()
+			e = encodedBundle{number: n, raw: raw, commit: crypto.Keccak256Hash(raw)}
+		}
+		if len(put.Bundles) > 0 && size+len(e.raw) > s.cfg.MaxPutBytes {
 			break
 		}
-		raw := b.Encode()
-		if len(put.Bundles) > 0 && size+len(raw) > s.cfg.MaxPutBytes {
-			break
-		}
-		put.Bundles = append(put.Bundles, raw)
-		commits = append(commits, b.Commitment())
-		size += len(raw)
+		put.Bundles = append(put.Bundles, e.raw)
+		commits = append(commits, e.commit)
+		size += len(e.raw)
 	}
 	if len(put.Bundles) == 0 {
 		return

@@ -95,6 +95,7 @@ type Sequencer struct {
 	closeArmed bool
 
 	announced uint64 // the newest mini-block published and answered
+	unhashed  int    // transactions since the state root was last hashed
 
 	pub publisher
 
@@ -260,7 +261,7 @@ func (s *Sequencer) openBlock() {
 	now := uint64(s.env.Now().UnixMicro())
 	s.openMicros = max(head.TimeMicros+1, now)
 	s.header = s.nextHeader(s.led.Safe().Header, s.openMicros)
-	s.access = newBlockAccess(s.header.Number.Uint64())
+	s.access = newBlockAccess(s.header.Number.Uint64(), s.led.State())
 	s.blk = s.ex.NewBlock(s.recording(), s.header, s.getHash)
 	s.blk.Begin()
 	s.ticks = 0
@@ -280,7 +281,7 @@ func (s *Sequencer) resume(open []*chain.MiniBlock) error {
 			logs += len(r.Logs)
 		}
 	}
-	s.access = newBlockAccess(s.header.Number.Uint64())
+	s.access = newBlockAccess(s.header.Number.Uint64(), s.led.State())
 	if err := s.reread(open); err != nil {
 		return err
 	}
@@ -383,8 +384,21 @@ func (s *Sequencer) close(last bool) {
 	clear(s.executed)
 	if last {
 		s.blk, s.access = nil, nil
+		s.unhashed = 0
+		return
 	}
+	// Hash the state root as the block goes, not all at its seal: the
+	// seal's step stays short however much the block holds.
+	if s.unhashed += len(mb.Txs); s.unhashed >= rootEvery {
+		s.led.State().Root()
+		s.unhashed = 0
+	}
+	s.access.readAhead(s.led.State())
 }
+
+// rootEvery is how many transactions a block executes between two
+// intermediate state roots.
+const rootEvery = 256
 
 // seal builds the signed mini-block of what the open block executed since
 // the last close; the last one of a block also carries the sealed header
@@ -444,19 +458,13 @@ func (s *Sequencer) seal(last bool) (*chain.MiniBlock, []byte, []byte, error) {
 // root as its state root.
 func (s *Sequencer) sealedHeader(mb *chain.MiniBlock, requests [][]byte, root common.Hash) *types.Header {
 	h := types.CopyHeader(s.header)
-	var txs []*types.Transaction
-	var rs []*types.Receipt
-	for _, m := range s.led.OpenBlock() {
-		txs = append(txs, m.Txs...)
-		rs = append(rs, m.Receipts...)
-	}
-	txs = append(txs, mb.Txs...)
-	rs = append(rs, mb.Receipts...)
+	body := s.led.Body(mb) // the ledger's seal check takes these as computed
 	h.Root = root
-	h.TxHash = chain.TxRoot(txs)
-	h.ReceiptHash = chain.ReceiptRoot(rs)
-	h.Bloom = types.MergeBloom(rs)
+	h.TxHash, h.ReceiptHash, h.Bloom = body.TxHash, body.ReceiptHash, body.Bloom
 	h.GasUsed = s.blk.GasUsed()
+	if h.GasUsed != body.GasUsed {
+		node.Broken("sequencer: block %d used %d gas, its mini-blocks say %d", h.Number, h.GasUsed, body.GasUsed)
+	}
 	if requests != nil {
 		rh := types.CalcRequestsHash(requests)
 		h.RequestsHash = &rh

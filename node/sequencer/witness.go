@@ -16,10 +16,31 @@ import (
 type blockAccess struct {
 	state     *state.Access
 	hashFloor uint64
+	// wit reads the block's witness from the pre-state's tries as the
+	// block goes (nil when it could not start: the seal then builds the
+	// whole witness).
+	wit *state.WitnessBuilder
 }
 
-func newBlockAccess(number uint64) *blockAccess {
-	return &blockAccess{state: state.NewAccess(), hashFloor: number}
+// newBlockAccess starts the access record of block number, whose
+// pre-state is st's last checkpoint.
+func newBlockAccess(number uint64, st *state.Mem) *blockAccess {
+	a := &blockAccess{state: state.NewAccess(), hashFloor: number}
+	if w, err := st.NewWitnessBuilder(); err == nil {
+		a.wit = w
+	}
+	return a
+}
+
+// readAhead reads into the witness what the block read since the last
+// call, so that the seal's step has only the block's last reads left.
+func (a *blockAccess) readAhead(st *state.Mem) {
+	if a.wit == nil || !a.wit.Of(st) {
+		return
+	}
+	if err := a.wit.Read(a.state); err != nil {
+		a.wit = nil // the seal builds the whole witness and reports the error
+	}
 }
 
 // getHash answers BLOCKHASH and records how far back the block looked.
@@ -61,7 +82,14 @@ func (s *Sequencer) witness(last *chain.MiniBlock) ([]byte, common.Hash, error) 
 		diffs = append(diffs, mb.Diff)
 	}
 	diffs = append(diffs, last.Diff)
-	w, err := s.led.State().Witness(s.access.state, diffs)
+	st := s.led.State()
+	var w *state.Witness
+	var err error
+	if b := s.access.wit; b != nil && b.Of(st) {
+		w, err = b.Finish(s.access.state, diffs)
+	} else {
+		w, err = st.Witness(s.access.state, diffs)
+	}
 	if err != nil {
 		return nil, common.Hash{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -25,6 +24,16 @@ type Access struct {
 	accounts map[common.Address]struct{}
 	slots    map[common.Address]map[common.Hash]struct{}
 	codes    map[common.Hash]struct{}
+	// log lists the accounts and slots in the order they were first read,
+	// so that a WitnessBuilder can read the new ones as the block goes.
+	log []accessed
+}
+
+// accessed is an account (slot false) or a slot first read.
+type accessed struct {
+	addr common.Address
+	key  common.Hash
+	slot bool
 }
 
 // NewAccess returns an empty Access.
@@ -37,17 +46,25 @@ func NewAccess() *Access {
 }
 
 // Account records a read of an account.
-func (a *Access) Account(addr common.Address) { a.accounts[addr] = struct{}{} }
+func (a *Access) Account(addr common.Address) {
+	if _, ok := a.accounts[addr]; !ok {
+		a.accounts[addr] = struct{}{}
+		a.log = append(a.log, accessed{addr: addr})
+	}
+}
 
 // Slot records a read of a storage slot (and of its account).
 func (a *Access) Slot(addr common.Address, key common.Hash) {
-	a.accounts[addr] = struct{}{}
+	a.Account(addr)
 	s := a.slots[addr]
 	if s == nil {
 		s = make(map[common.Hash]struct{})
 		a.slots[addr] = s
 	}
-	s[key] = struct{}{}
+	if _, ok := s[key]; !ok {
+		s[key] = struct{}{}
+		a.log = append(a.log, accessed{addr: addr, key: key, slot: true})
+	}
 }
 
 // Code records a read of a code.
@@ -128,20 +145,79 @@ type Witness struct {
 // go-ethereum's StateDB commits it (updates before deletions); PostRoot is
 // the root it reaches, which must equal m.Root() afterwards.
 func (m *Mem) Witness(acc *Access, diffs []*chain.Diff) (*Witness, error) {
+	b, err := m.NewWitnessBuilder()
+	if err != nil {
+		return nil, err
+	}
+	return b.Finish(acc, diffs)
+}
+
+// WitnessBuilder builds a block's witness as the block goes: Read, called
+// at each mini-block, reads from the checkpoint's tries what the block
+// read since the last call, so that Finish, at the seal, has only the
+// last reads and the block's net change left to do. It gives the witness
+// Mem.Witness gives (the nodes a read touches do not depend on when it is
+// made). It is valid until the state's next Checkpoint.
+type WitnessBuilder struct {
+	m     *Mem
+	pre   common.Hash
+	tries *witnessTries
+	read  int // acc.log[:read] is read
+}
+
+// NewWitnessBuilder starts the witness of the changes made to m since its
+// last Checkpoint.
+func (m *Mem) NewWitnessBuilder() (*WitnessBuilder, error) {
 	if m.markTrie == nil {
 		return nil, errors.New("witness: the state has no checkpoint")
 	}
 	src := &proofSource{m: m, owners: map[common.Hash]*trie.Trie{}, cache: map[string][]byte{}}
-	w := &Witness{PreRoot: m.markTrie.Hash()}
-	tries, err := openWitnessTries(w.PreRoot, src, func(owner common.Hash, addr common.Address) {
+	pre := m.markTrie.Hash()
+	tries, err := openWitnessTries(pre, src, func(owner common.Hash, addr common.Address) {
 		src.owners[owner] = m.committedStorage(addr)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := tries.read(acc); err != nil {
+	return &WitnessBuilder{m: m, pre: pre, tries: tries}, nil
+}
+
+// Of reports whether b still builds m's witness: m's checkpoint is the one
+// b started from.
+func (b *WitnessBuilder) Of(m *Mem) bool {
+	return b.m == m && m.markTrie != nil && m.markTrie.Hash() == b.pre
+}
+
+// Read reads every account and slot acc recorded since the last Read.
+func (b *WitnessBuilder) Read(acc *Access) error {
+	for ; b.read < len(acc.log); b.read++ {
+		a := acc.log[b.read]
+		if _, err := b.tries.account(a.addr); err != nil {
+			return err
+		}
+		if !a.slot {
+			continue
+		}
+		t, err := b.tries.storageTrie(a.addr)
+		if err != nil {
+			return err
+		}
+		if _, err := t.Get(crypto.Keccak256(a.key[:])); err != nil {
+			return fmt.Errorf("witness: slot %v of %v: %w", a.key, a.addr, err)
+		}
+	}
+	return nil
+}
+
+// Finish reads what acc recorded since the last Read, applies the block's
+// diffs (its mini-blocks', in order) and returns the witness.
+func (b *WitnessBuilder) Finish(acc *Access, diffs []*chain.Diff) (*Witness, error) {
+	m, tries := b.m, b.tries
+	if err := b.Read(acc); err != nil {
 		return nil, err
 	}
+	w := &Witness{PreRoot: b.pre}
+	var err error
 	if w.PostRoot, err = tries.apply(mergeDiffs(diffs)); err != nil {
 		return nil, err
 	}
@@ -183,15 +259,16 @@ func mergeDiffs(diffs []*chain.Diff) *chain.Diff {
 }
 
 // committedStorage is addr's storage trie as of the last Checkpoint, or
-// nil if the account did not exist then.
+// nil if the account did not exist then. It is the caller's to keep: a
+// later Root updates the account's own trie, not this one.
 func (m *Mem) committedStorage(addr common.Address) *trie.Trie {
 	if t, ok := m.marked[addr]; ok {
 		return t
 	}
-	if a := m.accounts[addr]; a != nil {
-		return a.trie // unchanged since; nil for an account created since
+	if a := m.accounts[addr]; a != nil && a.trie != nil {
+		return a.trie.Copy() // unchanged since the checkpoint, so far
 	}
-	return nil
+	return nil // created since
 }
 
 // proofSource serves trie nodes of m's tries as of the last Checkpoint to a trie
@@ -302,29 +379,6 @@ func (w *witnessTries) storageTrie(addr common.Address) (*trie.Trie, error) {
 	}
 	w.storage[addr] = t
 	return t, nil
-}
-
-// read reads every account and slot in acc, in a fixed order.
-func (w *witnessTries) read(acc *Access) error {
-	for _, addr := range slices.SortedFunc(maps.Keys(acc.accounts), cmpAddr) {
-		if _, err := w.account(addr); err != nil {
-			return err
-		}
-		slots := acc.slots[addr]
-		if len(slots) == 0 {
-			continue
-		}
-		t, err := w.storageTrie(addr)
-		if err != nil {
-			return err
-		}
-		for _, k := range slices.SortedFunc(maps.Keys(slots), cmpHash) {
-			if _, err := t.Get(crypto.Keccak256(k[:])); err != nil {
-				return fmt.Errorf("witness: slot %v of %v: %w", k, addr, err)
-			}
-		}
-	}
-	return nil
 }
 
 // apply applies a net diff: each account's storage (updates, then

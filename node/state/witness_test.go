@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -134,4 +135,75 @@ func TestWitnessMissingNode(t *testing.T) {
 	if !errors.As(err, &missing) {
 		t.Fatalf("got %v, want a missing-node error", err)
 	}
+}
+
+// TestWitnessBuiltAsTheBlockGoes: reading the witness at every mini-block
+// (after its diff was applied, with roots computed in between) gives the
+// witness that building it all at the seal gives, byte for byte; and a
+// builder from before a checkpoint no longer claims the state.
+func TestWitnessBuiltAsTheBlockGoes(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := New()
+		for range rapid.IntRange(0, 4).Draw(t, "pre") {
+			if err := m.Apply(genDiff().Draw(t, "pre diff")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Checkpoint()
+		b, err := m.NewWitnessBuilder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := NewAccess()
+		var diffs []*chain.Diff
+		for range rapid.IntRange(1, 5).Draw(t, "mini-blocks") {
+			d := genDiff().Draw(t, "diff")
+			for _, ad := range d.Accounts {
+				acc.Account(ad.Address)
+				for _, s := range ad.Storage {
+					acc.Slot(ad.Address, s.Key)
+				}
+			}
+			a := common.BigToAddress(common.Big1)
+			a[19] = byte(rapid.IntRange(1, 10).Draw(t, "read account"))
+			acc.Slot(a, common.BigToHash(common.Big2))
+			if err := m.Apply(d); err != nil {
+				t.Fatal(err)
+			}
+			diffs = append(diffs, d)
+			if rapid.Bool().Draw(t, "root") {
+				m.Root()
+			}
+			if !b.Of(m) {
+				t.Fatal("the builder lost its state mid-block")
+			}
+			if err := b.Read(acc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := b.Finish(acc, diffs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := m.Witness(acc, diffs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PreRoot != want.PreRoot || got.PostRoot != want.PostRoot || got.PostRoot != m.Root() {
+			t.Fatalf("roots %v→%v, at the seal %v→%v", got.PreRoot, got.PostRoot, want.PreRoot, want.PostRoot)
+		}
+		if len(got.Nodes) != len(want.Nodes) || len(got.Codes) != len(want.Codes) {
+			t.Fatalf("%d nodes %d codes, at the seal %d nodes %d codes", len(got.Nodes), len(got.Codes), len(want.Nodes), len(want.Codes))
+		}
+		for i := range got.Nodes {
+			if !bytes.Equal(got.Nodes[i], want.Nodes[i]) {
+				t.Fatalf("node %d differs", i)
+			}
+		}
+		before := m.Root()
+		m.Checkpoint()
+		if b.Of(m) && before != got.PreRoot {
+			t.Fatal("a builder claims the state after a checkpoint moved its base")
+		}
+	})
 }
