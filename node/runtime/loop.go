@@ -54,19 +54,22 @@ type LoopConfig struct {
 	// Default 1024.
 	Requests int
 	// Reads bounds the client calls served off the step at once; beyond
-	// it a caller waits until its context ends. Default 4 per CPU.
+	// it a caller waits, until its context ends or for ReadTimeout at
+	// most (then ErrBusy). Default 4 per CPU.
 	Reads int
 	// Calls bounds, among them, the heavy ones (eth_call, eth_estimateGas,
 	// logs) that run at once, so that they leave the step a core: a storm
-	// of long calls queues behind this bound, and a queued call whose
-	// client gives up never runs. Default: half the CPUs, at least one.
+	// of long calls queues behind this bound (for ReadTimeout at most,
+	// then ErrBusy), and a queued call whose client gives up never runs.
+	// Default: half the CPUs, at least one.
 	Calls int
 	// Admissions bounds the transactions admitted at once (decoding and
 	// signature recovery, before the step); beyond it a caller waits until
 	// its context ends. Default: one per CPU.
 	Admissions int
-	// ReadTimeout is the longest a read runs, whatever its client allows:
-	// an eth_call still running then stops with an error. Default 5 s.
+	// ReadTimeout is the longest a read waits and runs, whatever its
+	// client allows: an eth_call still running then stops with an error.
+	// Default 5 s.
 	ReadTimeout time.Duration
 	// Subscribers bounds the mini-block subscriptions. Default 256.
 	Subscribers int
@@ -104,6 +107,10 @@ func (c LoopConfig) withDefaults() LoopConfig {
 // ErrStopped is returned to a client call made while the loop is not
 // running (starting, or shut down).
 var ErrStopped = errors.New("node is shutting down")
+
+// ErrBusy is returned to a read that waited ReadTimeout for a slot
+// (Config.Reads, Config.Calls) without getting one.
+var ErrBusy = errors.New("node busy")
 
 // ErrTooManySubscribers is returned when Subscribers subscriptions exist.
 var ErrTooManySubscribers = errors.New("too many subscriptions")
@@ -538,14 +545,18 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 	r := &request{ctx: ctx, call: c, done: make(chan *api.Answer, 1)}
 	send := c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync
 	if rs, ok := l.n.(node.ReadServer); ok && !send {
-		if err := acquire(ctx, l.readSlots, l.stop); err != nil {
-			return nil, err
+		// ReadTimeout bounds the whole read, its wait for a slot included:
+		// a client that keeps waiting gets ErrBusy, never silence.
+		rctx, cancel := context.WithTimeout(ctx, l.cfg.ReadTimeout)
+		defer cancel()
+		if err := acquire(rctx, l.readSlots, l.stop); err != nil {
+			return nil, busy(ctx, err, "reads", l.cfg.Reads)
 		}
 		defer func() { <-l.readSlots }()
 		if heavy(c.Method) {
-			if err := acquire(ctx, l.callSlots, l.stop); err != nil {
+			if err := acquire(rctx, l.callSlots, l.stop); err != nil {
 				l.gone.Add(1)
-				return nil, err
+				return nil, busy(ctx, err, "heavy calls", l.cfg.Calls)
 			}
 			defer func() { <-l.callSlots }()
 		}
@@ -554,8 +565,6 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 			return nil, ctx.Err()
 		}
 		l.nreads.Add(1)
-		rctx, cancel := context.WithTimeout(ctx, l.cfg.ReadTimeout)
-		defer cancel()
 		r.ctx = rctx
 		if rs.Serve(rctx, r) {
 			return <-r.done, nil
@@ -601,6 +610,15 @@ func heavy(m api.Method) bool {
 
 // acquire takes a slot of a bounded pool, waiting until ctx ends or the
 // loop stops.
+// busy turns a failed wait for a read slot into the client's error: its
+// own context's if the client gave up, ErrBusy if ReadTimeout ran out.
+func busy(client context.Context, err error, what string, limit int) error {
+	if client.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: all %d slots for %s stayed taken for the read timeout", ErrBusy, limit, what)
+}
+
 func acquire(ctx context.Context, slots chan struct{}, stop chan struct{}) error {
 	select {
 	case slots <- struct{}{}:

@@ -181,9 +181,12 @@ type watched struct {
 	most      int // the most calls running at once
 	started   int
 	mini      *atomic.Int64
-	allIn     int64 // mini-blocks when the 8th call began
+	allIn     int64 // mini-blocks when the 8 calls were released together
 	firstOut  int64 // mini-blocks when the first call ended
 	firstDone bool
+	hold      chan struct{} // when set, an eth_call holds its slot until it closes
+	closed    int64         // mini-blocks closed while a call ran, summed over calls
+	intervals int64         // the 10 ms intervals the calls lasted, summed
 }
 
 func (w *watched) Serve(ctx context.Context, req node.Request) bool {
@@ -195,12 +198,15 @@ func (w *watched) Serve(ctx context.Context, req node.Request) bool {
 	w.inflight++
 	w.most = max(w.most, w.inflight)
 	w.started++
-	if w.started == 8 {
-		w.allIn = w.mini.Load()
-	}
 	w.mu.Unlock()
+	if w.hold != nil {
+		<-w.hold
+	}
+	from, began := w.mini.Load(), time.Now()
 	served := w.Sequencer.Serve(ctx, req)
 	w.mu.Lock()
+	w.closed += w.mini.Load() - from
+	w.intervals += int64(time.Since(began) / (10 * time.Millisecond))
 	if !w.firstDone {
 		w.firstDone, w.firstOut = true, w.mini.Load()
 	}
@@ -209,7 +215,7 @@ func (w *watched) Serve(ctx context.Context, req node.Request) bool {
 	return served
 }
 
-func storm(t *testing.T, calls int) (*Loop, *watched, context.Context, func()) {
+func storm(t *testing.T, calls int, readTimeout ...time.Duration) (*Loop, *watched, context.Context, func()) {
 	t.Helper()
 	key := nodetest.Key("sequencer", 0)
 	gen := nodetest.Genesis(nil, types.GenesisAlloc{loopAddr: {Code: []byte{0x5b, 0x60, 0x00, 0x56}}}) // JUMPDEST PUSH1 0 JUMP
@@ -222,7 +228,11 @@ func storm(t *testing.T, calls int) (*Loop, *watched, context.Context, func()) {
 		t.Fatal(err)
 	}
 	w := &watched{Sequencer: seq, mini: &minis}
-	l := NewLoop("sequencer", w, memdisk.New(), LoopConfig{Reads: 16, Calls: calls, Log: slog.New(slog.DiscardHandler)})
+	cfg := LoopConfig{Reads: 16, Calls: calls, Log: slog.New(slog.DiscardHandler)}
+	if len(readTimeout) > 0 {
+		cfg.ReadTimeout = readTimeout[0]
+	}
+	l := NewLoop("sequencer", w, memdisk.New(), cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = l.Run(ctx); close(done) }()
@@ -233,14 +243,13 @@ func storm(t *testing.T, calls int) (*Loop, *watched, context.Context, func()) {
 }
 
 // While 8 clients run 50M-gas eth_calls, the sequencer's mini-block timer
-// keeps its interval: the calls run off its step, and mini-blocks keep
-// closing while all 8 are in flight. (In a loop that served reads on its
-// step, no mini-block could close while a call ran.) The loop here lets all
-// 8 run at once, the harshest case; by default it runs half as many heavy
-// calls as there are CPUs. The assertion is on counts of events, not on
-// times.
+// keeps its interval: the calls run off its step, a bounded number at a
+// time (by default half the CPUs), so the step keeps a core and mini-blocks
+// keep closing. (In a loop that served reads on its step, no mini-block
+// could close while a call ran.) The assertions count events: mini-blocks
+// closed while each call ran, against the 10 ms intervals that call lasted.
 func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
-	l, w, ctx, stop := storm(t, 8)
+	l, w, ctx, stop := storm(t, 0, time.Minute) // each call runs to its gas, however slow the build (-race)
 	defer stop()
 	var wg sync.WaitGroup
 	answers := make([]*api.Answer, 8)
@@ -261,16 +270,51 @@ func TestLongCallsDoNotStopTheMiniBlockTimer(t *testing.T) {
 			t.Fatalf("call %d: %+v, want it to run out of its 50M gas", i, a.Err)
 		}
 	}
+	if w.started != 8 || w.most > l.cfg.Calls {
+		t.Fatalf("%d calls served off the step, at most %d at once; want 8, at most %d", w.started, w.most, l.cfg.Calls)
+	}
+	t.Logf("%d heavy calls at a time: %d mini-blocks closed while calls ran, over %d intervals", l.cfg.Calls, w.closed, w.intervals)
+	if w.intervals < 8 || w.closed*2 < w.intervals {
+		t.Fatalf("%d mini-blocks closed in the %d intervals the 8 calls ran; want at least half", w.closed, w.intervals)
+	}
+	if m := l.Metrics(); m.Reads < 8 || m.Requests != 0 {
+		t.Fatalf("loop metrics %+v: the calls must be reads, never requests on the step", m)
+	}
+}
+
+// Even with all 8 calls running at once, more than the cores, the step is
+// not stopped: mini-blocks close while every call is in flight.
+func TestMiniBlocksCloseWhileAllCallsRun(t *testing.T) {
+	l, w, ctx, stop := storm(t, 8)
+	defer stop()
+	w.hold = make(chan struct{}) // all 8 start together
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = l.Do(ctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+		}()
+	}
+	for {
+		w.mu.Lock()
+		in := w.inflight
+		w.mu.Unlock()
+		if in == 8 {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	w.allIn = w.mini.Load()
+	close(w.hold)
+	wg.Wait()
 	if w.started != 8 || w.most != 8 {
 		t.Fatalf("%d calls served off the step, at most %d at once; want 8 and 8", w.started, w.most)
 	}
 	closed := w.firstOut - w.allIn
 	t.Logf("mini-blocks closed while all 8 calls ran: %d", closed)
-	if closed < 5 {
-		t.Fatalf("only %d mini-blocks closed while the 8 calls were all running", closed)
-	}
-	if m := l.Metrics(); m.Reads < 8 || m.Requests != 0 {
-		t.Fatalf("loop metrics %+v: the calls must be reads, never requests on the step", m)
+	if closed < 1 {
+		t.Fatalf("no mini-block closed while the 8 calls were all running")
 	}
 }
 
@@ -348,6 +392,43 @@ func TestHeavyCallsAreBounded(t *testing.T) {
 	// A light read does not wait behind heavy ones.
 	if a, err := l.Do(ctx, &api.Call{Method: api.MethodHead}); err != nil || a.Err != nil {
 		t.Fatalf("head: %+v %v", a, err)
+	}
+}
+
+// A client that would wait for a heavy-call slot longer than the read
+// timeout gets ErrBusy, naming the limit, and its call never runs; the
+// call that held the slot past the timeout ends with a timeout error.
+func TestWaitingForASlotIsBounded(t *testing.T) {
+	l, w, ctx, stop := storm(t, 1, 100*time.Millisecond)
+	defer stop()
+	w.hold = make(chan struct{})
+	first := make(chan *api.Answer, 1)
+	go func() {
+		a, err := l.Do(ctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+		if err != nil {
+			a = api.Failed(err)
+		}
+		first <- a
+	}()
+	for {
+		w.mu.Lock()
+		in := w.inflight
+		w.mu.Unlock()
+		if in == 1 {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	_, err := l.Do(ctx, &api.Call{Method: api.MethodCall, Address: loopAddr, Gas: 50_000_000, Tag: api.Latest})
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "all 1 slots for heavy calls") {
+		t.Fatalf("waiting call: %v, want ErrBusy naming the limit", err)
+	}
+	close(w.hold)
+	if a := <-first; a.Err == nil || a.Err.Kind != api.KindTimeout {
+		t.Fatalf("the running call: %+v, want it stopped at the read timeout", a.Err)
+	}
+	if w.started != 1 {
+		t.Fatalf("%d calls ran, want only the first", w.started)
 	}
 }
 
