@@ -51,12 +51,14 @@ devnet:
 	./bin/meganode devnet $(DEVNET_ARGS)
 
 ## sweep: SEEDS seeds of the simulator's PROFILE on every CPU, with an HTML report in REPORT/index.html
+## (FINGERPRINTS=FILE also writes every seed's fingerprint there: two sweeps of one build write the same file)
 SEEDS   ?= 1000
 PROFILE ?= chain
 REPORT  ?= out/sweep-report
+FINGERPRINTS ?=
 sweep:
 	rm -f $(REPORT)/index.html; status=0; \
-	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE) --report $(REPORT) || status=$$?; \
+	$(GO) run ./cmd/megasim sweep --seeds $(SEEDS) --profile $(PROFILE) --report $(REPORT) $(if $(FINGERPRINTS),--fingerprints $(FINGERPRINTS)) || status=$$?; \
 	if [ -f $(REPORT)/index.html ]; then echo "sweep report: $(REPORT)/index.html"; fi; exit $$status
 
 ## fuzz: run each decoder fuzz target for FUZZTIME
