@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
@@ -366,6 +367,10 @@ type feeHistoryResult struct {
 	Reward       [][]*hexutil.Big `json:"reward,omitempty"`
 	BaseFee      []*hexutil.Big   `json:"baseFeePerGas,omitempty"`
 	GasUsedRatio []float64        `json:"gasUsedRatio"`
+	// The blob fields: this chain refuses blob transactions, so every
+	// block's blob base fee is the minimum and its blob gas used is zero.
+	BlobBaseFee      []*hexutil.Big `json:"baseFeePerBlobGas,omitempty"`
+	BlobGasUsedRatio []float64      `json:"blobGasUsedRatio,omitempty"`
 }
 
 func marshalFeeHistory(h *api.FeeHistory) *feeHistoryResult {
@@ -383,7 +388,9 @@ func marshalFeeHistory(h *api.FeeHistory) *feeHistoryResult {
 	}
 	for _, b := range h.BaseFee {
 		out.BaseFee = append(out.BaseFee, (*hexutil.Big)(b))
+		out.BlobBaseFee = append(out.BlobBaseFee, (*hexutil.Big)(big.NewInt(params.BlobTxMinBlobGasprice)))
 	}
+	out.BlobGasUsedRatio = make([]float64, len(h.GasUsed))
 	for _, r := range h.Reward {
 		row := make([]*hexutil.Big, len(r))
 		for j, v := range r {
