@@ -35,6 +35,14 @@ const (
 	MethodLogs                          // eth_getLogs
 	MethodEstimateGas                   // eth_estimateGas
 	MethodFeeHistory                    // eth_feeHistory
+	// The methods below answer go-ethereum's JSON in Answer.Value: their
+	// shapes are go-ethereum's own (tracers, proofs, pool contents), and
+	// the simulator does not model them.
+	MethodTraceTx    // debug_traceTransaction
+	MethodTraceCall  // debug_traceCall
+	MethodTraceBlock // debug_traceBlockByNumber / ByHash (Number, or Hash when set)
+	MethodProof      // eth_getProof
+	MethodPool       // txpool_status / txpool_content
 	methodEnd
 )
 
@@ -44,6 +52,8 @@ var methodNames = [...]string{
 	MethodCall: "call", MethodBlock: "getBlockByNumber", MethodMiniBlock: "getMiniBlockByNumber", MethodHead: "head",
 	MethodTx: "getTransactionByHash", MethodBlockByHash: "getBlockByHash", MethodLogs: "getLogs",
 	MethodEstimateGas: "estimateGas", MethodFeeHistory: "feeHistory",
+	MethodTraceTx: "traceTransaction", MethodTraceCall: "traceCall", MethodTraceBlock: "traceBlock",
+	MethodProof: "getProof", MethodPool: "txpoolContent",
 }
 
 func (m Method) String() string {
@@ -140,6 +150,11 @@ type Call struct {
 	// Percentiles are the reward percentiles (fee history), ascending, in
 	// millionths: 50% is 500_000.
 	Percentiles []uint64
+	// Keys are the storage slots whose proofs a proof asks for.
+	Keys []common.Hash `rlp:"optional"`
+	// Trace is the tracer configuration of a trace, as go-ethereum's
+	// debug API takes it (its TraceConfig or TraceCallConfig, in JSON).
+	Trace []byte `rlp:"optional"`
 	// Tx is the send's transaction, decoded and admitted (its stateless
 	// checks passed and its sender recovered and cached) by the runtime
 	// before the node's step; nil when the node must admit Raw itself. It
@@ -177,6 +192,10 @@ const (
 	MaxFeeHistory        = 1024
 	MaxFeeHistoryRewards = 128
 	MaxPercentiles       = 100 // reward percentiles in one request
+	// MaxProofKeys bounds the storage slots of one proof, and
+	// MaxTraceConfig the size of a trace's configuration.
+	MaxProofKeys   = 1024
+	MaxTraceConfig = 16 << 10
 )
 
 // FeeHistory is eth_feeHistory's answer for the blocks Oldest to
@@ -356,6 +375,18 @@ func (c *Call) normalize() error {
 	}
 	if len(c.Percentiles) == 0 {
 		c.Percentiles = nil
+	}
+	if len(c.Keys) > MaxProofKeys {
+		return fmt.Errorf("%d storage keys, limit %d", len(c.Keys), MaxProofKeys)
+	}
+	if len(c.Keys) == 0 {
+		c.Keys = nil
+	}
+	if len(c.Trace) > MaxTraceConfig {
+		return fmt.Errorf("trace configuration of %d bytes, limit %d", len(c.Trace), MaxTraceConfig)
+	}
+	if len(c.Trace) == 0 {
+		c.Trace = nil
 	}
 	if f := c.Filter; f != nil {
 		if f.From.Kind >= tagEnd || f.To.Kind >= tagEnd {

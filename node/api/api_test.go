@@ -38,6 +38,8 @@ func fullCall() *api.Call {
 			Topics:    [][]common.Hash{{{3}}, nil, {{4}, {5}}},
 		},
 		Percentiles: []uint64{100_000, 500_000, 990_000},
+		Keys:        []common.Hash{{8}, {9}},
+		Trace:       []byte(`{"tracer":"callTracer"}`),
 	}
 }
 
@@ -168,7 +170,7 @@ func TestAnswerNilPointersStayNil(t *testing.T) {
 }
 
 // lastMethod is the newest method of the API.
-const lastMethod = api.MethodFeeHistory
+const lastMethod = api.MethodPool
 
 // payload returns the RLP payload inside a framed record.
 func payload(rec []byte) []byte { return bytes.Clone(rec[1 : len(rec)-4]) }
