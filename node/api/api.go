@@ -254,6 +254,10 @@ type Answer struct {
 	// Senders are the senders of a block's transactions, in order, as the
 	// node recovered them once.
 	Senders []common.Address `rlp:"optional"`
+	// Txs are the pool's transactions (pool), encoded, by sender then
+	// nonce: the first Nonce of them pending, the rest queued; Senders
+	// holds their senders.
+	Txs [][]byte `rlp:"optional"`
 }
 
 // Logs is a list of logs whose encoding keeps what go-ethereum's log

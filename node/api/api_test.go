@@ -80,6 +80,8 @@ func fullAnswer() *api.Answer {
 			GasUsed: []uint64{1, 2}, GasLimit: []uint64{30_000_000, 30_000_000},
 			Reward: [][]*big.Int{{big.NewInt(1), big.NewInt(2)}, {big.NewInt(3), big.NewInt(4)}},
 		},
+		Senders: []common.Address{{1}, {2}},
+		Txs:     [][]byte{{0x02, 1}, {0x02, 2}},
 	}
 }
 

@@ -129,6 +129,9 @@ type Pool struct {
 	// when Pop is given another base fee.
 	ready readyHeap
 	base  uint256.Int
+
+	// version counts the changes to what the pool holds (Content).
+	version uint64
 }
 
 // New returns an empty pool with cfg's bounds (zero fields take defaults).
@@ -236,6 +239,7 @@ func bump(old, v *big.Int, pct uint64) (*big.Int, bool) {
 
 // admit gives e its Arrival and makes it held.
 func (p *Pool) admit(e *Entry) {
+	p.version++
 	p.seq++
 	e.Arrival = p.seq
 	e.held = true
@@ -248,6 +252,7 @@ func (p *Pool) admit(e *Entry) {
 
 // forget marks e no longer held. It stays in order until compacted.
 func (p *Pool) forget(e *Entry) {
+	p.version++
 	e.held = false
 	delete(p.byHash, e.Tx.Hash())
 }
@@ -439,6 +444,35 @@ func (p *Pool) Nonce(from common.Address) (uint64, bool) {
 		return a.next, true
 	}
 	return 0, false
+}
+
+// Version changes whenever what the pool holds changes, so that a caller
+// can tell whether Content would answer anything new.
+func (p *Pool) Version() uint64 { return p.version }
+
+// Content returns what the pool holds, as txpool_content shows it, by
+// ascending sender and then nonce: pending are each sender's transactions
+// from its next nonce on without a gap (ready to run once fees allow),
+// queued the ones behind a gap.
+func (p *Pool) Content() (pending, queued []*Entry) {
+	addrs := make([]common.Address, 0, len(p.accounts))
+	for a := range p.accounts { // sorted below: order cannot leak
+		addrs = append(addrs, a)
+	}
+	slices.SortFunc(addrs, func(a, b common.Address) int { return a.Cmp(b) })
+	for _, addr := range addrs {
+		a := p.accounts[addr]
+		next := a.next
+		for _, e := range a.txs {
+			if e.Tx.Nonce() == next {
+				pending = append(pending, e)
+				next++
+			} else {
+				queued = append(queued, e)
+			}
+		}
+	}
+	return pending, queued
 }
 
 // Get returns the held entry with that hash, or nil.

@@ -951,3 +951,40 @@ func TestPoolMatchesModel(t *testing.T) {
 		}
 	})
 }
+
+// Content shows each sender's gapless run from its next nonce as pending
+// and what lies behind a gap as queued, by sender then nonce; Version
+// moves with every change.
+func TestContentSplitsPendingAndQueued(t *testing.T) {
+	p := New(Config{})
+	v0 := p.Version()
+	mustAdd(t, p, 1, tx(1, 2, 100, 1), 0, t0)
+	mustAdd(t, p, 0, tx(0, 3, 100, 1), 0, t0)
+	mustAdd(t, p, 0, tx(0, 1, 100, 1), 0, t0)
+	mustAdd(t, p, 0, tx(0, 0, 100, 1), 0, t0)
+	if p.Version() == v0 {
+		t.Fatal("Version did not move with admissions")
+	}
+	wantQueued := []string{"0/3", "1/2"}
+	if addrs[1].Cmp(addrs[0]) < 0 {
+		wantQueued = []string{"1/2", "0/3"}
+	}
+	pending, queued := p.Content()
+	if got := labels(pending); !slices.Equal(got, []string{"0/0", "0/1"}) {
+		t.Fatalf("pending %v, want 0/0 0/1", got)
+	}
+	if got := labels(queued); !slices.Equal(got, wantQueued) {
+		t.Fatalf("queued %v, want sender 0's nonce 3 and sender 1's nonce 2, by address", got)
+	}
+	v1 := p.Version()
+	if e := p.Pop(big.NewInt(0)); e == nil {
+		t.Fatal("nothing executable")
+	}
+	if p.Version() == v1 {
+		t.Fatal("Version did not move when a transaction left")
+	}
+	p.SetNonce(addrs[0], 1) // executed
+	if pending, _ := p.Content(); !slices.Equal(labels(pending), []string{"0/1"}) {
+		t.Fatalf("pending %v after one left", labels(pending))
+	}
+}

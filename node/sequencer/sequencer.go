@@ -73,6 +73,11 @@ type Sequencer struct {
 
 	led    *ledger.Ledger
 	served atomic.Pointer[ledger.Ledger] // what Serve reads: led once it has released a view
+	// poolShown is the pool's content as of the last mini-block close
+	// (txpool_content reads it off the step), and poolVersion the pool's
+	// version then.
+	poolShown   atomic.Pointer[poolContent]
+	poolVersion uint64
 	pool   *mempool.Pool
 	out    *node.Outbox
 	down   error // set while the ledger must be reopened
@@ -380,6 +385,7 @@ func (s *Sequencer) close(last bool) {
 		return
 	}
 	s.lastClose = s.env.Now()
+	s.showPool()
 	s.pending, s.receipts = nil, nil
 	clear(s.executed)
 	if last {
@@ -683,6 +689,41 @@ func (s *Sequencer) OnMessage(from node.NodeID, msg []byte) {
 	s.env.Send(from, v.ServeRange(req, maxRangeBytes).Encode())
 }
 
+// poolContent is what txpool_content shows: the pool's transactions by
+// sender then nonce, the first pending of them pending.
+type poolContent struct {
+	txs     []*mempool.Entry
+	pending int
+}
+
+// showPool publishes the pool's content for reads, when it changed.
+func (s *Sequencer) showPool() {
+	if v := s.pool.Version(); v != s.poolVersion || s.poolShown.Load() == nil {
+		pending, queued := s.pool.Content()
+		s.poolShown.Store(&poolContent{txs: append(pending, queued...), pending: len(pending)})
+		s.poolVersion = v
+	}
+}
+
+// servePool answers txpool_content from the content shown last.
+func (s *Sequencer) servePool() *api.Answer {
+	a := &api.Answer{}
+	pc := s.poolShown.Load()
+	if pc == nil {
+		return a
+	}
+	a.Nonce = uint64(pc.pending)
+	for _, e := range pc.txs {
+		raw, err := e.Tx.MarshalBinary()
+		if err != nil {
+			return api.Failed(api.Errorf(api.KindInternal, "encoding pooled transaction %v: %v", e.Tx.Hash(), err))
+		}
+		a.Txs = append(a.Txs, raw)
+		a.Senders = append(a.Senders, e.From)
+	}
+	return a
+}
+
 // Serve implements node.ReadServer: every call but a send, from the
 // released view, off the step.
 func (s *Sequencer) Serve(ctx context.Context, req node.Request) bool {
@@ -693,6 +734,10 @@ func (s *Sequencer) Serve(ctx context.Context, req node.Request) bool {
 	}
 	if c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync {
 		return false
+	}
+	if c.Method == api.MethodPool {
+		api.Reply(req, s.servePool(), nil)
+		return true
 	}
 	l := s.served.Load()
 	if l == nil {
