@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/meganode/meganode/node/rpc"
+	"github.com/meganode/meganode/node/sequencer"
 )
 
 // Config is a node's configuration: a TOML file (--config), every key of
@@ -24,6 +26,15 @@ type Config struct {
 	LogFormat string   `toml:"log-format" help:"log format: text or json"`
 	LogLevel  string   `toml:"log-level" help:"log level: debug, info, warn or error"`
 
+	// go-ethereum's RPC protections, under its flag names (quoted keys in
+	// TOML: "rpc.txfeecap" = 1.0).
+	RPCAllowUnprotectedTxs bool    `toml:"rpc.allow-unprotected-txs" help:"accept transactions without EIP-155 replay protection over JSON-RPC (sequencer)"`
+	RPCTxFeeCap            float64 `toml:"rpc.txfeecap" help:"refuse JSON-RPC sends whose fee (fee cap × gas) exceeds this, in ether; 0: no cap (sequencer)"`
+	RPCGasCap              uint64  `toml:"rpc.gascap" help:"gas cap of eth_call and eth_estimateGas; 0: no cap but the node's own, 50,000,000 (sequencer, fullnode)"`
+	// Where a node sends what it does not serve itself.
+	SequencerRPC string `toml:"sequencer-rpc" help:"the sequencer's JSON-RPC URL: the transactions this node's clients send are checked here, then forwarded there (fullnode)"`
+	FinalityRPC  string `toml:"finality-rpc" help:"a fullnode's JSON-RPC URL, named in the error a read at the finalized tag gets here (sequencer)"`
+
 	Sequencer     string   `toml:"sequencer" help:"the sequencer's signing address (fullnode, prover, da)"`
 	SequencerPeer string   `toml:"sequencer-peer" help:"the sequencer's peer id (fullnode, da)"`
 	DAPeer        string   `toml:"da-peer" help:"the DA node's peer id (sequencer, prover, fullnode)"`
@@ -33,6 +44,7 @@ type Config struct {
 	Quorum        int      `toml:"quorum" help:"attestations that finalize a block; 0: a majority of provers (fullnode)"`
 
 	Coinbase           string   `toml:"coinbase" help:"address that receives priority fees (sequencer)"`
+	MinerGasPrice      uint64   `toml:"miner.gasprice" help:"least tip (priority fee per gas; a legacy transaction's gas price) a transaction must offer, in wei; 0: none (sequencer)"`
 	MiniBlockInterval  Duration `toml:"mini-block-interval" help:"time between mini-blocks (sequencer)"`
 	MiniBlocksPerBlock int      `toml:"mini-blocks-per-block" help:"mini-block intervals a sealed EVM block lasts (sequencer)"`
 	MinGap             Duration `toml:"min-gap" help:"least time between mini-blocks: a mini-block closes early, once the sequencer is idle with executed transactions, this long after the last at the earliest; negative: on the interval only (sequencer)"`
@@ -59,6 +71,7 @@ func defaultConfig() Config {
 	return Config{
 		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
 		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond},
+		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip,
 	}
 }
 
@@ -104,6 +117,12 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 			fs.StringVar(p, name, *p, help)
 		case *int:
 			fs.IntVar(p, name, *p, help)
+		case *uint64:
+			fs.Uint64Var(p, name, *p, help)
+		case *float64:
+			fs.Float64Var(p, name, *p, help)
+		case *bool:
+			fs.BoolVar(p, name, *p, help)
 		case *[]string:
 			fs.Var(listFlag{p}, name, help)
 		case *Duration:
@@ -138,6 +157,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if !(c.RPCTxFeeCap >= 0) { // NaN too
+		return nil, fmt.Errorf("rpc.txfeecap %v: want ether, 0 or more (0: no cap)", c.RPCTxFeeCap)
 	}
 	return &c, nil
 }

@@ -3,11 +3,17 @@ package main
 import (
 	"bytes"
 	"flag"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node/sequencer"
 )
 
 // A key in the file is read; the same key as a flag wins; an unknown key
@@ -92,5 +98,99 @@ func TestKeygenAndInit(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"init", "--genesis", g2, "--datadir", data}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "already holds") {
 		t.Fatalf("init with another genesis: %d %q", code, errb.String())
+	}
+}
+
+// go-ethereum's protections take its flag names, as flags and as quoted
+// TOML keys, with its defaults; they reach the RPC server's configuration
+// (a fee cap of 0 is none) and the sequencer's admission (the minimum tip).
+func TestProtectionFlags(t *testing.T) {
+	c, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RPCAllowUnprotectedTxs || c.RPCTxFeeCap != 1 || c.RPCGasCap != 50_000_000 || c.MinerGasPrice != 1 {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if r := rpcConfig(c, nil); r.AllowUnprotectedTxs || r.TxFeeCap != 1 || r.GasCap != 50_000_000 {
+		t.Fatalf("default rpc config %+v", r)
+	}
+	c, err = loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{
+		"--rpc.allow-unprotected-txs", "--rpc.txfeecap", "0.5", "--rpc.gascap=1000000", "--miner.gasprice", "2000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rpcConfig(c, nil); !r.AllowUnprotectedTxs || r.TxFeeCap != 0.5 || r.GasCap != 1_000_000 || c.MinerGasPrice != 2_000_000_000 {
+		t.Fatalf("flags: %+v, rpc config %+v", c, r)
+	}
+	c, err = loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{"--rpc.txfeecap", "0"})
+	if err != nil || rpcConfig(c, nil).TxFeeCap >= 0 {
+		t.Fatalf("--rpc.txfeecap 0 is no cap: %+v %v", c, err)
+	}
+	for _, bad := range []string{"-1", "NaN"} {
+		if _, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{"--rpc.txfeecap", bad}); err == nil || !strings.Contains(err.Error(), "rpc.txfeecap") {
+			t.Fatalf("--rpc.txfeecap %s: %v", bad, err)
+		}
+	}
+
+	// In the file, under quoted keys; a written config reads back the same.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seq.toml")
+	if err := os.WriteFile(path, []byte("\"rpc.txfeecap\" = 2\n\"rpc.gascap\" = 3000000\n\"rpc.allow-unprotected-txs\" = true\n\"miner.gasprice\" = 7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{"--config", path})
+	if err != nil || c.RPCTxFeeCap != 2 || c.RPCGasCap != 3_000_000 || !c.RPCAllowUnprotectedTxs || c.MinerGasPrice != 7 {
+		t.Fatalf("file: %+v %v", c, err)
+	}
+	if err := writeConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{"--config", path})
+	if err != nil || got.RPCTxFeeCap != 2 || got.RPCGasCap != 3_000_000 || !got.RPCAllowUnprotectedTxs || got.MinerGasPrice != 7 {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+
+	// --miner.gasprice is the sequencer's minimum tip.
+	genFile := filepath.Join(dir, "genesis.json")
+	if err := writeDevGenesis(genFile); err != nil {
+		t.Fatal(err)
+	}
+	gen, err := readGenesis(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tipped := func(tip int64) []byte {
+		tx := types.MustSignNewTx(DevKey(1), types.LatestSignerForChainID(big.NewInt(DevChainID)), &types.DynamicFeeTx{ChainID: big.NewInt(DevChainID),
+			GasTipCap: big.NewInt(tip), GasFeeCap: big.NewInt(10 * params.GWei), Gas: 21_000, To: &common.Address{1}, Value: big.NewInt(1)})
+		raw, err := tx.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	for _, c := range []struct {
+		flags []string
+		tip   int64
+		want  string // "": admitted
+	}{
+		{nil, 0, "transaction gas price below minimum: gas tip cap 0, minimum needed 1"},
+		{nil, 1, ""},
+		{[]string{"--miner.gasprice", "2000000000"}, params.GWei, "transaction gas price below minimum: gas tip cap 1000000000, minimum needed 2000000000"},
+		{[]string{"--miner.gasprice", "2000000000"}, 2 * params.GWei, ""},
+		{[]string{"--miner.gasprice", "0"}, 0, ""},
+	} {
+		cfg, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), c.flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := buildNode("sequencer", cfg, gen, DevKey(0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = n.(*sequencer.Sequencer).Admit(tipped(c.tip))
+		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
+			t.Errorf("%v, tip %d: %v, want %q", c.flags, c.tip, err, c.want)
+		}
 	}
 }

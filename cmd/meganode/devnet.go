@@ -192,7 +192,11 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		switch n.Role {
 		case "sequencer":
 			c.Coinbase = seq.Address
+			if fns := byRole["fullnode"]; len(fns) > 0 {
+				c.FinalityRPC = "http://" + fns[0].RPC
+			}
 		case "fullnode":
+			c.SequencerRPC = "http://" + seq.RPC
 			for _, id := range ids("fullnode") {
 				if id != n.ID {
 					c.FullnodePeers = append(c.FullnodePeers, id)
@@ -247,7 +251,7 @@ func printPlan(w io.Writer, dir string, plan *devnetPlan) {
 		case "sequencer":
 			what = "JSON-RPC http://" + n.RPC + " (sends and reads; ws:// too)"
 		case "fullnode":
-			what = "JSON-RPC http://" + n.RPC + " (reads; ws:// too)"
+			what = "JSON-RPC http://" + n.RPC + " (reads; sends forwarded to the sequencer; ws:// too)"
 		}
 		fmt.Fprintf(w, "  %-10s %-60s metrics http://%s/metrics  log %s\n", n.Name, what, n.Metrics, n.Log)
 	}

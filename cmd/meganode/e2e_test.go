@@ -267,7 +267,8 @@ func TestDevnetEndToEnd(t *testing.T) {
 	seqRPC := c.dial("sequencer", false)
 	defer seqRPC.Close()
 	seq := ethclient.NewClient(seqRPC)
-	full := ethclient.NewClient(c.dial("fullnode1", false))
+	fullRPC := c.dial("fullnode1", false)
+	full := ethclient.NewClient(fullRPC)
 	ct := chainTx{types.LatestSignerForChainID(big.NewInt(DevChainID)), big.NewInt(DevChainID)}
 
 	// Deploy an ERC-20 with eth_sendRawTransactionSync: the answer is the receipt.
@@ -309,6 +310,13 @@ func TestDevnetEndToEnd(t *testing.T) {
 		return false
 	})
 	t.Logf("transfer visible on fullnode1 %v after the send", seenAfter)
+
+	// A wallet pointed at a fullnode transacts: its send is forwarded to
+	// the sequencer, and a synchronous one comes back with the receipt.
+	if err := fullRPC.CallContext(ctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(ct.sign(t, 0, 2, &token, 100_000, contracts.TokenTransfer(to, amount), nil))); err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("transfer sent to a fullnode: %v %+v", err, r)
+	}
+	checkMethods(t, ctx, c, r)
 	select {
 	case mb := <-mbs:
 		if mb["number"] == nil {
@@ -419,4 +427,73 @@ func TestDevnetEndToEnd(t *testing.T) {
 	c.requireAlive()
 	_ = seq
 	_ = crypto.PubkeyToAddress
+}
+
+// checkMethods calls every method of the eth namespace geth serves that
+// meganode added for standard clients, and the debug and txpool ones, on
+// the sequencer and on a fullnode of a running devnet: each must answer
+// (not "method not found"), after r's block seals.
+func checkMethods(t *testing.T, ctx context.Context, c *cluster, r *types.Receipt) {
+	t.Helper()
+	fn := c.dial("fullnode1", false)
+	defer fn.Close()
+	within(t, 10*time.Second, "the transfer's block seals on fullnode1", func() bool {
+		var n hexutil.Uint64
+		return fn.CallContext(ctx, &n, "eth_blockNumber") == nil && uint64(n) >= r.BlockNumber.Uint64()
+	})
+	num, tx := hexutil.EncodeBig(r.BlockNumber), r.TxHash
+	var block struct {
+		Hash common.Hash `json:"hash"`
+	}
+	seq := c.dial("sequencer", false)
+	defer seq.Close()
+	if err := seq.CallContext(ctx, &block, "eth_getBlockByNumber", num, false); err != nil {
+		t.Fatal(err)
+	}
+	filter := map[string]any{"fromBlock": "latest"}
+	calls := []struct {
+		method string
+		args   []any
+	}{
+		{"eth_newFilter", []any{filter}}, {"eth_newBlockFilter", nil}, {"eth_newPendingTransactionFilter", nil},
+		{"eth_getBlockReceipts", []any{num}}, {"eth_getTransactionByBlockNumberAndIndex", []any{num, "0x0"}},
+		{"eth_getTransactionByBlockHashAndIndex", []any{block.Hash, "0x0"}}, {"eth_getBlockTransactionCountByNumber", []any{num}},
+		{"eth_getBlockTransactionCountByHash", []any{block.Hash}}, {"eth_getRawTransactionByHash", []any{tx}},
+		{"eth_getRawTransactionByBlockNumberAndIndex", []any{num, "0x0"}}, {"eth_getHeaderByNumber", []any{num}},
+		{"eth_getHeaderByHash", []any{block.Hash}}, {"eth_getUncleCountByBlockNumber", []any{num}},
+		{"eth_getUncleCountByBlockHash", []any{block.Hash}}, {"eth_getUncleByBlockNumberAndIndex", []any{num, "0x0"}},
+		{"eth_getUncleByBlockHashAndIndex", []any{block.Hash, "0x0"}}, {"eth_accounts", nil}, {"net_peerCount", nil},
+		{"eth_blobBaseFee", nil}, {"eth_feeHistory", []any{"0x2", "latest", []float64{50}}},
+		{"debug_traceTransaction", []any{tx, map[string]any{"tracer": "callTracer"}}},
+		{"debug_traceCall", []any{map[string]any{"to": r.ContractAddress}, "latest", map[string]any{"tracer": "callTracer"}}},
+		{"debug_traceBlockByNumber", []any{num, map[string]any{"tracer": "callTracer"}}},
+		{"debug_traceBlockByHash", []any{block.Hash, map[string]any{"tracer": "callTracer"}}},
+		{"txpool_status", nil}, {"txpool_content", nil},
+	}
+	for _, node := range []string{"sequencer", "fullnode1"} {
+		cl := c.dial(node, false)
+		for _, call := range calls {
+			var out json.RawMessage
+			if err := cl.CallContext(ctx, &out, call.method, call.args...); err != nil {
+				t.Errorf("%s on %s: %v", call.method, node, err)
+			}
+		}
+		// The filters poll and uninstall.
+		var id string
+		if err := cl.CallContext(ctx, &id, "eth_newBlockFilter"); err != nil {
+			t.Fatal(err)
+		}
+		var changes json.RawMessage
+		var removed bool
+		if err := cl.CallContext(ctx, &changes, "eth_getFilterChanges", id); err != nil {
+			t.Errorf("eth_getFilterChanges on %s: %v", node, err)
+		}
+		if err := cl.CallContext(ctx, &changes, "eth_getFilterLogs", id); err == nil || !strings.Contains(err.Error(), "filter not found") {
+			t.Errorf("eth_getFilterLogs of a block filter on %s: %v", node, err)
+		}
+		if err := cl.CallContext(ctx, &removed, "eth_uninstallFilter", id); err != nil || !removed {
+			t.Errorf("eth_uninstallFilter on %s: %v %v", node, removed, err)
+		}
+		cl.Close()
+	}
 }

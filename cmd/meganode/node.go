@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -184,7 +185,7 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 	}
 	var rpcSrv *rpc.Server
 	if cfg.RPC != "" && (role == "sequencer" || role == "fullnode") {
-		rpcSrv, err = rpc.NewServer(backend{loop, gen.Config.ChainID.Uint64()}, rpc.Config{ClientVersion: "meganode/" + version})
+		rpcSrv, err = rpc.NewServer(backend{Loop: loop, chainID: gen.Config.ChainID.Uint64(), p2p: p2p}, rpcConfig(cfg, log))
 		if err != nil {
 			return err
 		}
@@ -241,13 +242,29 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 	return runErr
 }
 
+// rpcConfig is the JSON-RPC server's configuration: go-ethereum's
+// protections as the flags set them. A fee cap of 0 is none, as
+// go-ethereum's --rpc.txfeecap 0 (rpc.Config's is then negative).
+func rpcConfig(cfg *Config, log *slog.Logger) rpc.Config {
+	c := rpc.Config{ClientVersion: "meganode/" + version, AllowUnprotectedTxs: cfg.RPCAllowUnprotectedTxs,
+		TxFeeCap: cfg.RPCTxFeeCap, GasCap: cfg.RPCGasCap, Log: log, Forward: cfg.SequencerRPC, FinalityFrom: cfg.FinalityRPC}
+	if c.TxFeeCap == 0 {
+		c.TxFeeCap = -1
+	}
+	return c
+}
+
 // backend is the RPC's view of a node's loop.
 type backend struct {
 	*runtime.Loop
 	chainID uint64
+	p2p     *runtime.P2P
 }
 
 func (b backend) ChainID() uint64 { return b.chainID }
+
+// PeerCount is net_peerCount's answer: the libp2p peers connected now.
+func (b backend) PeerCount() int { return int(b.p2p.Metrics().Peers) }
 
 // nodeStatus is what the sampler reads of a node.
 type nodeStatus struct {
@@ -278,7 +295,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 		s, err := sequencer.New(sequencer.Config{
 			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer),
 			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock, MinGap: cfg.MinGap.Duration,
-			OnMiniBlock: onMiniBlock,
+			MinTip: new(big.Int).SetUint64(cfg.MinerGasPrice), OnMiniBlock: onMiniBlock,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -24,7 +24,7 @@ const (
 	KindGasLimit                      // gas above the block gas limit
 	KindOversized                     // transaction above the size limit
 	KindTxType                        // a transaction type this chain refuses (blob)
-	KindFee                           // fee cap below base fee, tip above fee cap, …
+	KindFee                           // fee cap below base fee, tip above fee cap, tip below the minimum, …
 	KindInvalidTx                     // any other rule the transaction breaks
 	KindAlreadyKnown                  // a different transaction is known under this hash
 	KindUnderpriced                   // a replacement that does not pay enough more
@@ -120,3 +120,8 @@ func AsError(err error) *Error {
 	}
 	return &Error{Kind: KindInternal, Message: err.Error()}
 }
+
+// NoFinality is the message of the error a read at the finalized tag gets
+// from a node that does not track finality (the sequencer); the JSON-RPC
+// server may add where to ask.
+const NoFinality = "this node does not track finality: ask a fullnode"

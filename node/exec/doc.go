@@ -14,6 +14,14 @@
 // The diff leaves out reverted changes and values written back to what they
 // were; it includes destroyed accounts and slots set back to zero.
 //
+// Tracing (trace.go) re-executes what the chain executed under
+// go-ethereum's tracers (debug_trace*): TraceTxs runs a block's
+// transactions from a point of the block (its start, or resumed after its
+// earlier mini-blocks) and traces those from an index on, each under a
+// fresh tracer hooked into the EVM and into the state as go-ethereum's
+// traceTx does; TraceCall traces what Call runs. A trace stops when its
+// context ends, with "execution timeout" past its deadline.
+//
 // A transaction the chain refuses (bad signature, wrong chain id, nonce,
 // funds, intrinsic gas, gas above the limits, oversized, blob transactions
 // under the default Policy) comes back as a *TxError carrying go-ethereum's

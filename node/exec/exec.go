@@ -252,7 +252,7 @@ func (b *Block) ApplyTx(tx *types.Transaction) (*types.Receipt, *chain.Diff, err
 		b.gp.Set(gasBefore)
 		return nil, nil, classify(err)
 	}
-	b.sdb.Finalise(b.rules)
+	b.evm.StateDB.Finalise(b.rules) // the overlay, or a trace's hooked one (trace.go)
 	receipt := &types.Receipt{
 		Type:              tx.Type(),
 		Status:            types.ReceiptStatusSuccessful,

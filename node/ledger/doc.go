@@ -15,11 +15,16 @@
 // the ledger at a mini-block. The owner releases a mini-block's view
 // (Release) once the sync that covers it completed; until then nothing of
 // it reaches a client or a peer. The read engine (Serve: reads and calls at
-// a tag, gas estimates, receipts, blocks, logs, fee history) and range
+// a tag, gas estimates, receipts, blocks, logs, fee history, traces) and range
 // answers work on a view, from any goroutine, concurrently with the
 // owner's step: the state through its history under a read lock held for
 // one read at a time, the indexes under the ledger's read lock, the rest
-// from disk. An EVM call on a view stops when its context ends. The owner
+// from disk. An EVM call on a view stops when its context ends. A trace
+// (trace.go) rebuilds a transaction's state: the state after the
+// mini-block before its own, then the transactions before it in its
+// mini-block, re-executed in its block as the sequencer executed it (the
+// open block's header derived as the sequencer derives it), and is
+// refused if the traced execution does not reproduce the receipt. The owner
 // decides by the tip (Tip), the view of everything applied.
 //
 // On start, Open loads the newest snapshot and re-applies the stored

@@ -31,7 +31,7 @@ func (v *View) filterBlock(t api.Tag) (uint64, *api.Error) {
 		return v.safe.Header.Number.Uint64(), nil
 	case api.TagFinalized:
 		if !v.fin.Tracked {
-			return 0, api.Errorf(api.KindUnavailable, "this node does not track finality: ask a fullnode")
+			return 0, &api.Error{Kind: api.KindUnavailable, Message: api.NoFinality}
 		}
 		return v.fin.Block, nil
 	case api.TagBlock:
@@ -184,7 +184,7 @@ func (v *View) serveFeeHistory(ex *exec.Executor, c *api.Call) *api.Answer {
 		newest = safe
 	case api.TagFinalized:
 		if !v.fin.Tracked {
-			return &api.Answer{Err: api.Errorf(api.KindUnavailable, "this node does not track finality: ask a fullnode")}
+			return &api.Answer{Err: &api.Error{Kind: api.KindUnavailable, Message: api.NoFinality}}
 		}
 		newest = v.fin.Block
 	case api.TagBlock:

@@ -85,7 +85,7 @@ func (v *View) Resolve(t api.Tag) (api.Height, *api.Error) {
 	switch t.Kind {
 	case api.TagFinalized:
 		if !v.fin.Tracked {
-			return api.Height{}, api.Errorf(api.KindUnavailable, "this node does not track finality: ask a fullnode")
+			return api.Height{}, &api.Error{Kind: api.KindUnavailable, Message: api.NoFinality}
 		}
 		if v.fin.Block == 0 {
 			return api.Height{}, nil
@@ -126,10 +126,11 @@ func (v *View) Resolve(t api.Tag) (api.Height, *api.Error) {
 
 // Serve answers the calls every node serves the same way from its view:
 // reads and calls at a tag, gas estimates, receipts and transactions,
-// blocks by number and hash, logs, fee history, mini-blocks and the head.
-// It returns nil for a method it does not serve (a send). It runs off the
-// owner's step, concurrently with it and with other calls; ctx ends a
-// long EVM call (eth_call, eth_estimateGas) with an error.
+// blocks by number and hash, logs, fee history, traces (trace.go),
+// mini-blocks and the head. It returns nil for a method it does not serve
+// (a send). It runs off the owner's step, concurrently with it and with
+// other calls; ctx ends a long EVM call (eth_call, eth_estimateGas, a
+// trace) with an error.
 func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.Answer {
 	if v.poisoned != nil {
 		return &api.Answer{Err: AsError(v.poisoned)}
@@ -166,6 +167,12 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		return v.serveFeeHistory(ex, c)
 	case api.MethodPool:
 		return &api.Answer{} // a node without a pool (the sequencer serves its own)
+	case api.MethodTraceTx:
+		return v.serveTraceTx(ctx, ex, c) // trace.go
+	case api.MethodTraceBlock:
+		return v.serveTraceBlock(ctx, ex, c)
+	case api.MethodTraceCall:
+		return v.serveTraceCall(ctx, ex, c)
 	case api.MethodMiniBlock:
 		_, raw, err := v.MiniBlock(c.Number)
 		if err != nil {

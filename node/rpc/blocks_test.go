@@ -140,19 +140,7 @@ func TestBlockHelpers(t *testing.T) {
 
 // net_peerCount reports what a backend that counts its peers says.
 func TestPeerCount(t *testing.T) {
-	b := newSeqBackend(t)
-	srv, err := rpc.NewServer(peered{b}, rpc.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	client, err := gethrpc.DialHTTP(hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := serve(t, peered{newSeqBackend(t)}, rpc.Config{})
 	var got hexutil.Uint
 	if err := client.Call(&got, "net_peerCount"); err != nil || got != 5 {
 		t.Fatalf("net_peerCount %v %v, want 5", got, err)
@@ -160,6 +148,26 @@ func TestPeerCount(t *testing.T) {
 }
 
 type peered struct{ *seqBackend }
+
+// serve starts a server over b and returns a client of it over HTTP.
+func serve(t *testing.T, b rpc.Backend, cfg rpc.Config) *gethrpc.Client {
+	t.Helper()
+	srv, err := rpc.NewServer(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Stop()
+		hs.Close()
+	})
+	client, err := gethrpc.DialHTTP(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	return client
+}
 
 func (peered) PeerCount() int { return 5 }
 

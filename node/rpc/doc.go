@@ -4,7 +4,8 @@
 // the answer back to go-ethereum's JSON shapes, so that ethclient, ethers
 // and viem work unchanged.
 //
-// Namespaces: eth, net, web3, realtime and meganode. Semantics of note:
+// Namespaces: eth, net, web3, realtime, meganode and debug (tracing).
+// Semantics of note:
 //
 //   - Block tags of state reads (eth_getBalance, eth_call, …): latest and
 //     pending read the newest mini-block, safe the newest sealed block,
@@ -38,12 +39,65 @@
 //   - Subscriptions (eth_subscribe): newHeads (a header per sealed block),
 //     logs (from mini-blocks as they apply), miniBlocks and stateChanges
 //     (one object per mini-block). A subscriber that falls too far behind
-//     stops getting notifications.
+//     stops getting notifications. A server holds at most
+//     Config.MaxSubscriptions live subscriptions (1024), a connection
+//     Config.MaxSubscriptionsPerConn (128); past either, eth_subscribe
+//     fails with -32000 "too many subscriptions: limit N" (with "per
+//     connection" for the second).
+//   - Filters (filters.go), polled with eth_getFilterChanges, which hands
+//     over each item once: eth_newFilter collects the logs it selects of
+//     each mini-block as it applies (as the logs subscription does: a
+//     log's block hash is zero unless its mini-block sealed the block;
+//     numbered fromBlock and toBlock bound the logs' block numbers, and a
+//     block hash applies only to eth_getFilterLogs, which runs the query
+//     as eth_getLogs); eth_newBlockFilter the hash of each sealed block;
+//     eth_newPendingTransactionFilter the hash (with fullTx, the object)
+//     of each transaction as it executes, which is on arrival. A filter
+//     not polled for Config.FilterTimeout (5 min) is removed; one that
+//     would hold more than Config.MaxFilterItems unpolled items (10,000)
+//     is dropped, and the next call on it fails with "filter dropped: …";
+//     an unknown, removed or expired id gets -32000 "filter not found".
+//     At most Config.MaxFilters filters (1024) exist at once ("too many
+//     filters: limit N"). The filters share one mini-block subscription
+//     to the node; if it is lost (the server fell too far behind), every
+//     filter is dropped.
+//   - Tracing (debug.go): debug_traceTransaction, debug_traceCall,
+//     debug_traceBlockByNumber and debug_traceBlockByHash take
+//     go-ethereum's TraceConfig (TraceCallConfig) and answer with
+//     go-ethereum's own tracers, run by the node: the struct logger when
+//     no tracer is named, else callTracer, prestateTracer or any native
+//     tracer of tracers.DefaultDirectory (not JavaScript ones); a block's
+//     trace is [{txHash, result}]. A transaction is traced on the state it
+//     ran on, in its block as the sequencer executed it, sealed or open;
+//     only sealed blocks are traced whole ("block #N not found"
+//     otherwise). debug_traceCall runs where eth_call runs; its state and
+//     block overrides and txIndex are refused (-32602 "state overrides
+//     are not supported yet"). The timeout (default 5 s) bounds the whole
+//     call, a block's transactions together, within the node's read
+//     timeout; past it the call fails with -32000 "execution timeout".
 //
 // Errors carry go-ethereum's codes and messages: -32000 for refused
 // transactions and state errors, -32602 for invalid parameters, -32601 for
 // unknown methods, 3 with the revert data for reverted calls, 4 for sync
 // sends that timed out.
+//
+// go-ethereum's protections (guard.go), with its defaults and messages,
+// all -32000: a send whose fee, fee cap × gas, exceeds Config.TxFeeCap
+// (--rpc.txfeecap, 1 ether) is refused with "tx fee (X ether) exceeds the
+// configured cap (Y ether)", then one without EIP-155 replay protection,
+// unless Config.AllowUnprotectedTxs (--rpc.allow-unprotected-txs), with
+// "only replay-protected (EIP-155) transactions allowed over RPC". The
+// sequencer refuses a tip below its minimum (--miner.gasprice, 1 wei: a
+// zero tip is refused) with "transaction gas price below minimum: gas tip
+// cap X, minimum needed Y", and a fee cap below the base fee with "max
+// fee per gas less than block base fee: …". eth_call and eth_estimateGas
+// naming more gas than Config.GasCap (--rpc.gascap, 50,000,000) are
+// capped, with go-ethereum's warning in the log, not refused; naming none,
+// they get the cap. The node bounds a call's gas at 50,000,000 on its own
+// (exec.DefaultCallGas), so a higher cap, or none (0), gives no more. An
+// estimate naming no gas searches up to the block gas limit (and Osaka's
+// 2^24 per transaction); under a cap below 50,000,000, up to the cap,
+// even above a lower block gas limit, where go-ethereum takes the lower.
 //
 // The package is production code (DESIGN.md §3): it runs goroutines and
 // reads the clock, and the determinism lint of node/ exempts it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -46,6 +47,42 @@ type Config struct {
 	// CallTimeout bounds one call on the node; default 10 s. A synchronous
 	// send gets its own timeout on top.
 	CallTimeout time.Duration
+	// AllowUnprotectedTxs accepts sends of transactions without EIP-155
+	// replay protection (go-ethereum's --rpc.allow-unprotected-txs).
+	AllowUnprotectedTxs bool
+	// TxFeeCap refuses sends whose fee, fee cap × gas, exceeds it, in
+	// ether (go-ethereum's --rpc.txfeecap); default DefaultTxFeeCap, 1
+	// ether; negative: no cap.
+	TxFeeCap float64
+	// GasCap bounds the gas of eth_call and eth_estimateGas (go-ethereum's
+	// --rpc.gascap); 0: the node's own bound only, exec.DefaultCallGas,
+	// which is go-ethereum's default, 50,000,000 (see capGas).
+	GasCap uint64
+	// Log gets go-ethereum's warning for a call capped at GasCap; default
+	// slog.Default().
+	Log *slog.Logger
+	// FilterTimeout removes a filter not polled for this long; default
+	// 5 min.
+	FilterTimeout time.Duration
+	// MaxFilters bounds the filters installed at once; default 256.
+	MaxFilters int
+	// MaxFilterItems bounds what a filter holds between polls (logs,
+	// hashes or transactions); past it the filter is dropped; default
+	// 10,000.
+	MaxFilterItems int
+	// MaxSubscriptions bounds the live subscriptions; default 240, below
+	// the runtime's 256 mini-block subscribers (the filters take one).
+	MaxSubscriptions int
+	// MaxSubscriptionsPerConn bounds the live subscriptions of one
+	// connection; default 128.
+	MaxSubscriptionsPerConn int
+	// Forward, when set, is the sequencer's JSON-RPC URL: sends are checked
+	// here, then forwarded there (a fullnode's setting).
+	Forward string
+	// FinalityFrom, when set, is a fullnode's JSON-RPC URL that the error
+	// for the finalized tag names on a node that does not track finality
+	// (the sequencer).
+	FinalityFrom string
 }
 
 func (c Config) withDefaults() Config {
@@ -64,7 +101,13 @@ func (c Config) withDefaults() Config {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 10 * time.Second
 	}
-	return c
+	if c.TxFeeCap == 0 {
+		c.TxFeeCap = DefaultTxFeeCap
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c.withLimitDefaults()
 }
 
 // tip is the priority fee eth_maxPriorityFeePerGas suggests, and
@@ -87,6 +130,10 @@ type Server struct {
 	ws     http.Handler
 	signer types.Signer
 
+	filters filterSystem       // filters.go
+	subs    subscriptionCounts // filters.go
+	fwd     *forwarder         // forward.go; nil: sends run here
+
 	quit     chan struct{}
 	stopOnce sync.Once
 }
@@ -102,6 +149,9 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 		signer: types.LatestSignerForChainID(new(big.Int).SetUint64(b.ChainID())),
 		quit:   make(chan struct{}),
 	}
+	if cfg.Forward != "" {
+		s.fwd = &forwarder{url: cfg.Forward}
+	}
 	s.rpc.SetHTTPBodyLimit(cfg.MaxBodyBytes)
 	s.rpc.SetWebsocketReadLimit(int64(cfg.MaxBodyBytes))
 	s.rpc.SetBatchLimits(cfg.BatchItems, cfg.BatchBytes)
@@ -111,10 +161,17 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 		"web3":     &web3API{s},
 		"realtime": &realtimeAPI{s},
 		"meganode": &meganodeAPI{s},
+		"txpool":   &txpoolAPI{s},
 	} {
 		if err := s.rpc.RegisterName(name, svc); err != nil {
 			return nil, fmt.Errorf("rpc: register %s: %w", name, err)
 		}
+	}
+	if err := s.rpc.RegisterName("eth", &filterAPI{s}); err != nil {
+		return nil, fmt.Errorf("rpc: register eth filters: %w", err)
+	}
+	if err := s.rpc.RegisterName("debug", &debugAPI{s}); err != nil { // debug.go: tracing
+		return nil, fmt.Errorf("rpc: register debug: %w", err)
 	}
 	// Origins are not checked: the API holds no keys and signs nothing.
 	s.ws = s.rpc.WebsocketHandler([]string{"*"})
@@ -138,6 +195,9 @@ func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.quit)
 		s.rpc.Stop()
+		if s.fwd != nil {
+			s.fwd.close()
+		}
 	})
 }
 
@@ -256,6 +316,11 @@ func (s *Server) doFor(ctx context.Context, c *api.Call, d time.Duration) (*api.
 		return nil, &rpcError{code: api.CodeInternal, msg: "no answer"}
 	}
 	if a.Err != nil {
+		if a.Err.Message == api.NoFinality && s.cfg.FinalityFrom != "" {
+			e := *a.Err
+			e.Message += " (" + s.cfg.FinalityFrom + ")"
+			return a, apiError(&e)
+		}
 		return a, apiError(a.Err)
 	}
 	return a, nil
@@ -365,6 +430,7 @@ func (e *ethAPI) Call(ctx context.Context, args transactionArgs, bnh *gethrpc.Bl
 	if err := args.call(c); err != nil {
 		return nil, err
 	}
+	e.s.capGas(c)
 	a, err := e.read(ctx, c, bnh)
 	if err != nil {
 		return nil, err
@@ -378,6 +444,7 @@ func (e *ethAPI) EstimateGas(ctx context.Context, args transactionArgs, bnh *get
 	if err := args.call(c); err != nil {
 		return 0, err
 	}
+	e.s.capGas(c)
 	a, err := e.read(ctx, c, bnh)
 	if err != nil {
 		return 0, err
@@ -448,8 +515,12 @@ func decodeTx(input hexutil.Bytes) (*types.Transaction, error) {
 
 // SendRawTransaction is eth_sendRawTransaction.
 func (e *ethAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) (common.Hash, error) {
-	if _, err := decodeTx(input); err != nil {
+	if _, err := e.s.decodeSend(input); err != nil {
 		return common.Hash{}, err
+	}
+	var h common.Hash
+	if fwd, err := e.s.forward(ctx, &h, "eth_sendRawTransaction", input); fwd {
+		return h, err
 	}
 	a, err := e.s.do(ctx, &api.Call{Method: api.MethodSendTx, Raw: input})
 	if err != nil {
@@ -486,9 +557,17 @@ func (e *ethAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Bytes
 }
 
 func (s *Server) sendSync(ctx context.Context, input hexutil.Bytes, timeoutMs *timeoutArg) (map[string]any, error) {
-	tx, err := decodeTx(input)
+	tx, err := s.decodeSend(input)
 	if err != nil {
 		return nil, err
+	}
+	var receipt map[string]any
+	args := []any{input}
+	if timeoutMs != nil {
+		args = append(args, hexutil.Uint64(*timeoutMs))
+	}
+	if fwd, err := s.forward(ctx, &receipt, "eth_sendRawTransactionSync", args...); fwd {
+		return receipt, err
 	}
 	c := &api.Call{Method: api.MethodSendTxSync, Raw: input}
 	wait := s.cfg.CallTimeout

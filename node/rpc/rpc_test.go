@@ -42,8 +42,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, rpc.Config{ClientVersion: "meganode/test"})
+}
+
+// newHarnessWith is newHarness with a server configured by cfg.
+func newHarnessWith(t *testing.T, cfg rpc.Config) *harness {
+	t.Helper()
 	b := newSeqBackend(t)
-	srv, err := rpc.NewServer(b, rpc.Config{ClientVersion: "meganode/test"})
+	srv, err := rpc.NewServer(b, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,26 +13,42 @@ import (
 // subscribe starts a subscription that calls emit for every mini-block the
 // node applies, until the client unsubscribes or goes, the server stops,
 // or the subscriber falls too far behind (its mini-block channel closes).
-// emit returns what to notify, in order.
+// emit returns what to notify, in order. Past the subscription limits, or
+// when the node refuses a mini-block subscription, it fails instead.
 func (s *Server) subscribe(ctx context.Context, emit func(mb *chain.MiniBlock) []any) (*gethrpc.Subscription, error) {
 	notifier, ok := gethrpc.NotifierFromContext(ctx)
 	if !ok {
 		return nil, gethrpc.ErrNotificationsUnsupported
 	}
+	release, err := s.acquireSubscription(ctx, notifier)
+	if err != nil {
+		return nil, err
+	}
+	ch, cancel, first, err := s.openMiniBlocks()
+	if err != nil {
+		release()
+		return nil, err
+	}
 	sub := notifier.CreateSubscription()
-	ch, cancel := s.b.MiniBlocks(subscriptionBuffer)
+	notify := func(mb *chain.MiniBlock) bool {
+		for _, v := range emit(mb) {
+			if err := notifier.Notify(sub.ID, v); err != nil {
+				return false
+			}
+		}
+		return true
+	}
 	go func() {
+		defer release()
 		defer cancel()
+		if first != nil && !notify(first) {
+			return
+		}
 		for {
 			select {
 			case mb, ok := <-ch:
-				if !ok {
+				if !ok || !notify(mb) {
 					return
-				}
-				for _, v := range emit(mb) {
-					if err := notifier.Notify(sub.ID, v); err != nil {
-						return
-					}
 				}
 			case <-sub.Err():
 				return
@@ -60,14 +76,8 @@ func (e *ethAPI) NewHeads(ctx context.Context) (*gethrpc.Subscription, error) {
 func (e *ethAPI) Logs(ctx context.Context, q filterQuery) (*gethrpc.Subscription, error) {
 	return e.s.subscribe(ctx, func(mb *chain.MiniBlock) []any {
 		var out []any
-		for _, r := range mb.Receipts {
-			for _, l := range marshalLogs(r.Logs) {
-				if !q.matches(l) {
-					continue
-				}
-				if mb.Sealed != nil {
-					l.BlockHash, l.BlockTimestamp = mb.Sealed.Hash(), mb.Sealed.Time
-				}
+		for _, l := range miniBlockLogs(mb) {
+			if q.matches(l) {
 				out = append(out, l)
 			}
 		}

@@ -58,7 +58,7 @@ type LoopConfig struct {
 	// most (then ErrBusy). Default 4 per CPU.
 	Reads int
 	// Calls bounds, among them, the heavy ones (eth_call, eth_estimateGas,
-	// logs) that run at once, so that they leave the step a core: a storm
+	// logs, traces) that run at once, so that they leave the step a core: a storm
 	// of long calls queues behind this bound (for ReadTimeout at most,
 	// then ErrBusy), and a queued call whose client gives up never runs.
 	// Default: half the CPUs, at least one.
@@ -605,7 +605,8 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 // heavy reports whether a read may run long: it executes EVM code or
 // scans many blocks.
 func heavy(m api.Method) bool {
-	return m == api.MethodCall || m == api.MethodEstimateGas || m == api.MethodLogs
+	return m == api.MethodCall || m == api.MethodEstimateGas || m == api.MethodLogs ||
+		m == api.MethodTraceTx || m == api.MethodTraceCall || m == api.MethodTraceBlock
 }
 
 // acquire takes a slot of a bounded pool, waiting until ctx ends or the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node"
@@ -18,9 +19,10 @@ import (
 
 // Admission: what a transaction must pass before the step sees it.
 //
-// Admit is a pure function of the raw transaction and the chain's rules:
-// decode, size, type, chain id, intrinsic gas, fee caps, and the sender's
-// signature, recovered once and cached in the transaction (go-ethereum
+// Admit is a pure function of the raw transaction, the chain's rules and
+// the sequencer's configuration: decode, size, type, chain id, intrinsic
+// gas, fee caps, the sender's signature and the minimum tip (validate);
+// the signature is recovered once and cached in the transaction (go-ethereum
 // keeps it there), so that nothing recovers it again: not the executor,
 // not the receipts, not the RPC. The production runtime runs it before the
 // loop, on every core, in a bounded pool, and hands the step the decoded
@@ -36,10 +38,26 @@ func (s *Sequencer) Admit(raw []byte) (*types.Transaction, error) {
 	if err != nil {
 		return nil, api.Errorf(api.KindInvalidInput, "%v", err)
 	}
-	if _, err := s.ex.ValidateTx(tx, s.admissionHeader()); err != nil {
-		return nil, ledger.AsError(err)
+	if _, err := s.validate(tx, s.admissionHeader()); err != nil {
+		return nil, err
 	}
 	return tx, nil
+}
+
+// validate runs the stateless checks against header, for Admit and for
+// a send the step admits itself: the chain's rules and the signature (the
+// executor's), then the minimum tip, which go-ethereum's pool checks
+// last too (txpool.ValidateTransaction), with its message. A fee cap
+// below the base fee needs the open block's: admit checks it.
+func (s *Sequencer) validate(tx *types.Transaction, header *types.Header) (common.Address, error) {
+	from, err := s.ex.ValidateTx(tx, header)
+	if err != nil {
+		return common.Address{}, ledger.AsError(err)
+	}
+	if tx.GasTipCapIntCmp(s.cfg.MinTip) < 0 {
+		return common.Address{}, api.Errorf(api.KindFee, "%v: gas tip cap %v, minimum needed %v", txpool.ErrTxGasPriceTooLow, tx.GasTipCap(), s.cfg.MinTip)
+	}
+	return from, nil
 }
 
 // admissionHeader is the header stateless checks run against: the gas
@@ -68,9 +86,9 @@ func (s *Sequencer) admitted(c *api.Call) (*types.Transaction, common.Address, e
 	if err != nil {
 		return nil, common.Address{}, api.Errorf(api.KindInvalidInput, "%v", err)
 	}
-	from, err := s.ex.ValidateTx(tx, s.header)
+	from, err := s.validate(tx, s.header)
 	if err != nil {
-		return nil, common.Address{}, ledger.AsError(err)
+		return nil, common.Address{}, err
 	}
 	return tx, from, nil
 }

@@ -3,6 +3,8 @@ package sequencer
 import (
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -13,6 +15,9 @@ import (
 	"github.com/meganode/meganode/node/ledger"
 	"github.com/meganode/meganode/node/mempool"
 )
+
+// DefaultMinTip is Config.MinTip's default, in wei.
+const DefaultMinTip = 1
 
 // Config configures a sequencer.
 type Config struct {
@@ -38,6 +43,14 @@ type Config struct {
 	// at the bound, the mini-block being filled stays open until one
 	// completes. Default node.DefaultMaxInFlight.
 	MaxInFlight int
+
+	// MinTip is the least tip (priority fee per gas; a legacy
+	// transaction's gas price) a transaction must offer to be admitted,
+	// in wei: go-ethereum's --miner.gasprice. Default (nil)
+	// DefaultMinTip, 1 wei, which refuses a zero tip; zero: no minimum.
+	// It is admission policy, not a consensus rule: what was admitted
+	// under another minimum stays valid.
+	MinTip *big.Int
 
 	Pool   mempool.Config
 	Ledger ledger.Config
@@ -76,6 +89,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Key == nil {
 		return c, errors.New("sequencer: a signing key is required")
+	}
+	switch {
+	case c.MinTip == nil:
+		c.MinTip = big.NewInt(DefaultMinTip)
+	case c.MinTip.Sign() < 0:
+		return c, fmt.Errorf("sequencer: negative minimum tip %v", c.MinTip)
+	default:
+		c.MinTip = new(big.Int).Set(c.MinTip)
 	}
 	if c.MiniBlockInterval <= 0 {
 		c.MiniBlockInterval = 10 * time.Millisecond

@@ -78,9 +78,9 @@ type Sequencer struct {
 	// version then.
 	poolShown   atomic.Pointer[poolContent]
 	poolVersion uint64
-	pool   *mempool.Pool
-	out    *node.Outbox
-	down   error // set while the ledger must be reopened
+	pool        *mempool.Pool
+	out         *node.Outbox
+	down        error // set while the ledger must be reopened
 
 	// The open EVM block and the mini-block being filled.
 	blk        *exec.Block
