@@ -4,15 +4,18 @@
 // the answer back to go-ethereum's JSON shapes, so that ethclient, ethers
 // and viem work unchanged.
 //
-// Namespaces: eth, net, web3, realtime, meganode and debug (tracing).
+// Namespaces: eth, net, web3, realtime, meganode, debug (tracing) and
+// txpool.
 // Semantics of note:
 //
 //   - Block tags of state reads (eth_getBalance, eth_call, …): latest and
 //     pending read the newest mini-block, safe the newest sealed block,
 //     finalized the newest block a quorum of provers attested (fullnodes;
 //     the sequencer, which does not track finality, answers the finalized
-//     tag with an error), earliest the genesis block, a number or hash
-//     that sealed block.
+//     tag, in reads and in eth_getBlockByNumber, with -32000 "this node
+//     does not track finality: ask a fullnode", naming the fullnode's URL
+//     when Config.FinalityFrom is set, as the devnet sets it), earliest the
+//     genesis block, a number or hash that sealed block.
 //   - eth_blockNumber is the newest sealed block, and eth_getBlockByNumber
 //     with latest, pending or safe returns it: an EVM block exists once it
 //     is sealed. The block being filled shows in state reads at latest, in
@@ -34,13 +37,31 @@
 //     eth_maxPriorityFeePerGas returns. eth_feeHistory covers sealed
 //     blocks only (latest and pending: the newest sealed block), at most
 //     1024 of them, 128 when it computes rewards.
-//   - eth_getBlockByNumber("finalized") on a node that does not track
-//     finality (the sequencer) returns the genesis block.
+//   - The block helpers (blocks.go) read the same sealed block
+//     eth_getBlockBy* returns: eth_getBlockTransactionCountBy*,
+//     eth_get(Raw)TransactionByBlock*AndIndex, eth_getHeaderBy*,
+//     eth_getBlockReceipts (receipts whose root is the header's), the
+//     uncle methods (no uncles: counts 0, uncles null), and null for a
+//     block not sealed. eth_getRawTransactionByHash answers an executed
+//     transaction's encoding ("0x" otherwise). eth_accounts is empty (the
+//     node holds no keys); net_peerCount the libp2p peers connected.
+//     This chain refuses blob transactions, so eth_blobBaseFee and
+//     eth_feeHistory's baseFeePerBlobGas are the minimum, 1 wei, and its
+//     blobGasUsedRatio zeros.
+//   - txpool_status, txpool_content and txpool_contentFrom (txpool.go)
+//     show the sequencer's pool as of its last mini-block, in geth's
+//     shapes: the sequencer runs a transaction as soon as it can, so the
+//     pool holds only pending ones waiting for room or a lower base fee
+//     and queued ones behind a nonce gap. A fullnode's pool is empty.
+//   - Sends to a node with Config.Forward set (a fullnode; the devnet
+//     sets it) pass the checks below there, then go to the sequencer's
+//     JSON-RPC (forward.go), whose answer or error comes back unchanged.
 //   - Subscriptions (eth_subscribe): newHeads (a header per sealed block),
 //     logs (from mini-blocks as they apply), miniBlocks and stateChanges
 //     (one object per mini-block). A subscriber that falls too far behind
 //     stops getting notifications. A server holds at most
-//     Config.MaxSubscriptions live subscriptions (1024), a connection
+//     Config.MaxSubscriptions live subscriptions (240, below the node's
+//     256 mini-block subscribers), a connection
 //     Config.MaxSubscriptionsPerConn (128); past either, eth_subscribe
 //     fails with -32000 "too many subscriptions: limit N" (with "per
 //     connection" for the second).
@@ -57,7 +78,7 @@
 //     would hold more than Config.MaxFilterItems unpolled items (10,000)
 //     is dropped, and the next call on it fails with "filter dropped: …";
 //     an unknown, removed or expired id gets -32000 "filter not found".
-//     At most Config.MaxFilters filters (1024) exist at once ("too many
+//     At most Config.MaxFilters filters (256) exist at once ("too many
 //     filters: limit N"). The filters share one mini-block subscription
 //     to the node; if it is lost (the server fell too far behind), every
 //     filter is dropped.
