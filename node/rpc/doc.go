@@ -58,7 +58,10 @@
 //     JSON-RPC (forward.go), whose answer or error comes back unchanged.
 //   - Subscriptions (eth_subscribe): newHeads (a header per sealed block),
 //     logs (from mini-blocks as they apply), miniBlocks and stateChanges
-//     (one object per mini-block). A subscriber that falls too far behind
+//     (one object per mini-block), newPendingTransactions (each
+//     transaction as it executes, which is on arrival; with fullTx the
+//     object), and syncing (live and quiet: a node never enters a sync
+//     mode, as eth_syncing says). A subscriber that falls too far behind
 //     stops getting notifications. A server holds at most
 //     Config.MaxSubscriptions live subscriptions (240, below the node's
 //     256 mini-block subscribers), a connection

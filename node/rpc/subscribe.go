@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 
+	"github.com/ethereum/go-ethereum/common"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/meganode/meganode/node/chain"
 )
@@ -94,4 +95,36 @@ func (e *ethAPI) MiniBlocks(ctx context.Context) (*gethrpc.Subscription, error) 
 // diff.
 func (e *ethAPI) StateChanges(ctx context.Context) (*gethrpc.Subscription, error) {
 	return e.s.subscribe(ctx, func(mb *chain.MiniBlock) []any { return []any{marshalStateChanges(mb)} })
+}
+
+// NewPendingTransactions is eth_subscribe("newPendingTransactions",
+// fullTx?): each transaction as it executes, which on this chain is the
+// moment it arrives: its hash, or with fullTx the transaction with where
+// it executed.
+func (e *ethAPI) NewPendingTransactions(ctx context.Context, fullTx *bool) (*gethrpc.Subscription, error) {
+	full := fullTx != nil && *fullTx
+	return e.s.subscribe(ctx, func(mb *chain.MiniBlock) []any {
+		var hash common.Hash
+		if mb.Sealed != nil {
+			hash = mb.Sealed.Hash()
+		}
+		var out []any
+		for _, p := range appendPendingTxs(nil, mb, hash) {
+			if full {
+				out = append(out, newRPCTransaction(p.tx, senderOf(p.tx, e.s.signer, common.Address{}), &p.loc))
+			} else {
+				out = append(out, p.tx.Hash())
+			}
+		}
+		return out
+	})
+}
+
+// Syncing is eth_subscribe("syncing"): go-ethereum notifies when its sync
+// starts or ends. A meganode node follows the chain mini-block by
+// mini-block and never enters a sync mode (eth_syncing is false), so, as
+// go-ethereum on a synced node, the subscription is live and notifies
+// nothing. (It is the filter receiver's: ethAPI's Syncing is eth_syncing.)
+func (a *filterAPI) Syncing(ctx context.Context) (*gethrpc.Subscription, error) {
+	return a.s.subscribe(ctx, func(*chain.MiniBlock) []any { return nil })
 }
