@@ -469,6 +469,7 @@ func checkMethods(t *testing.T, ctx context.Context, c *cluster, r *types.Receip
 		{"debug_traceBlockByNumber", []any{num, map[string]any{"tracer": "callTracer"}}},
 		{"debug_traceBlockByHash", []any{block.Hash, map[string]any{"tracer": "callTracer"}}},
 		{"txpool_status", nil}, {"txpool_content", nil},
+		{"eth_getProof", []any{common.Address{1}, []string{"0x0"}, "latest"}},
 	}
 	for _, node := range []string{"sequencer", "fullnode1"} {
 		cl := c.dial(node, false)

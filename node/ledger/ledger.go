@@ -369,7 +369,8 @@ func (l *Ledger) SetFinality(f api.Finality) {
 
 // stage takes the view of the head as the tip and queues it for release.
 func (l *Ledger) stage() {
-	v := &View{l: l, head: l.head, headHash: l.headHash, safe: l.lastSeal, open: l.open[:len(l.open):len(l.open)], poisoned: l.poisoned}
+	v := &View{l: l, head: l.head, headHash: l.headHash, safe: l.lastSeal, open: l.open[:len(l.open):len(l.open)], poisoned: l.poisoned,
+		proofs: l.hist.State().Proofs()}
 	v = v.withFinality(l.fin)
 	l.tip = v
 	l.staged = append(l.staged, v)

@@ -165,6 +165,8 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		return v.serveLogs(c.Filter)
 	case api.MethodFeeHistory:
 		return v.serveFeeHistory(ex, c)
+	case api.MethodProof:
+		return v.serveProof(c)
 	case api.MethodPool:
 		return &api.Answer{} // a node without a pool (the sequencer serves its own)
 	case api.MethodTraceTx:

@@ -30,6 +30,7 @@ type View struct {
 	open     []*chain.MiniBlock // the open block's mini-blocks up to head; never appended to through the view
 	fin      api.Finality       // clamped to safe
 	poisoned error
+	proofs   *state.Proofs // proofs of the state at safe (nil before the first checkpoint)
 }
 
 func (v *View) withFinality(f api.Finality) *View {

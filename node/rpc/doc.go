@@ -48,6 +48,10 @@
 //     This chain refuses blob transactions, so eth_blobBaseFee and
 //     eth_feeHistory's baseFeePerBlobGas are the minimum, 1 wei, and its
 //     blobGasUsedRatio zeros.
+//   - eth_getProof (proof.go) proves accounts and slots against the newest
+//     sealed block's state root, which latest, pending and safe name; a
+//     node keeps the tries of that state only, so another block is refused
+//     (-32000 naming the newest sealed block).
 //   - txpool_status, txpool_content and txpool_contentFrom (txpool.go)
 //     show the sequencer's pool as of its last mini-block, in geth's
 //     shapes: the sequencer runs a transaction as soon as it can, so the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -60,6 +61,14 @@ type Mem struct {
 	// version counts the diffs applied, so that SaveBatch's done and History
 	// notice a change made since they looked.
 	version uint64
+
+	// Proofs (proof.go): proofMu is held for writing while the owner
+	// changes the accounts map, a storage trie or the checkpoint, and for
+	// reading while a proof looks them up from another goroutine; epoch
+	// counts the checkpoints, and proofs serves the newest.
+	proofMu sync.RWMutex
+	epoch   uint64
+	proofs  *Proofs
 }
 
 var _ State = (*Mem)(nil)
@@ -122,6 +131,8 @@ func (m *Mem) Apply(d *chain.Diff) error {
 // apply applies a diff that passed Validate. When newCodes is not nil, the
 // hashes of the codes it stores for the first time are appended to it.
 func (m *Mem) apply(d *chain.Diff, newCodes *[]common.Hash) {
+	m.proofMu.Lock()
+	defer m.proofMu.Unlock()
 	m.version++
 	for i := range d.Accounts {
 		m.applyAccount(&d.Accounts[i], newCodes)
@@ -188,6 +199,12 @@ func (m *Mem) applyAccount(ad *chain.AccountDiff, newCodes *[]common.Hash) {
 
 // Root implements State. It hashes only what changed since the last call.
 func (m *Mem) Root() common.Hash {
+	m.proofMu.Lock()
+	defer m.proofMu.Unlock()
+	return m.root()
+}
+
+func (m *Mem) root() common.Hash {
 	for addr := range m.dirty { // trie updates commute: the root does not depend on this order
 		a := m.accounts[addr]
 		key := crypto.Keccak256(addr[:])
@@ -212,9 +229,13 @@ func (m *Mem) Root() common.Hash {
 // that Witness proves against, until the next Checkpoint. Nodes call it at
 // every sealed block.
 func (m *Mem) Checkpoint() common.Hash {
-	root := m.Root()
+	m.proofMu.Lock()
+	defer m.proofMu.Unlock()
+	root := m.root()
 	m.markTrie = m.trie.Copy()
 	clear(m.marked)
+	m.epoch++
+	m.proofs = &Proofs{m: m, epoch: m.epoch, root: root, accounts: m.trie.Copy()}
 	return root
 }
 
