@@ -497,4 +497,17 @@ func checkMethods(t *testing.T, ctx context.Context, c *cluster, r *types.Receip
 		}
 		cl.Close()
 	}
+	// The witness is the sequencer's (and DA's), the attestations a
+	// fullnode's; each names where to ask otherwise.
+	var witness hexutil.Bytes
+	if err := seq.CallContext(ctx, &witness, "meganode_getBlockWitness", num); err != nil || len(witness) == 0 {
+		t.Errorf("meganode_getBlockWitness on the sequencer: %v", err)
+	}
+	var atts []map[string]any
+	if err := fn.CallContext(ctx, &atts, "meganode_getAttestations", num); err != nil {
+		t.Errorf("meganode_getAttestations on fullnode1: %v", err)
+	}
+	if err := seq.CallContext(ctx, &atts, "meganode_getAttestations", num); err == nil || !strings.Contains(err.Error(), "ask a fullnode (http://") {
+		t.Errorf("meganode_getAttestations on the sequencer: %v", err)
+	}
 }

@@ -43,6 +43,12 @@ const (
 	MethodTraceBlock // debug_traceBlockByNumber / ByHash (Number, or Hash when set)
 	MethodProof      // eth_getProof
 	MethodPool       // txpool_status / txpool_content
+	// meganode_getBlockWitness (Number): the sealed block's witness in
+	// Answer.Value (go-ethereum's RLP encoding).
+	MethodWitness
+	// meganode_getAttestations (Number): the provers' signed attestations
+	// of the block a fullnode holds, encoded, in Answer.Txs.
+	MethodAttestations
 	methodEnd
 )
 
@@ -53,7 +59,7 @@ var methodNames = [...]string{
 	MethodTx: "getTransactionByHash", MethodBlockByHash: "getBlockByHash", MethodLogs: "getLogs",
 	MethodEstimateGas: "estimateGas", MethodFeeHistory: "feeHistory",
 	MethodTraceTx: "traceTransaction", MethodTraceCall: "traceCall", MethodTraceBlock: "traceBlock",
-	MethodProof: "getProof", MethodPool: "txpoolContent",
+	MethodProof: "getProof", MethodPool: "txpoolContent", MethodWitness: "getBlockWitness", MethodAttestations: "getAttestations",
 }
 
 func (m Method) String() string {
@@ -256,7 +262,7 @@ type Answer struct {
 	Senders []common.Address `rlp:"optional"`
 	// Txs are the pool's transactions (pool), encoded, by sender then
 	// nonce: the first Nonce of them pending, the rest queued; Senders
-	// holds their senders.
+	// holds their senders. For attestations, the attestations, encoded.
 	Txs [][]byte `rlp:"optional"`
 }
 

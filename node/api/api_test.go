@@ -172,7 +172,7 @@ func TestAnswerNilPointersStayNil(t *testing.T) {
 }
 
 // lastMethod is the newest method of the API.
-const lastMethod = api.MethodPool
+const lastMethod = api.MethodAttestations
 
 // payload returns the RLP payload inside a framed record.
 func payload(rec []byte) []byte { return bytes.Clone(rec[1 : len(rec)-4]) }

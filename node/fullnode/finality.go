@@ -114,6 +114,7 @@ func (f *Fullnode) onAttestation(from node.NodeID, raw []byte) {
 		byHash[a.Hash] = map[common.Address]bool{}
 	}
 	byHash[a.Hash][signer] = true
+	f.atts.add(signer, a, raw)
 	f.noteDelay(a.Number, a.Hash)
 	f.advance()
 }
@@ -185,6 +186,7 @@ func (f *Fullnode) advance() {
 		fin.block = n
 	}
 	if fin.block > start {
+		f.atts.prune(fin.block)
 		b := f.env.Disk().NewBatch()
 		b.Set(keyFinalized, chain.FrameRLP(formatFinalizedV1, &struct{ Block uint64 }{fin.block}))
 		if err := b.Commit(); err != nil {

@@ -141,6 +141,7 @@ type buffered struct {
 // (several in flight); clients and peers see it once its sync completed,
 // when the ledger releases its view.
 type Fullnode struct {
+	atts    attestationStore // attestations.go; read off the step
 	cfg     Config
 	env     node.Env
 	ex      *exec.Executor
@@ -511,6 +512,10 @@ func (f *Fullnode) Serve(ctx context.Context, req node.Request) bool {
 	}
 	if c.Method == api.MethodSendTx || c.Method == api.MethodSendTxSync {
 		api.Reply(req, api.Failed(api.Errorf(api.KindUnknownMethod, "method %v is served by the sequencer only", c.Method)), nil)
+		return true
+	}
+	if c.Method == api.MethodAttestations {
+		api.Reply(req, f.serveAttestations(c.Number), nil)
 		return true
 	}
 	l := f.served.Load()

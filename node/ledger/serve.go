@@ -167,6 +167,20 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		return v.serveFeeHistory(ex, c)
 	case api.MethodProof:
 		return v.serveProof(c)
+	case api.MethodWitness:
+		if n := c.Number; n == 0 || n > v.safe.Header.Number.Uint64() {
+			return &api.Answer{Err: api.Errorf(api.KindNotFound, "block %d is not a sealed block after genesis", n)}
+		}
+		w, err := v.l.Witness(c.Number)
+		if errors.Is(err, ErrNotFound) {
+			return &api.Answer{Err: api.Errorf(api.KindNotFound, "witness of block %d not kept here: the sequencer keeps those DA has not taken, and %d blocks more; DA keeps them all", c.Number, WitnessRetain)}
+		}
+		if err != nil {
+			return Failed(err)
+		}
+		return &api.Answer{Value: w}
+	case api.MethodAttestations:
+		return &api.Answer{Err: &api.Error{Kind: api.KindUnavailable, Message: api.NoFinality}}
 	case api.MethodPool:
 		return &api.Answer{} // a node without a pool (the sequencer serves its own)
 	case api.MethodTraceTx:
