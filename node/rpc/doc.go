@@ -52,6 +52,13 @@
 //     sealed block's state root, which latest, pending and safe name; a
 //     node keeps the tries of that state only, so another block is refused
 //     (-32000 naming the newest sealed block).
+//   - meganode_getBlockWitness (meganode.go) answers a sealed block's
+//     witness, go-ethereum's RLP encoding, from the sequencer, which keeps
+//     those DA has not taken and 64 blocks more; meganode_getAttestations
+//     the provers' signed attestations of a block a fullnode accepted
+//     (from 1024 blocks below the finalized one up), one per prover; the
+//     sequencer, which does not track finality, refuses it as it refuses
+//     the finalized tag.
 //   - txpool_status, txpool_content and txpool_contentFrom (txpool.go)
 //     show the sequencer's pool as of its last mini-block, in geth's
 //     shapes: the sequencer runs a transaction as soon as it can, so the
