@@ -76,12 +76,12 @@ fuzz:
 contracts:
 	./model/contracts/build.sh
 
-## node-client: install the Node.js client's pinned ethers into clients/node (needs npm)
+## node-client: install the clients' pinned ethers, web3.js, @ethereumjs/mpt and Foundry's cast into clients/node (needs npm)
 node-client:
 	npm ci --prefix clients/node --no-audit --no-fund
 
 ## node-client-if-available: node-client where node and npm are on PATH, else say it is skipped
 node-client-if-available:
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
-		$(MAKE) node-client || echo "npm ci failed (no npm registry?): the Node.js client (ethers) test will be skipped"; \
-	else echo "node.js not found: skipping the Node.js client (ethers) test"; fi
+		$(MAKE) node-client || echo "npm ci failed (no npm registry?): the Node.js client tests (ethers, web3.js, cast) will be skipped"; \
+	else echo "node.js not found: skipping the Node.js client tests (ethers, web3.js, cast)"; fi

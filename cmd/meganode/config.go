@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,15 @@ type Config struct {
 	Metrics   string   `toml:"metrics" help:"Prometheus /metrics and /health listen address (loopback); empty: none"`
 	LogFormat string   `toml:"log-format" help:"log format: text or json"`
 	LogLevel  string   `toml:"log-level" help:"log level: debug, info, warn or error"`
+
+	// go-ethereum's HTTP server and profiler flags, under its names.
+	HTTPAPI        []string `toml:"http.api" help:"JSON-RPC namespaces served, comma-separated, of eth,net,web3,realtime,meganode,txpool,debug; empty: all (sequencer, fullnode)"`
+	HTTPCorsDomain []string `toml:"http.corsdomain" help:"origins from which browsers may send cross-origin JSON-RPC requests (CORS), comma-separated; * any; empty: no CORS headers (sequencer, fullnode)"`
+	HTTPVHosts     []string `toml:"http.vhosts" help:"host names accepted in the Host header of JSON-RPC HTTP requests, comma-separated, besides the rpc address's own host; * any; IP addresses always pass (sequencer, fullnode)"`
+	PProf          bool     `toml:"pprof" help:"serve Go's profiler (/debug/pprof/) on pprof.addr:pprof.port"`
+	PProfAddr      string   `toml:"pprof.addr" help:"profiler listen interface"`
+	PProfPort      int      `toml:"pprof.port" help:"profiler listen port"`
+	HealthMaxLag   Duration `toml:"health.max-lag" help:"/health answers 503 on a fullnode whose newest mini-block is older than this; 0: no bound (fullnode)"`
 
 	// go-ethereum's RPC protections, under its flag names (quoted keys in
 	// TOML: "rpc.txfeecap" = 1.0).
@@ -72,6 +82,8 @@ func defaultConfig() Config {
 		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
 		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond},
 		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip,
+		HTTPAPI: slices.Clone(rpc.Namespaces), HTTPVHosts: []string{"localhost"},
+		PProfAddr: "127.0.0.1", PProfPort: 6060, HealthMaxLag: Duration{2 * time.Second},
 	}
 }
 
@@ -158,10 +170,29 @@ func loadConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
-	if !(c.RPCTxFeeCap >= 0) { // NaN too
-		return nil, fmt.Errorf("rpc.txfeecap %v: want ether, 0 or more (0: no cap)", c.RPCTxFeeCap)
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	return &c, nil
+}
+
+// check refuses values no node could run with.
+func (c *Config) check() error {
+	if !(c.RPCTxFeeCap >= 0) { // NaN too
+		return fmt.Errorf("rpc.txfeecap %v: want ether, 0 or more (0: no cap)", c.RPCTxFeeCap)
+	}
+	for _, n := range c.HTTPAPI {
+		if !slices.Contains(rpc.Namespaces, n) {
+			return fmt.Errorf("http.api: unknown namespace %q (want some of %s)", n, strings.Join(rpc.Namespaces, ","))
+		}
+	}
+	if c.PProfPort < 0 || c.PProfPort > 65535 {
+		return fmt.Errorf("pprof.port %d: want 0 to 65535", c.PProfPort)
+	}
+	if c.HealthMaxLag.Duration < 0 {
+		return fmt.Errorf("health.max-lag %v: want 0 or more (0: no bound)", c.HealthMaxLag)
+	}
+	return nil
 }
 
 // configPath finds --config's value before the flags are parsed.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -32,6 +33,10 @@ Set-up:
   load        drive ERC-20 transfers at any Ethereum JSON-RPC endpoint and measure
   bench       start a devnet and print its throughput and latency figures
   bench-geth  run geth --dev and meganode side by side under the same load and print both
+
+Operators:
+  dumpconfig  print the effective configuration (defaults, --config FILE, flags) as TOML
+  version     print the version, the commit and the Go version (also --version)
 
 Run "meganode COMMAND --help" for a command's flags.
 `
@@ -58,8 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return bench(rest, stdout, stderr)
 	case "bench-geth":
 		return benchGeth(rest, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "meganode", version)
+	case "dumpconfig":
+		return dumpConfig(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		bi, ok := debug.ReadBuildInfo()
+		printVersion(stdout, bi, ok)
 		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

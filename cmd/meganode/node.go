@@ -12,13 +12,13 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -123,6 +123,13 @@ func peerIDs(ss []string) []node.NodeID {
 // serve builds the role's node and runs it with its network, RPC and
 // metrics until a signal.
 func serve(role string, cfg *Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveContext(ctx, role, cfg, log)
+}
+
+// serveContext is serve until ctx is done.
+func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logger) error {
 	gen, err := readGenesis(cfg.DataDir)
 	if err != nil {
 		return err
@@ -139,16 +146,23 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	disk, err := runtime.OpenDisk(filepath.Join(cfg.DataDir, "db"), nil)
+	disk, err := runtime.OpenDisk(filepath.Join(cfg.DataDir, "db"), &runtime.Options{Logger: pebbleLogger{log.With("module", "pebble")}})
 	if err != nil {
 		return err
 	}
 	defer disk.Close()
-	m := newMetrics(role)
+	var p2pNet atomic.Pointer[runtime.P2P]
+	m := newMetrics(role, func() runtime.P2PMetrics {
+		if p := p2pNet.Load(); p != nil {
+			return p.Metrics()
+		}
+		return runtime.P2PMetrics{}
+	})
 	var loop *runtime.Loop
 	onMiniBlock := func(mb *chain.MiniBlock) {
 		loop.EmitMiniBlock(mb)
 		m.miniBlock(mb)
+		logSealed(log, mb)
 	}
 	n, sample, err := buildNode(role, cfg, gen, key, onMiniBlock)
 	if err != nil {
@@ -160,9 +174,10 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer p2p.Close()
+	p2pNet.Store(p2p)
 	loop.SetNetwork(p2p)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var servers []*http.Server
 	var wg sync.WaitGroup
@@ -189,21 +204,26 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if err := listen(cfg.RPC, rpcSrv.Handler(), "json-rpc"); err != nil {
+		if err := listen(cfg.RPC, rpcHTTPHandler(cfg, rpcSrv.Handler(), m), "json-rpc"); err != nil {
 			return err
 		}
 	}
-	status := &health{role: role, id: string(id)}
+	status := &health{role: role, id: string(id), maxLag: cfg.HealthMaxLag.Duration}
 	if cfg.Metrics != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.handler())
 		mux.Handle("/health", status)
-		// Go's profiler, as geth's --pprof serves it: CPU and heap
-		// profiles and execution traces of the running node.
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		// Go's profiler on the metrics address too, as before --pprof
+		// (the metrics address is loopback, as geth's pprof.addr).
+		addPprof(mux)
 		if err := listen(cfg.Metrics, mux, "metrics"); err != nil {
+			return err
+		}
+	}
+	if addr := pprofAddr(cfg); addr != "" {
+		mux := http.NewServeMux()
+		addPprof(mux)
+		if err := listen(addr, mux, "pprof"); err != nil {
 			return err
 		}
 	}
@@ -213,6 +233,7 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 		defer wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		warn := p2pWarnings{log: log}
 		for {
 			select {
 			case <-ctx.Done():
@@ -223,6 +244,7 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 					m.sample(s)
 					status.set(s)
 				}
+				warn.check(p2p.Metrics())
 			}
 		}
 	}()
@@ -247,9 +269,13 @@ func serve(role string, cfg *Config, log *slog.Logger) error {
 // go-ethereum's --rpc.txfeecap 0 (rpc.Config's is then negative).
 func rpcConfig(cfg *Config, log *slog.Logger) rpc.Config {
 	c := rpc.Config{ClientVersion: "meganode/" + version, AllowUnprotectedTxs: cfg.RPCAllowUnprotectedTxs,
-		TxFeeCap: cfg.RPCTxFeeCap, GasCap: cfg.RPCGasCap, Log: log, Forward: cfg.SequencerRPC, FinalityFrom: cfg.FinalityRPC}
+		TxFeeCap: cfg.RPCTxFeeCap, GasCap: cfg.RPCGasCap, Log: log, Forward: cfg.SequencerRPC, FinalityFrom: cfg.FinalityRPC,
+		MaxBodyBytes: rpcMaxBodyBytes}
 	if c.TxFeeCap == 0 {
 		c.TxFeeCap = -1
+	}
+	if len(cfg.HTTPAPI) > 0 {
+		c.APIs = cfg.HTTPAPI
 	}
 	return c
 }
@@ -399,13 +425,34 @@ func parallel(workers int) func(n int, job func(int)) {
 	}
 }
 
-// health answers /health: 200 with the node's status while it runs and is
-// not halted, 503 otherwise.
+// health answers /health: 200 with the node's status while it runs, is
+// not halted, was sampled in the last 5 s and, on a fullnode, applied a
+// mini-block in the last maxLag (the sequencer closes one every interval,
+// idle or not); 503 otherwise, with the reason.
 type health struct {
 	role, id string
+	maxLag   time.Duration // 0: no bound
 	mu       sync.Mutex
 	st       nodeStatus
 	at       time.Time
+}
+
+// verdict says whether st, sampled at at, is healthy at now, and if not why.
+func (h *health) verdict(st nodeStatus, at, now time.Time) (bool, string) {
+	switch {
+	case at.IsZero():
+		return false, "not sampled yet"
+	case !st.Running:
+		return false, "not running"
+	case st.Halted != "":
+		return false, "halted: " + st.Halted
+	case now.Sub(at) >= 5*time.Second:
+		return false, fmt.Sprintf("status not sampled for %v", now.Sub(at).Round(time.Millisecond))
+	case h.role == "fullnode" && h.maxLag > 0 && st.LagMicros > h.maxLag.Microseconds():
+		return false, fmt.Sprintf("no new mini-block from the sequencer for %v (health.max-lag %v)",
+			(time.Duration(st.LagMicros) * time.Microsecond).Round(time.Millisecond), h.maxLag)
+	}
+	return true, ""
 }
 
 func (h *health) set(s nodeStatus) {
@@ -418,7 +465,7 @@ func (h *health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	h.mu.Lock()
 	st, at := h.st, h.at
 	h.mu.Unlock()
-	ok := st.Running && st.Halted == "" && time.Since(at) < 5*time.Second
+	ok, reason := h.verdict(st, at, time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -427,6 +474,38 @@ func (h *health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		Role    string `json:"role"`
 		ID      string `json:"id"`
 		Healthy bool   `json:"healthy"`
+		Reason  string `json:"reason,omitempty"`
 		nodeStatus
-	}{h.role, h.id, ok, st})
+	}{h.role, h.id, ok, reason, st})
+}
+
+// logSealed logs a sealed block, once, as the mini-block that seals it is
+// applied (on the sequencer and fullnodes).
+func logSealed(log *slog.Logger, mb *chain.MiniBlock) {
+	h := mb.Sealed
+	if h == nil {
+		return
+	}
+	log.Info("sealed block", "number", h.Number, "hash", h.Hash(), "txs", mb.Header.TxOffset+uint64(len(mb.Txs)),
+		"gas", h.GasUsed, "root", h.Root, "time", time.Unix(int64(h.Time), 0).UTC().Format(time.RFC3339), "miniblock", mb.Header.Number)
+}
+
+// p2pWarnings warns, at each sample, of the peers lost and the messages
+// dropped (full queues among them) since the last.
+type p2pWarnings struct {
+	log  *slog.Logger
+	last runtime.P2PMetrics
+}
+
+func (w *p2pWarnings) check(now runtime.P2PMetrics) {
+	if now.Peers < w.last.Peers {
+		w.log.Warn("p2p peers lost", "lost", w.last.Peers-now.Peers, "peers", now.Peers)
+	}
+	if d := now.SendDropped - w.last.SendDropped; d > 0 {
+		w.log.Warn("p2p messages dropped (full queue, unreachable peer or too big)", "dropped", d, "total", now.SendDropped)
+	}
+	if d := now.PublishDropped - w.last.PublishDropped; d > 0 {
+		w.log.Warn("p2p gossip dropped (full queue or failed publish)", "dropped", d, "total", now.PublishDropped)
+	}
+	w.last = now
 }

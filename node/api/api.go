@@ -49,6 +49,9 @@ const (
 	// meganode_getAttestations (Number): the provers' signed attestations
 	// of the block a fullnode holds, encoded, in Answer.Txs.
 	MethodAttestations
+	// eth_createAccessList: the call's access list, gas used and failure,
+	// as go-ethereum's JSON, in Answer.Value.
+	MethodAccessList
 	methodEnd
 )
 
@@ -60,6 +63,7 @@ var methodNames = [...]string{
 	MethodEstimateGas: "estimateGas", MethodFeeHistory: "feeHistory",
 	MethodTraceTx: "traceTransaction", MethodTraceCall: "traceCall", MethodTraceBlock: "traceBlock",
 	MethodProof: "getProof", MethodPool: "txpoolContent", MethodWitness: "getBlockWitness", MethodAttestations: "getAttestations",
+	MethodAccessList: "createAccessList",
 }
 
 func (m Method) String() string {
@@ -161,6 +165,11 @@ type Call struct {
 	// Trace is the tracer configuration of a trace, as go-ethereum's
 	// debug API takes it (its TraceConfig or TraceCallConfig, in JSON).
 	Trace []byte `rlp:"optional"`
+	// Overrides are the state and block overrides of a call, an estimate,
+	// an access list or a traced call (eth_call's stateOverrides and
+	// blockOverrides), as JSON: node/exec's Overrides. The simulator never
+	// sets them.
+	Overrides []byte `rlp:"optional"`
 	// Tx is the send's transaction, decoded and admitted (its stateless
 	// checks passed and its sender recovered and cached) by the runtime
 	// before the node's step; nil when the node must admit Raw itself. It
@@ -202,6 +211,8 @@ const (
 	// MaxTraceConfig the size of a trace's configuration.
 	MaxProofKeys   = 1024
 	MaxTraceConfig = 16 << 10
+	// MaxOverrides bounds the size of a call's overrides.
+	MaxOverrides = 64 << 10
 )
 
 // FeeHistory is eth_feeHistory's answer for the blocks Oldest to
@@ -397,6 +408,12 @@ func (c *Call) normalize() error {
 	}
 	if len(c.Trace) == 0 {
 		c.Trace = nil
+	}
+	if len(c.Overrides) > MaxOverrides {
+		return fmt.Errorf("overrides of %d bytes, limit %d", len(c.Overrides), MaxOverrides)
+	}
+	if len(c.Overrides) == 0 {
+		c.Overrides = nil
 	}
 	if f := c.Filter; f != nil {
 		if f.From.Kind >= tagEnd || f.To.Kind >= tagEnd {

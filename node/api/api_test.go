@@ -40,6 +40,7 @@ func fullCall() *api.Call {
 		Percentiles: []uint64{100_000, 500_000, 990_000},
 		Keys:        []common.Hash{{8}, {9}},
 		Trace:       []byte(`{"tracer":"callTracer"}`),
+		Overrides:   []byte(`{"state":{"0x0000000000000000000000000000000000000001":{"balance":"0x1"}}}`),
 	}
 }
 
@@ -172,7 +173,7 @@ func TestAnswerNilPointersStayNil(t *testing.T) {
 }
 
 // lastMethod is the newest method of the API.
-const lastMethod = api.MethodAttestations
+const lastMethod = api.MethodAccessList
 
 // payload returns the RLP payload inside a framed record.
 func payload(rec []byte) []byte { return bytes.Clone(rec[1 : len(rec)-4]) }

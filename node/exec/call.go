@@ -57,6 +57,7 @@ func (e *Executor) Call(ctx context.Context, st mstate.Reader, header *types.Hea
 	cfg.NoBaseFee = true
 	sdb := newOverlay(st)
 	evm := vm.NewEVM(bctx, sdb, e.cfg.Chain, cfg)
+	overrideEVM(evm, st) // override.go
 	stop := context.AfterFunc(ctx, evm.Cancel)
 	defer stop()
 	msg := (&core.Message{

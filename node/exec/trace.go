@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"reflect"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -294,6 +293,7 @@ func (e *Executor) TraceCall(ctx context.Context, st mstate.Reader, header *type
 	hooked := &hookedOverlay{overlay: sdb, hooks: tracer.Hooks}
 	evm := vm.NewEVM(bctx, hooked, e.cfg.Chain, vmcfg)
 	defer evm.Release()
+	overrideEVM(evm, st) // override.go
 	stop := stopOnEnd(ctx, tracer, evm)
 	msg := (&core.Message{
 		From: from, To: to, Data: data, GasLimit: gas, Nonce: nonce,
@@ -445,13 +445,9 @@ func (s *hookedOverlay) Finalise(rules params.Rules) *bal.ConstructionBlockAcces
 }
 
 // CheckTraceCallConfig refuses what a traced call's configuration asks
-// that the node does not support yet: state and block overrides (an empty
-// one is none) and a transaction index.
+// that the node does not support yet: a transaction index. Its state and
+// block overrides are applied (TraceCallOverrides).
 func CheckTraceCallConfig(cfg *tracers.TraceCallConfig) error {
-	if (cfg.StateOverrides != nil && len(*cfg.StateOverrides) > 0) ||
-		(cfg.BlockOverrides != nil && !reflect.ValueOf(*cfg.BlockOverrides).IsZero()) {
-		return errors.New("state overrides are not supported yet")
-	}
 	if cfg.TxIndex != nil {
 		return errors.New("txIndex is not supported yet")
 	}

@@ -189,6 +189,8 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		return v.serveTraceBlock(ctx, ex, c)
 	case api.MethodTraceCall:
 		return v.serveTraceCall(ctx, ex, c)
+	case api.MethodAccessList:
+		return v.serveAccessList(ctx, ex, c) // override.go
 	case api.MethodMiniBlock:
 		_, raw, err := v.MiniBlock(c.Number)
 		if err != nil {
@@ -224,7 +226,11 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		s := st.Storage(c.Address, c.Key)
 		a.Value = s[:]
 	case api.MethodEstimateGas:
-		gas, aerr := estimateGas(ctx, ex, st, v.callHeader(at), v.BlockHash, c)
+		rd, header, aerr := v.overridden(ex, st, at, c, true) // override.go
+		if aerr != nil {
+			return &api.Answer{At: at, Err: aerr}
+		}
+		gas, aerr := estimateGas(ctx, ex, rd, header, v.BlockHash, c)
 		if aerr != nil {
 			return &api.Answer{At: at, Err: aerr}
 		}
@@ -234,7 +240,11 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		if verr != nil {
 			return &api.Answer{At: at, Err: verr}
 		}
-		out, _, err := ex.Call(ctx, st, v.callHeader(at), v.BlockHash, c.From, callee(c), c.Data, c.Gas, value)
+		rd, header, aerr := v.overridden(ex, st, at, c, true) // override.go
+		if aerr != nil {
+			return &api.Answer{At: at, Err: aerr}
+		}
+		out, _, err := ex.Call(ctx, rd, header, v.BlockHash, c.From, callee(c), c.Data, c.Gas, value)
 		switch {
 		case ctx.Err() != nil:
 			return &api.Answer{At: at, Err: AsError(ctx.Err())}

@@ -144,7 +144,11 @@ func (v *View) serveTraceCall(ctx context.Context, ex *exec.Executor, c *api.Cal
 	if err != nil {
 		return &api.Answer{At: at, Err: AsError(err)}
 	}
-	res, err := ex.TraceCall(ctx, st, v.callHeader(at), v.BlockHash, c.From, callee(c), c.Data, c.Gas, value, cfg)
+	rd, header, aerr := v.traceCallOverridden(ex, c.Trace, st, at) // override.go
+	if aerr != nil {
+		return &api.Answer{At: at, Err: aerr}
+	}
+	res, err := ex.TraceCall(ctx, rd, header, v.BlockHash, c.From, callee(c), c.Data, c.Gas, value, cfg)
 	if aerr := traceChecked(st, err, nil, nil); aerr != nil {
 		return &api.Answer{At: at, Err: aerr}
 	}
@@ -261,8 +265,8 @@ func traceError(err error) *api.Error {
 }
 
 // traceConfig decodes a trace's configuration: go-ethereum's TraceConfig,
-// or a traced call's TraceCallConfig, whose state and block overrides and
-// transaction index are not supported; nil for none.
+// or a traced call's TraceCallConfig, whose transaction index is not
+// supported (its overrides: traceCallOverridden); nil for none.
 func traceConfig(raw []byte, call bool) (*tracers.TraceConfig, *api.Error) {
 	if len(raw) == 0 {
 		return nil, nil

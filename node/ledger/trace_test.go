@@ -261,10 +261,15 @@ func TestTraceCall(t *testing.T) {
 	if f.Type != "CALL" || f.From != from || f.To != nodetest.Setter || f.GasUsed == 0 || call.Err != nil || uint64(f.GasUsed) > call.Gas {
 		t.Fatalf("traced call %+v; estimate %d %v", f, call.Gas, call.Err)
 	}
-	c.Trace = []byte(`{"tracer":"callTracer","stateOverrides":{"` + from.Hex() + `":{"balance":"0x1"}}}`)
-	mustFail(t, ask(t, s, c), api.KindInvalidInput, "state overrides are not supported yet")
-	c.Trace = []byte(`{"blockOverrides":{"number":"0x1"}}`)
-	mustFail(t, ask(t, s, c), api.KindInvalidInput, "state overrides are not supported yet")
+	// Overrides apply (override.go): go-ethereum's refusals come back.
+	c.Trace = []byte(`{"tracer":"callTracer","stateOverrides":{"` + from.Hex() + `":{"state":{},"stateDiff":{}}}}`)
+	mustFail(t, ask(t, s, c), api.KindInvalidTx, "account "+from.Hex()+" has both 'state' and 'stateDiff'")
+	c.Trace = []byte(`{"blockOverrides":{"beaconRoot":"0x0000000000000000000000000000000000000000000000000000000000000001"}}`)
+	mustFail(t, ask(t, s, c), api.KindInvalidTx, `block override "beaconRoot" is not supported`)
+	c.Trace = []byte(`{"tracer":"callTracer","blockOverrides":{"number":"0x1"},"stateOverrides":{"` + from.Hex() + `":{"balance":"0x1"}}}`)
+	if a := ask(t, s, c); a.Err != nil {
+		t.Fatal(a.Err)
+	}
 	c.Trace = []byte(`{"stateOverrides":{},"blockOverrides":{}}`) // empty: none
 	if a := ask(t, s, c); a.Err != nil {
 		t.Fatal(a.Err)

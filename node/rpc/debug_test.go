@@ -186,9 +186,9 @@ func TestDebugTraceCall(t *testing.T) {
 		t.Fatalf("struct logger of a call: gas %d, %d steps", sl.Gas, len(sl.StructLogs))
 	}
 	var res json.RawMessage
-	overrides := map[string]any{"tracer": "callTracer", "stateOverrides": map[string]any{alice.Hex(): map[string]any{"balance": "0x1"}}}
+	overrides := map[string]any{"tracer": "callTracer", "stateOverrides": map[string]any{alice.Hex(): map[string]any{"state": map[string]any{}, "stateDiff": map[string]any{}}}}
 	err := h.raw.CallContext(ctx, &res, "debug_traceCall", args, "latest", overrides)
-	wantTraceError(t, "state overrides", err, -32602, "state overrides are not supported yet")
+	wantTraceError(t, "state overrides", err, -32000, "has both 'state' and 'stateDiff'")
 	err = h.raw.CallContext(ctx, &res, "debug_traceCall", args, "latest", map[string]any{"timeout": "0s"})
 	wantTraceError(t, "timeout", err, -32000, "execution timeout")
 }

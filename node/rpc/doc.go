@@ -33,6 +33,19 @@
 //   - eth_call and eth_estimateGas run with the call's value, which the
 //     sender's balance must cover (as in go-ethereum, gas costs nothing
 //     in a call).
+//   - eth_call and eth_estimateGas take go-ethereum's state overrides
+//     (nonce, code, balance, state, stateDiff, movePrecompileToAddress)
+//     and block overrides (number, time, gasLimit, feeRecipient,
+//     prevRandao, baseFeePerGas, blobBaseFee; difficulty a no-op;
+//     beaconRoot and withdrawals refused), at most api.MaxOverrides bytes
+//     of JSON, with go-ethereum's errors (-32000 "account 0x… has both
+//     'state' and 'stateDiff'", …) (overrides.go); so does debug_traceCall,
+//     in its configuration's stateOverrides and blockOverrides.
+//   - eth_createAccessList (overrides.go) answers go-ethereum's
+//     {accessList, gasUsed, error}: the call run under go-ethereum's
+//     access list tracer until the list settles, sender, recipient and
+//     precompiles left out; it takes state overrides, and reads no
+//     accessList argument (the list starts empty).
 //   - eth_gasPrice is the next block's base fee plus a 1 gwei tip, which
 //     eth_maxPriorityFeePerGas returns. eth_feeHistory covers sealed
 //     blocks only (latest and pending: the newest sealed block), at most
@@ -105,9 +118,9 @@
 //     trace is [{txHash, result}]. A transaction is traced on the state it
 //     ran on, in its block as the sequencer executed it, sealed or open;
 //     only sealed blocks are traced whole ("block #N not found"
-//     otherwise). debug_traceCall runs where eth_call runs; its state and
-//     block overrides and txIndex are refused (-32602 "state overrides
-//     are not supported yet"). The timeout (default 5 s) bounds the whole
+//     otherwise). debug_traceCall runs where eth_call runs, with its state
+//     and block overrides applied as eth_call's; txIndex is refused
+//     (-32602 "txIndex is not supported yet"). The timeout (default 5 s) bounds the whole
 //     call, a block's transactions together, within the node's read
 //     timeout; past it the call fails with -32000 "execution timeout".
 //

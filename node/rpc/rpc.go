@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,31 @@ type Config struct {
 	// for the finalized tag names on a node that does not track finality
 	// (the sequencer).
 	FinalityFrom string
+	// APIs names the namespaces served (go-ethereum's --http.api), from
+	// Namespaces; nil: all of them. A method of a namespace not served
+	// answers -32601; a name not in Namespaces is an error of NewServer.
+	APIs []string
+}
+
+// Namespaces are the JSON-RPC namespaces a Server can serve.
+var Namespaces = []string{"eth", "net", "web3", "realtime", "meganode", "txpool", "debug"}
+
+// served reports which namespaces cfg.APIs selects.
+func (c Config) served() (map[string]bool, error) {
+	on := map[string]bool{}
+	if c.APIs == nil {
+		for _, n := range Namespaces {
+			on[n] = true
+		}
+		return on, nil
+	}
+	for _, n := range c.APIs {
+		if !slices.Contains(Namespaces, n) {
+			return nil, fmt.Errorf("rpc: unknown API namespace %q (want some of %s)", n, strings.Join(Namespaces, ","))
+		}
+		on[n] = true
+	}
+	return on, nil
 }
 
 func (c Config) withDefaults() Config {
@@ -155,6 +181,10 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 	s.rpc.SetHTTPBodyLimit(cfg.MaxBodyBytes)
 	s.rpc.SetWebsocketReadLimit(int64(cfg.MaxBodyBytes))
 	s.rpc.SetBatchLimits(cfg.BatchItems, cfg.BatchBytes)
+	on, err := cfg.served()
+	if err != nil {
+		return nil, err
+	}
 	for name, svc := range map[string]any{
 		"eth":      &ethAPI{s},
 		"net":      &netAPI{s},
@@ -163,15 +193,22 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 		"meganode": &meganodeAPI{s},
 		"txpool":   &txpoolAPI{s},
 	} {
+		if !on[name] {
+			continue
+		}
 		if err := s.rpc.RegisterName(name, svc); err != nil {
 			return nil, fmt.Errorf("rpc: register %s: %w", name, err)
 		}
 	}
-	if err := s.rpc.RegisterName("eth", &filterAPI{s}); err != nil {
-		return nil, fmt.Errorf("rpc: register eth filters: %w", err)
+	if on["eth"] {
+		if err := s.rpc.RegisterName("eth", &filterAPI{s}); err != nil {
+			return nil, fmt.Errorf("rpc: register eth filters: %w", err)
+		}
 	}
-	if err := s.rpc.RegisterName("debug", &debugAPI{s}); err != nil { // debug.go: tracing
-		return nil, fmt.Errorf("rpc: register debug: %w", err)
+	if on["debug"] {
+		if err := s.rpc.RegisterName("debug", &debugAPI{s}); err != nil { // debug.go: tracing
+			return nil, fmt.Errorf("rpc: register debug: %w", err)
+		}
 	}
 	// Origins are not checked: the API holds no keys and signs nothing.
 	s.ws = s.rpc.WebsocketHandler([]string{"*"})
@@ -424,10 +461,14 @@ func (e *ethAPI) GetStorageAt(ctx context.Context, address common.Address, hexKe
 	return hexutil.Bytes(common.BytesToHash(a.Value).Bytes()), nil
 }
 
-// Call is eth_call.
-func (e *ethAPI) Call(ctx context.Context, args transactionArgs, bnh *gethrpc.BlockNumberOrHash) (hexutil.Bytes, error) {
+// Call is eth_call, with go-ethereum's state and block overrides
+// (overrides.go).
+func (e *ethAPI) Call(ctx context.Context, args transactionArgs, bnh *gethrpc.BlockNumberOrHash, so *stateOverride, bo *blockOverrides) (hexutil.Bytes, error) {
 	c := &api.Call{Method: api.MethodCall}
 	if err := args.call(c); err != nil {
+		return nil, err
+	}
+	if err := setOverrides(c, so, bo); err != nil {
 		return nil, err
 	}
 	e.s.capGas(c)
@@ -438,10 +479,13 @@ func (e *ethAPI) Call(ctx context.Context, args transactionArgs, bnh *gethrpc.Bl
 	return hexutil.Bytes(nonNil(a.Value)), nil
 }
 
-// EstimateGas is eth_estimateGas.
-func (e *ethAPI) EstimateGas(ctx context.Context, args transactionArgs, bnh *gethrpc.BlockNumberOrHash) (hexutil.Uint64, error) {
+// EstimateGas is eth_estimateGas, with overrides as eth_call's.
+func (e *ethAPI) EstimateGas(ctx context.Context, args transactionArgs, bnh *gethrpc.BlockNumberOrHash, so *stateOverride, bo *blockOverrides) (hexutil.Uint64, error) {
 	c := &api.Call{Method: api.MethodEstimateGas}
 	if err := args.call(c); err != nil {
+		return 0, err
+	}
+	if err := setOverrides(c, so, bo); err != nil {
 		return 0, err
 	}
 	e.s.capGas(c)

@@ -89,9 +89,12 @@ func (c P2PConfig) withDefaults() P2PConfig {
 // Received counts messages delivered, direct and gossiped; ReceiveRefused
 // those refused for their size. Published counts gossip messages handed to
 // pubsub; PublishDropped those refused or dropped. Peers is the number of
-// peers connected now.
+// peers connected now. SentBytes and ReceivedBytes count the payload bytes
+// of the messages counted by Sent and Published, and by Received (framing
+// and libp2p's own traffic aside).
 type P2PMetrics struct {
 	Sent, SendDropped, Received, ReceiveRefused, Published, PublishDropped, Peers uint64
+	SentBytes, ReceivedBytes                                                      uint64
 }
 
 // MsgProtocol is the libp2p stream protocol of direct messages: a
@@ -165,6 +168,7 @@ type P2P struct {
 	static []peer.AddrInfo
 
 	sent, sendDropped, received, receiveRefused, published, publishDropped atomic.Uint64
+	sentBytes, receivedBytes                                               atomic.Uint64
 }
 
 var _ Network = (*P2P)(nil)
@@ -327,6 +331,8 @@ func (p *P2P) Metrics() P2PMetrics {
 		Published:      p.published.Load(),
 		PublishDropped: p.publishDropped.Load(),
 		Peers:          uint64(len(p.host.Network().Peers())),
+		SentBytes:      p.sentBytes.Load(),
+		ReceivedBytes:  p.receivedBytes.Load(),
 	}
 }
 
@@ -354,6 +360,8 @@ func (p *P2P) Send(to node.NodeID, msg []byte) {
 	if id == p.self {
 		p.sent.Add(1)
 		p.received.Add(1)
+		p.sentBytes.Add(uint64(len(msg)))
+		p.receivedBytes.Add(uint64(len(msg)))
 		p.deliver(to, msg)
 		return
 	}
@@ -464,6 +472,9 @@ func (p *P2P) write(w *peerWriter) {
 			err := writeBatch(s, bw, batch)
 			if err == nil {
 				p.sent.Add(uint64(len(batch)))
+				for _, m := range batch {
+					p.sentBytes.Add(uint64(len(m)))
+				}
 				break
 			}
 			_ = s.Reset()
@@ -587,6 +598,7 @@ func (p *P2P) handleStream(s network.Stream) {
 			return
 		}
 		p.received.Add(1)
+		p.receivedBytes.Add(uint64(len(msg)))
 		p.deliver(node.NodeID(from.String()), msg)
 	}
 }
@@ -693,6 +705,7 @@ func (p *P2P) read(sub *pubsub.Subscription) {
 			continue
 		}
 		p.received.Add(1)
+		p.receivedBytes.Add(uint64(len(m.Data)))
 		p.deliver(node.NodeID(from.String()), m.Data)
 	}
 }
@@ -735,6 +748,7 @@ func (p *P2P) publisher() {
 			continue
 		}
 		p.published.Add(1)
+		p.sentBytes.Add(uint64(len(it.msg)))
 	}
 }
 

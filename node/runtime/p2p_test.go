@@ -216,6 +216,11 @@ func TestP2PLineTopology(t *testing.T) {
 	if mb.Peers < 2 || mb.Sent < 2 || mb.Received < 2 || mb.Published == 0 || mb.SendDropped != 0 {
 		t.Errorf("B's metrics: %+v", mb)
 	}
+	// Bytes: at least one byte per message counted (every message here has
+	// a payload), and no more than the messages could hold.
+	if mb.SentBytes < mb.Sent+mb.Published || mb.ReceivedBytes < mb.Received || mb.SentBytes > (mb.Sent+mb.Published)<<20 {
+		t.Errorf("B's byte counts: %+v", mb)
+	}
 	t.Logf("metrics A %+v B %+v C %+v", a.p.Metrics(), mb, c.p.Metrics())
 
 	for _, n := range nodes {
