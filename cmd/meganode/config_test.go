@@ -194,3 +194,39 @@ func TestProtectionFlags(t *testing.T) {
 		}
 	}
 }
+
+// A devnet started again takes its --log-format: the devnet passes it to
+// every node as a flag after the config file the devnet wrote when it was
+// made, and the flag wins over the file. Without the flag, the file's
+// format stands.
+func TestDevnetLogFormatAppliesOnRestart(t *testing.T) {
+	dir := t.TempDir()
+	plan, err := prepareDevnet(dir, 1, 1, 18545, 38300, 19100, 10*time.Millisecond, 100, "text", DevGasLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{{[]string{"--log-format", "json"}, "json"}, {nil, "text"}} {
+		fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
+		fs.String("log-format", "text", "")
+		fs.String("dir", "devnet", "")
+		if err := fs.Parse(append(tc.args, "--dir", dir)); err != nil {
+			t.Fatal(err)
+		}
+		// Started again: the plan and its config files are reused.
+		again, err := prepareDevnet(dir, 1, 1, 18545, 38300, 19100, 10*time.Millisecond, 100, "json", DevGasLimit)
+		if err != nil || again.Nodes[0].Config != plan.Nodes[0].Config {
+			t.Fatalf("restart: %v", err)
+		}
+		node := append([]string{"--config", again.Nodes[0].Config}, nodeFlags(fs)...)
+		c, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.LogFormat != tc.want {
+			t.Fatalf("devnet flags %v: the node logs in %q, want %q", tc.args, c.LogFormat, tc.want)
+		}
+	}
+}

@@ -103,7 +103,7 @@ runs until Ctrl-C, which stops every node gracefully.`)
 	if *prepare {
 		return 0
 	}
-	return runDevnet(plan, stdout, stderr)
+	return runDevnet(plan, nodeFlags(fs), stdout, stderr)
 }
 
 // prepareDevnet writes a devnet into dir, or reads the one there; a new
@@ -262,9 +262,24 @@ func printPlan(w io.Writer, dir string, plan *devnetPlan) {
 	}
 }
 
-// runDevnet starts every node as a process of this binary and waits for
-// a signal, which it passes on; then it waits for them to stop.
-func runDevnet(plan *devnetPlan, stdout, stderr io.Writer) int {
+// nodeFlags are the devnet's flags given on its command line that every
+// node takes too, as flags, so that they apply when an existing devnet
+// starts again (its nodes' config files were written when it was made,
+// and flags win over them): the log format.
+func nodeFlags(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "log-format" {
+			out = append(out, "--log-format", f.Value.String())
+		}
+	})
+	return out
+}
+
+// runDevnet starts every node as a process of this binary, with flags
+// after its config, and waits for a signal, which it passes on; then it
+// waits for them to stop.
+func runDevnet(plan *devnetPlan, flags []string, stdout, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
@@ -278,7 +293,7 @@ func runDevnet(plan *devnetPlan, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
 			return 1
 		}
-		cmd := exec.Command(exe, n.Role, "--config", n.Config)
+		cmd := exec.Command(exe, append([]string{n.Role, "--config", n.Config}, flags...)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintf(stderr, "meganode devnet: starting %s: %v\n", n.Name, err)
