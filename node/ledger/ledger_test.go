@@ -67,6 +67,7 @@ func produce(t *testing.T, n, K int) *stream {
 	signer := types.LatestSignerForChainID(big.NewInt(testChainID))
 	nonces := make([]uint64, len(s.keys))
 	for i := range n {
+		var reqs []*fakeReq
 		for j := range i % 3 { // 0, 1 or 2 transactions
 			ki := (i + j) % len(s.keys)
 			to, data, gas := sink, []byte(nil), uint64(21_000)
@@ -82,12 +83,18 @@ func produce(t *testing.T, n, K int) *stream {
 			raw, _ := tx.MarshalBinary()
 			req := &fakeReq{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
 			seq.OnRequest(req)
+			reqs = append(reqs, req)
+		}
+		env.Clock = env.Clock.Add(10 * time.Millisecond)
+		env.RunDue(t, seq)
+		for _, req := range reqs { // answered once durable
+			if len(req.Answers) != 1 {
+				t.Fatalf("send: %d answers", len(req.Answers))
+			}
 			if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
 				t.Fatalf("send: %v %v", err, a.Err)
 			}
 		}
-		env.Clock = env.Clock.Add(10 * time.Millisecond)
-		env.RunDue(t, seq)
 		if len(env.Published) != i+1 {
 			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}

@@ -159,11 +159,16 @@ func send(t *testing.T, s *chaintest.Stream, key int, to *common.Address, gas ui
 		GasFeeCap: big.NewInt(10 * params.GWei), Gas: gas, To: to, Data: data,
 	})
 	raw, _ := tx.MarshalBinary()
-	if a := ask(t, s, &api.Call{Method: api.MethodSendTx, Raw: raw}); a.Err != nil {
-		t.Fatal(a.Err)
-	}
+	req := &nodetest.Req{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
+	s.Seq.OnRequest(req)
 	s.Env.Clock = s.Env.Clock.Add(10 * time.Millisecond)
 	s.Env.RunDue(t, s.Seq)
+	if len(req.Answers) != 1 { // answered once its mini-block is durable
+		t.Fatalf("send: %d answers", len(req.Answers))
+	}
+	if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
+		t.Fatalf("send: %v %+v", err, a)
+	}
 	return tx
 }
 

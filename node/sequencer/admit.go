@@ -140,8 +140,20 @@ func (s *Sequencer) send(req node.Request, c *api.Call) {
 		}
 	}
 	if !sync {
-		api.Reply(req, &api.Answer{Hash: h}, nil)
 		s.pump()
+		// A transaction that just executed is answered once its receipt
+		// is durable, so that a client asking for it next finds it (most
+		// clients poll at once, then wait a second); one that waits in the
+		// pool, or with no room to wait, is answered now.
+		if _, ran := s.executed[h]; ran && !known && s.nwaiters < s.cfg.MaxWaiters && len(s.waiters[h]) < s.cfg.MaxWaitersPerTx {
+			if len(s.waiters[h]) == 0 {
+				s.order = append(s.order, h)
+			}
+			s.waiters[h] = append(s.waiters[h], waiter{req: req, deadline: s.env.Now().Add(s.cfg.SyncTimeout), hashOnly: true})
+			s.nwaiters++
+			return
+		}
+		api.Reply(req, &api.Answer{Hash: h}, nil)
 		return
 	}
 	if err := s.wait(req, h, c.TimeoutMs); err != nil {

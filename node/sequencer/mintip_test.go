@@ -53,11 +53,12 @@ func TestMinTip(t *testing.T) {
 	if _, err := h.seq.Admit(enc(t, one)); err != nil {
 		t.Fatalf("Admit of a 1-wei tip: %v", err)
 	}
-	if a := answer(t, h.send(api.MethodSendTx, enc(t, one))); a.Err != nil {
-		t.Fatalf("send of a 1-wei tip: %v", a.Err)
-	}
+	r := h.send(api.MethodSendTx, enc(t, one))
 	if mb := h.tick(); len(mb.Txs) != 1 || mb.Txs[0].Hash() != one.Hash() {
 		t.Fatalf("mini-block %d holds %d transactions, want the 1-wei one", mb.Header.Number, len(mb.Txs))
+	}
+	if a := answer(t, r); a.Err != nil || a.Hash != one.Hash() {
+		t.Fatalf("send of a 1-wei tip: %+v", a)
 	}
 	// Below the base fee (1 gwei at genesis), with a tip the minimum takes.
 	low := types.MustSignNewTx(f.keys[1], f.signer, &types.DynamicFeeTx{
@@ -80,7 +81,7 @@ func TestMinTip(t *testing.T) {
 	}
 
 	h = newHarness(t, f, func(c *Config) { c.MinTip = new(big.Int) })
-	if a := answer(t, h.send(api.MethodSendTx, enc(t, f.tipped(f.keys[0], 0, new(big.Int))))); a.Err != nil {
+	if a := h.sendAsync(enc(t, f.tipped(f.keys[0], 0, new(big.Int)))); a.Err != nil {
 		t.Fatalf("zero tip with no minimum: %v", a.Err)
 	}
 	if _, err := New(Config{Genesis: f.gen, Key: f.seqKey, MinTip: big.NewInt(-1)}); err == nil {

@@ -158,6 +158,21 @@ func (h *harness) send(m api.Method, raw []byte) *fakeReq {
 	return h.call(&api.Call{Method: m, Raw: raw})
 }
 
+// sendAsync sends raw with eth_sendRawTransaction and returns its answer,
+// ticking while it has none: a transaction that executes at once is
+// answered once its mini-block is durable.
+func (h *harness) sendAsync(raw []byte) *api.Answer {
+	h.t.Helper()
+	r := h.send(api.MethodSendTx, raw)
+	for range 3 {
+		if len(r.Answers) > 0 {
+			break
+		}
+		h.tick()
+	}
+	return answer(h.t, r)
+}
+
 // answer decodes the one answer r got.
 func answer(t testing.TB, r *fakeReq) *api.Answer {
 	t.Helper()
@@ -278,7 +293,7 @@ func TestBadSendsGetTheirKind(t *testing.T) {
 	f := newFixture()
 	h := newHarness(t, f, func(c *Config) { c.Pool.MaxGap = 4 })
 	// One executed transaction, for "nonce too low".
-	if a := answer(t, h.send(api.MethodSendTx, enc(t, f.tx(f.keys[1], 0, sink, 1, 21_000, nil)))); a.Err != nil {
+	if a := h.sendAsync(enc(t, f.tx(f.keys[1], 0, sink, 1, 21_000, nil))); a.Err != nil {
 		t.Fatal(a.Err)
 	}
 	h.tick()
@@ -769,5 +784,33 @@ func TestSyncSendTimesOutButStaysPooled(t *testing.T) {
 	h.send(api.MethodSendTx, enc(t, f.tx(f.keys[0], 0, sink, 1, 21_000, nil)))
 	if mb := h.tick(); len(mb.Txs) != 2 || mb.Txs[1].Hash() != tx1.Hash() {
 		t.Fatalf("after the gap filled: %d txs", len(mb.Txs))
+	}
+}
+
+// eth_sendRawTransaction of a transaction that executes at once answers
+// its hash only once the mini-block holding it is durable, so that the
+// client's first receipt poll finds the receipt; one that waits in the
+// pool (a nonce gap) is answered at once.
+func TestPlainSendAnsweredOnceItsReceiptIsDurable(t *testing.T) {
+	f := newFixture()
+	h := newHarness(t, f, func(c *Config) { c.Pool.MaxGap = 4 })
+	tx := f.tx(f.keys[0], 0, sink, 7, 21_000, nil)
+	r := h.send(api.MethodSendTx, enc(t, tx))
+	if len(r.Answers) != 0 {
+		t.Fatal("answered before its mini-block was durable")
+	}
+	if rc := h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}); answer(t, rc).Err == nil {
+		t.Fatal("a receipt served before its mini-block was durable")
+	}
+	h.tick()
+	if a := answer(t, r); a.Err != nil || a.Hash != tx.Hash() {
+		t.Fatalf("answer %+v", a)
+	}
+	if a := answer(t, h.call(&api.Call{Method: api.MethodReceipt, Hash: tx.Hash()})); a.Err != nil || a.Receipt == nil {
+		t.Fatalf("receipt right after the hash: %+v", a)
+	}
+	gapped := h.send(api.MethodSendTx, enc(t, f.tx(f.keys[1], 2, sink, 1, 21_000, nil)))
+	if a := answer(t, gapped); a.Err != nil {
+		t.Fatalf("a gapped send: %+v", a)
 	}
 }

@@ -67,6 +67,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 	signer := types.LatestSignerForChainID(big.NewInt(nodetest.ChainID))
 	nonces := make([]uint64, len(s.Keys))
 	for i := range n {
+		var reqs []*nodetest.Req
 		for j := range 1 + i%2 {
 			ki := (i + j) % len(s.Keys)
 			to, data, gas := nodetest.Sink, []byte(nil), uint64(21_000)
@@ -82,12 +83,18 @@ func Produce(t testing.TB, n, K int) *Stream {
 			raw, _ := tx.MarshalBinary()
 			req := &nodetest.Req{Call: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
 			seq.OnRequest(req)
+			reqs = append(reqs, req)
+		}
+		env.Clock = env.Clock.Add(10 * time.Millisecond)
+		env.RunDue(t, seq)
+		for _, req := range reqs { // answered once durable
+			if len(req.Answers) != 1 {
+				t.Fatalf("send: %d answers", len(req.Answers))
+			}
 			if a, err := api.DecodeAnswer(req.Answers[0]); err != nil || a.Err != nil {
 				t.Fatalf("send: %v %v", err, a.Err)
 			}
 		}
-		env.Clock = env.Clock.Add(10 * time.Millisecond)
-		env.RunDue(t, seq)
 		if len(env.Published) != i+1 {
 			t.Fatalf("published %d mini-blocks after %d ticks", len(env.Published), i+1)
 		}
