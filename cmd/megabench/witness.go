@@ -264,9 +264,14 @@ func produceBlocks(w *workload, key *ecdsa.PrivateKey, perBlock, blocks int) ([]
 	for b := range blocks {
 		txs := w.raw[b*perBlock : (b+1)*perBlock]
 		for m := range witnessMinis {
+			var reqs []*sendReq
 			for _, raw := range txs[m*perBlock/witnessMinis : (m+1)*perBlock/witnessMinis] {
 				req := &sendReq{body: (&api.Call{Method: api.MethodSendTx, Raw: raw}).Encode()}
 				seq.OnRequest(req)
+				reqs = append(reqs, req)
+			}
+			env.advance(seq, witnessTick)
+			for _, req := range reqs { // a send that executed is answered once durable
 				a, err := api.DecodeAnswer(req.answer)
 				if err == nil && a.Err != nil {
 					err = a.Err
@@ -275,7 +280,6 @@ func produceBlocks(w *workload, key *ecdsa.PrivateKey, perBlock, blocks int) ([]
 					return nil, fmt.Errorf("sequencer: send to block %d: %w", b+1, err)
 				}
 			}
-			env.advance(seq, witnessTick)
 		}
 		if len(env.bundles) != b+1 {
 			return nil, fmt.Errorf("sequencer: %d blocks sealed after %d of %d mini-blocks each; its log:\n%s",
