@@ -26,6 +26,10 @@
 //     the transaction and its logs) is the zero hash until the block seals.
 //   - eth_getTransactionByHash and eth_getTransactionReceipt answer null
 //     for a transaction not executed yet (one waiting in the pool).
+//   - eth_sendRawTransaction answers the hash of a transaction that
+//     executes at once when the mini-block holding it is durable, so that
+//     a client's first receipt poll finds the receipt; one that waits in
+//     the pool (a nonce gap, no room) is answered at once.
 //   - eth_sendRawTransactionSync and realtime_sendRawTransaction
 //     (EIP-7966) return the receipt once the mini-block holding the
 //     transaction is durable; past the timeout they fail with code 4 and
