@@ -74,19 +74,7 @@ func (e *Executor) CreateAccessList(ctx context.Context, st mstate.Reader, heade
 
 // runAccessList runs msg once under tracer, on a fresh overlay of st.
 func (e *Executor) runAccessList(ctx context.Context, st mstate.Reader, header *types.Header, getHash vm.GetHashFunc, tracer *gethlogger.AccessListTracer, msg *core.Message) (*core.ExecutionResult, error) {
-	bctx := vm.BlockContext{
-		CanTransfer: core.CanTransfer,
-		Transfer:    core.Transfer,
-		GetHash:     getHash,
-		Coinbase:    header.Coinbase,
-		GasLimit:    max(header.GasLimit, msg.GasLimit),
-		BlockNumber: new(big.Int).Set(header.Number),
-		Time:        header.Time,
-		Difficulty:  new(big.Int),
-		BaseFee:     new(big.Int),
-	}
-	random := header.MixDigest
-	bctx.Random = &random
+	bctx := callBlockContext(header, getHash, msg.GasLimit)
 	cfg := e.cfg.VM
 	cfg.Tracer, cfg.NoBaseFee = tracer.Hooks(), true
 	evm := vm.NewEVM(bctx, newOverlay(st), e.cfg.Chain, cfg)

@@ -40,19 +40,7 @@ func (e *Executor) Call(ctx context.Context, st mstate.Reader, header *types.Hea
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("call: %w", err)
 	}
-	bctx := vm.BlockContext{
-		CanTransfer: core.CanTransfer,
-		Transfer:    core.Transfer,
-		GetHash:     getHash,
-		Coinbase:    header.Coinbase,
-		GasLimit:    max(header.GasLimit, gas),
-		BlockNumber: new(big.Int).Set(header.Number),
-		Time:        header.Time,
-		Difficulty:  new(big.Int),
-		BaseFee:     new(big.Int),
-	}
-	random := header.MixDigest
-	bctx.Random = &random
+	bctx := callBlockContext(header, getHash, gas)
 	cfg := e.cfg.VM
 	cfg.NoBaseFee = true
 	sdb := newOverlay(st)
@@ -80,4 +68,24 @@ func (e *Executor) Call(ctx context.Context, st mstate.Reader, header *types.Hea
 		return nil, result.UsedGas, fmt.Errorf("call: %w", result.Err)
 	}
 	return result.ReturnData, result.UsedGas, nil
+}
+
+// callBlockContext is the block a call (eth_call, a traced call, an
+// access list's runs) pretends to run in: header's number, time, coinbase
+// and randomness, a gas limit that holds the call's gas, and no base fee
+// (calls pay nothing).
+func callBlockContext(header *types.Header, getHash vm.GetHashFunc, gas uint64) vm.BlockContext {
+	random := header.MixDigest
+	return vm.BlockContext{
+		CanTransfer: core.CanTransfer,
+		Transfer:    core.Transfer,
+		GetHash:     getHash,
+		Coinbase:    header.Coinbase,
+		GasLimit:    max(header.GasLimit, gas),
+		BlockNumber: new(big.Int).Set(header.Number),
+		Time:        header.Time,
+		Difficulty:  new(big.Int),
+		BaseFee:     new(big.Int),
+		Random:      &random,
+	}
 }

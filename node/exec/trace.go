@@ -267,19 +267,7 @@ func (e *Executor) TraceCall(ctx context.Context, st mstate.Reader, header *type
 	if err := ctx.Err(); err != nil {
 		return nil, traceEnded(err)
 	}
-	bctx := vm.BlockContext{
-		CanTransfer: core.CanTransfer,
-		Transfer:    core.Transfer,
-		GetHash:     getHash,
-		Coinbase:    header.Coinbase,
-		GasLimit:    max(header.GasLimit, gas),
-		BlockNumber: new(big.Int).Set(header.Number),
-		Time:        header.Time,
-		Difficulty:  new(big.Int),
-		BaseFee:     new(big.Int),
-	}
-	random := header.MixDigest
-	bctx.Random = &random
+	bctx := callBlockContext(header, getHash, gas)
 	sdb := newOverlay(st)
 	// The transaction the tracers are shown, as go-ethereum builds it
 	// from the call's arguments.

@@ -195,14 +195,22 @@ func (v *View) traceHeader(ex *exec.Executor, n uint64) (*types.Header, common.H
 }
 
 // openHeader is the header of the block after parent whose first
-// mini-block is at firstMicros, as the sequencer derives it (its
-// nextHeader) but for the coinbase, which the chain does not carry before
-// the block seals: the parent's (the sequencer's coinbase is a setting,
-// the same for every block; the genesis block's may differ).
+// mini-block is at firstMicros, as the sequencer derives it, but for the
+// coinbase, which the chain does not carry before the block seals: the
+// parent's (the sequencer's coinbase is a setting, the same for every
+// block; the genesis block's may differ).
 func openHeader(cc *params.ChainConfig, parent *types.Header, firstMicros uint64) *types.Header {
+	return NextHeader(cc, parent, firstMicros, parent.Coinbase)
+}
+
+// NextHeader derives the header of the block after parent, opened at
+// firstMicros (the time of its first mini-block), paying coinbase: the
+// sequencer opens each block with it, and a trace of the open block
+// rebuilds it.
+func NextHeader(cc *params.ChainConfig, parent *types.Header, firstMicros uint64, coinbase common.Address) *types.Header {
 	t := max(parent.Time+1, firstMicros/1_000_000)
 	h := &types.Header{
-		ParentHash: parent.Hash(), UncleHash: types.EmptyUncleHash, Coinbase: parent.Coinbase,
+		ParentHash: parent.Hash(), UncleHash: types.EmptyUncleHash, Coinbase: coinbase,
 		Number: new(big.Int).Add(parent.Number, common.Big1), GasLimit: parent.GasLimit, Time: t,
 		Difficulty: new(big.Int), MixDigest: crypto.Keccak256Hash(parent.Hash().Bytes()),
 		BaseFee: eip1559.CalcBaseFee(cc, parent),

@@ -3,7 +3,6 @@ package rpc_test
 import (
 	"encoding/json"
 	"math/big"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -148,26 +147,6 @@ func TestPeerCount(t *testing.T) {
 }
 
 type peered struct{ *seqBackend }
-
-// serve starts a server over b and returns a client of it over HTTP.
-func serve(t *testing.T, b rpc.Backend, cfg rpc.Config) *gethrpc.Client {
-	t.Helper()
-	srv, err := rpc.NewServer(b, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Stop()
-		hs.Close()
-	})
-	client, err := gethrpc.DialHTTP(hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	return client
-}
 
 func (peered) PeerCount() int { return 5 }
 

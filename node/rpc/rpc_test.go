@@ -49,6 +49,15 @@ func newHarness(t *testing.T) *harness {
 func newHarnessWith(t *testing.T, cfg rpc.Config) *harness {
 	t.Helper()
 	b := newSeqBackend(t)
+	srv, hs, raw := serveOn(t, b, cfg)
+	return &harness{t: t, b: b, srv: srv, http: hs, ec: ethclient.NewClient(raw), raw: raw,
+		signer: types.LatestSignerForChainID(big.NewInt(nodetest.ChainID)), nonces: map[common.Address]uint64{}}
+}
+
+// serveOn starts a server over b and returns it, its HTTP server, and a
+// client of it; all stop with the test.
+func serveOn(t *testing.T, b rpc.Backend, cfg rpc.Config) (*rpc.Server, *httptest.Server, *gethrpc.Client) {
+	t.Helper()
 	srv, err := rpc.NewServer(b, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -58,13 +67,19 @@ func newHarnessWith(t *testing.T, cfg rpc.Config) *harness {
 		srv.Stop()
 		hs.Close()
 	})
-	raw, err := gethrpc.DialHTTP(hs.URL)
+	client, err := gethrpc.DialHTTP(hs.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(raw.Close)
-	return &harness{t: t, b: b, srv: srv, http: hs, ec: ethclient.NewClient(raw), raw: raw,
-		signer: types.LatestSignerForChainID(big.NewInt(nodetest.ChainID)), nonces: map[common.Address]uint64{}}
+	t.Cleanup(client.Close)
+	return srv, hs, client
+}
+
+// serve starts a server over b and returns a client of it over HTTP.
+func serve(t *testing.T, b rpc.Backend, cfg rpc.Config) *gethrpc.Client {
+	t.Helper()
+	_, _, client := serveOn(t, b, cfg)
+	return client
 }
 
 func (h *harness) ctx() context.Context {

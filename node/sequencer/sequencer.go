@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/consensus/misc/eip1559"
-	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/meganode/meganode/node"
@@ -239,23 +236,7 @@ func (s *Sequencer) fail(err error) {
 // nextHeader derives the header of the block after parent, opened at
 // firstMicros (the time of its first mini-block).
 func (s *Sequencer) nextHeader(parent *types.Header, firstMicros uint64) *types.Header {
-	cc := s.cfg.Genesis.Config
-	t := max(parent.Time+1, firstMicros/1_000_000)
-	h := &types.Header{
-		ParentHash: parent.Hash(), UncleHash: types.EmptyUncleHash, Coinbase: s.cfg.Coinbase,
-		Number: new(big.Int).Add(parent.Number, common.Big1), GasLimit: parent.GasLimit, Time: t,
-		Difficulty: new(big.Int), MixDigest: crypto.Keccak256Hash(parent.Hash().Bytes()),
-		BaseFee: eip1559.CalcBaseFee(cc, parent),
-	}
-	if cc.IsShanghai(h.Number, t) {
-		h.WithdrawalsHash = &types.EmptyWithdrawalsHash
-	}
-	if cc.IsCancun(h.Number, t) {
-		zero, excess := common.Hash{}, eip4844.CalcExcessBlobGas(cc, parent, t)
-		var used uint64
-		h.ExcessBlobGas, h.BlobGasUsed, h.ParentBeaconRoot = &excess, &used, &zero
-	}
-	return h
+	return ledger.NextHeader(s.cfg.Genesis.Config, parent, firstMicros, s.cfg.Coinbase)
 }
 
 // recording is the state the open block executes on: the ledger's, with
