@@ -1,7 +1,8 @@
 // The node's API through ethers v6, beyond erc20.mjs: contract events over
 // HTTP filters, eth_getProof verified against the block's state root,
 // debug_traceTransaction's callTracer, txpool_status, eth_getBlockReceipts,
-// a send through a fullnode, and eth_call with a state override. Each check
+// a send through a fullnode, eth_call with a state override, and receipts
+// that name blocks which exist (wait() then getBlock()). Each check
 // prints one "ok" line; any failure prints it and exits 1.
 //
 //   node clients/node/ethers-api.mjs --rpc URL --fullnode-rpc URL [--account 1] [--transfers 10]
@@ -230,6 +231,56 @@ async function main() {
       equal("eth_call without it", await rpc(url, "eth_call", [{ to: probe }, "latest"]), "0x");
       ok("eth_call: state override of code and balance applied");
     }
+
+    // 8. A receipt names a block that exists: wait() then getBlock(), at
+    // least one confirmation, the receipt's and the logs' block hash the
+    // block's, and every hash handed out still the same at the end.
+    const payer = new ethers.Wallet(devKey(account + 1), provider);
+    const given = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const stx = await payer.sendTransaction({ to: payee, value: 1n });
+      const srcpt = await stx.wait(1, WAIT_MS);
+      const waited = performance.now() - t0;
+      check(BigInt(srcpt.blockHash) !== 0n, `receipt of ${stx.hash} has a zero block hash`);
+      const sblock = await srcpt.getBlock();
+      check(sblock !== null, `receipt.getBlock() of block ${srcpt.blockNumber}: null`);
+      equal("receipt.getBlock().hash", sblock.hash, srcpt.blockHash);
+      check(sblock.transactions.includes(stx.hash), `block ${sblock.number} lacks ${stx.hash}`);
+      const conf = await srcpt.confirmations();
+      check(conf >= 1, `confirmations() ${conf} right after wait()`);
+      const byNumber = await provider.getBlock(srcpt.blockNumber);
+      equal("getBlock(receipt.blockNumber).hash", byNumber.hash, srcpt.blockHash);
+      check(BigInt(await provider.send("eth_blockNumber", [])) >= BigInt(srcpt.blockNumber), "eth_blockNumber behind the receipt's block");
+      given.push([srcpt.blockNumber, srcpt.blockHash]);
+      if (i === 0) ok(`wait() then getBlock(): block ${srcpt.blockNumber} ${srcpt.blockHash}, ${conf} confirmation(s), ${waited.toFixed(1)} ms`);
+    }
+    const withLogs = await erc20.connect(signer).transfer(payee, 1n); // signer: the NonceManager lost count in 4.
+    const lrcpt = await withLogs.wait(1, WAIT_MS);
+    check(lrcpt.logs.length > 0 && lrcpt.logs.every((l) => l.blockHash === lrcpt.blockHash && BigInt(l.blockHash) !== 0n), "a log's block hash is not its receipt's");
+    given.push([lrcpt.blockNumber, lrcpt.blockHash]);
+    // eth_call at latest runs in exactly the block eth_getBlockByNumber
+    // ("latest") describes: code that returns NUMBER (NUMBER PUSH0 MSTORE
+    // PUSH1 32 PUSH0 RETURN), called between two reads of the latest block.
+    const numberProbe = { [ethers.Wallet.createRandom().address]: { code: "0x435f5260205ff3" } };
+    const [probeAddr] = Object.keys(numberProbe);
+    for (let i = 0; i < 5; i++) {
+      const before = BigInt((await provider.send("eth_getBlockByNumber", ["latest", false])).number);
+      const called = BigInt(await rpc(url, "eth_call", [{ to: probeAddr }, "latest", numberProbe]));
+      const after = BigInt((await provider.send("eth_getBlockByNumber", ["latest", false])).number);
+      check(before <= called && called <= after, `eth_call at latest ran in block ${called}, latest was ${before} then ${after}`);
+      const pending = BigInt(await rpc(url, "eth_call", [{ to: probeAddr }, "pending", numberProbe]));
+      check(pending >= called, `eth_call at pending ran in block ${pending}, before latest ${called}`);
+    }
+    ok("eth_call at latest runs in the latest block; pending at or after it");
+    // pending counts what latest does not yet: never less.
+    const pendingNonce = await provider.getTransactionCount(payer.address, "pending");
+    const latestNonce = await provider.getTransactionCount(payer.address, "latest");
+    check(pendingNonce >= latestNonce, `pending nonce ${pendingNonce} below latest ${latestNonce}`);
+    for (const [n, hash] of given) {
+      equal(`block ${n}'s hash, asked again`, (await provider.getBlock(n)).hash, hash);
+    }
+    ok(`${given.length} block hashes given out in receipts are still the blocks' hashes`);
 
     console.log(`ethers api: all checks passed (token ${address}, ${transfers} transfers)`);
   } finally {

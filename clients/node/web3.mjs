@@ -63,6 +63,15 @@ async function main() {
   check(ms < 500, `sendSignedTransaction took ${ms.toFixed(1)} ms: web3.js waited for its second poll`);
   ok(`sendSignedTransaction: transfer confirmed in ${ms.toFixed(1)} ms`);
 
+  // The receipt's block exists, by hash and by number, and holds the
+  // transaction: no waiting for a seal.
+  check(BigInt(tr.blockHash) !== 0n, `receipt of ${hash} has a zero block hash`);
+  const byHash = await web3.eth.getBlock(tr.blockHash);
+  check(byHash && byHash.transactions.includes(hash), `getBlock(${tr.blockHash}) lacks ${hash}`);
+  equal("getBlock(receipt.blockNumber).hash", (await web3.eth.getBlock(tr.blockNumber)).hash, tr.blockHash);
+  check((await web3.eth.getBlockNumber()) >= tr.blockNumber, "getBlockNumber behind the receipt's block");
+  ok(`getBlock after the receipt: block ${tr.blockNumber} ${tr.blockHash}`);
+
   // A contract call.
   equal("balanceOf(recipient)", await erc20.methods.balanceOf(recipient).call(), 7n);
   equal("balanceOf(deployer)", await erc20.methods.balanceOf(acct.address).call(), supply - 7n);

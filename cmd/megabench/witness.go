@@ -247,7 +247,7 @@ func statelessRoots(cc *params.ChainConfig, o *chain.Opened, wit *stateless.Witn
 func produceBlocks(w *workload, key *ecdsa.PrivateKey, perBlock, blocks int) ([][]byte, error) {
 	seq, err := sequencer.New(sequencer.Config{
 		Genesis: w.gen, Key: key, Coinbase: coinbase,
-		MiniBlockInterval: witnessTick, MiniBlocksPerBlock: witnessMinis, MinGap: -1,
+		MiniBlockInterval: witnessTick, MiniBlocksPerBlock: witnessMinis, MinGap: -1, BlockGap: -1,
 	})
 	if err != nil {
 		return nil, err

@@ -25,8 +25,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rlp"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -383,10 +385,17 @@ func (b *gethBench) measure(ctx context.Context, name string, srv *benchServer, 
 	// A fixed rate.
 	or := o
 	or.senders, or.rate, or.paced = b.o.rateSenders, b.o.rate, true
+	rateName := fmt.Sprintf("%s_at_%.0ftps", name, b.o.rate)
+	blocks0, err := c.newestHeader(ctx)
+	if err != nil {
+		return err
+	}
 	if res, err = driveLoad(ctx, c, or, setup); err != nil {
 		return err
 	}
-	rateName := fmt.Sprintf("%s_at_%.0ftps", name, b.o.rate)
+	if err := b.blockFigures(ctx, rateName, c, blocks0, res.Elapsed); err != nil {
+		return err
+	}
 	b.figs.set(rateName+"_tps", res.tps(), "tx/s", 0)
 	b.latency(rateName, res)
 	b.logf("%s: %d transfers at %.0f tx/s asked, %.0f tx/s got (%d failed)", name, res.Confirmed, b.o.rate, res.tps(), res.Failed)
@@ -432,9 +441,18 @@ func (b *gethBench) saturate(ctx context.Context, name, suffix string, c *loadCl
 	if err != nil {
 		return err
 	}
+	blocks0, err := c.newestHeader(ctx)
+	if err != nil {
+		return err
+	}
 	res, err := driveLoad(ctx, c, o, setup)
 	if err != nil {
 		return err
+	}
+	if suffix == "" {
+		if err := b.blockFigures(ctx, name+"_saturation", c, blocks0, res.Elapsed); err != nil {
+			return err
+		}
 	}
 	srv1, err := srv.cpu()
 	if err != nil {
@@ -1060,11 +1078,15 @@ func benchGethMetrics(rate float64) []benchGethMetric {
 		{key: "loadgen_cpu_us_per_tx", label: "load generator CPU per transfer, µs"},
 		{key: "saturation_latency_ms_p50", label: "latency at saturation p50, ms", ratio: true},
 		{key: "saturation_latency_ms_p99", label: "latency at saturation p99, ms", ratio: true},
+		{key: "saturation_blocks_per_s", label: "blocks sealed/s at saturation"},
+		{key: "saturation_header_bytes_per_s", label: "header bytes/s at saturation"},
 		{key: "1sender_latency_ms_p50", label: "latency with 1 sender p50, ms", ratio: true},
 		{key: "1sender_latency_ms_p99", label: "latency with 1 sender p99, ms", ratio: true},
 		{key: r + "_tps", label: fmt.Sprintf("tx/s got when asked %.0f", rate)},
 		{key: r + "_latency_ms_p50", label: fmt.Sprintf("latency at %.0f tx/s p50, ms", rate), ratio: true},
 		{key: r + "_latency_ms_p99", label: fmt.Sprintf("latency at %.0f tx/s p99, ms", rate), ratio: true},
+		{key: r + "_blocks_per_s", label: fmt.Sprintf("blocks sealed/s at %.0f tx/s", rate)},
+		{key: r + "_header_bytes_per_s", label: fmt.Sprintf("header bytes/s at %.0f tx/s", rate)},
 		{key: "storm_calls_per_s", label: "storm: heavy eth_calls sent/s"},
 		{key: "storm_calls_answered", label: "storm: eth_calls answered in time"},
 		{key: "storm_1sender_tps", label: "storm: 1-sender transfers/s", ratio: true},
@@ -1189,4 +1211,34 @@ func (b *gethBench) report(w io.Writer) {
 		b.o.stormClients, b.o.stormGas, b.o.stormTimeout)
 	fmt.Fprintln(w, "when a transaction arrives, so its block gaps follow the sender, not a cadence: n/a; the storm's cost to geth shows in the 1-sender rows.")
 	fmt.Fprintf(w, "Took %s s in all.\n", cell("bench_geth_wall_s"))
+}
+
+// newestHeader is the server's newest block header.
+func (c *loadClient) newestHeader(ctx context.Context) (*types.Header, error) {
+	var h *types.Header
+	if err := c.rpc.CallContext(ctx, &h, "eth_getBlockByNumber", "latest", false); err != nil {
+		return nil, fmt.Errorf("eth_getBlockByNumber(latest): %w", err)
+	}
+	if h == nil {
+		return nil, errors.New("eth_getBlockByNumber(latest): null")
+	}
+	return h, nil
+}
+
+// blockFigures prints what sealing cost during a run that began at block
+// from and lasted d: blocks sealed per second, and the header bytes per
+// second that cost (the RLP of the newest header, times the rate).
+func (b *gethBench) blockFigures(ctx context.Context, name string, c *loadClient, from *types.Header, d time.Duration) error {
+	to, err := c.newestHeader(ctx)
+	if err != nil {
+		return err
+	}
+	raw, err := rlp.EncodeToBytes(to)
+	if err != nil {
+		return err
+	}
+	rate := float64(to.Number.Uint64()-from.Number.Uint64()) / d.Seconds()
+	b.figs.set(name+"_blocks_per_s", rate, "blocks/s", 1)
+	b.figs.set(name+"_header_bytes_per_s", rate*float64(len(raw)), "B/s", 0)
+	return nil
 }

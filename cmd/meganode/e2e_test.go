@@ -300,6 +300,9 @@ func TestDevnetEndToEnd(t *testing.T) {
 	if err := seqRPC.CallContext(ctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(ct.sign(t, 0, 1, &token, 100_000, contracts.TokenTransfer(to, amount), nil))); err != nil || r.Status != types.ReceiptStatusSuccessful {
 		t.Fatalf("transfer: %v %+v", err, r)
 	}
+	// The receipt names a block that exists (ethclient): by hash and by
+	// number, holding the transaction, no newer than eth_blockNumber.
+	checkReceiptBlock(t, ctx, seq, r)
 	var seenAfter time.Duration
 	within(t, 5*time.Second, "the fullnode sees the transfer", func() bool {
 		out, err := full.CallContract(ctx, ethereum.CallMsg{To: &token, Data: contracts.TokenBalanceOf(to)}, nil)
@@ -316,6 +319,21 @@ func TestDevnetEndToEnd(t *testing.T) {
 	if err := fullRPC.CallContext(ctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(ct.sign(t, 0, 2, &token, 100_000, contracts.TokenTransfer(to, amount), nil))); err != nil || r.Status != types.ReceiptStatusSuccessful {
 		t.Fatalf("transfer sent to a fullnode: %v %+v", err, r)
 	}
+	checkReceiptBlock(t, ctx, full, r)
+	// A plain send, then ethclient's receipt poll: the first poll finds the
+	// receipt, and the block it names.
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(ct.sign(t, 0, 3, &to, 21_000, nil, big.NewInt(1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.SendTransaction(ctx, tx); err != nil {
+		t.Fatalf("eth_sendRawTransaction: %v", err)
+	}
+	pr, err := seq.TransactionReceipt(ctx, tx.Hash())
+	if err != nil {
+		t.Fatalf("the first receipt poll after eth_sendRawTransaction: %v", err)
+	}
+	checkReceiptBlock(t, ctx, seq, pr)
 	checkMethods(t, ctx, c, r)
 	select {
 	case mb := <-mbs:
@@ -497,6 +515,28 @@ func checkMethods(t *testing.T, ctx context.Context, c *cluster, r *types.Receip
 		}
 		cl.Close()
 	}
+	// eth_simulateV1: a transfer from an account its state override funds,
+	// on the latest block, on both nodes.
+	payer := common.Address{0x5e}
+	simOpts := map[string]any{"blockStateCalls": []any{map[string]any{
+		"stateOverrides": map[string]any{payer.Hex(): map[string]any{"balance": "0xde0b6b3a7640000"}},
+		"calls":          []any{map[string]any{"from": payer, "to": common.Address{0x5f}, "value": "0x1"}},
+	}}}
+	for _, node := range []string{"sequencer", "fullnode1"} {
+		cl := c.dial(node, false)
+		var sim []struct {
+			Calls []struct {
+				Status  hexutil.Uint64 `json:"status"`
+				GasUsed hexutil.Uint64 `json:"gasUsed"`
+			} `json:"calls"`
+		}
+		if err := cl.CallContext(ctx, &sim, "eth_simulateV1", simOpts, "latest"); err != nil {
+			t.Errorf("eth_simulateV1 on %s: %v", node, err)
+		} else if len(sim) != 1 || len(sim[0].Calls) != 1 || sim[0].Calls[0].Status != 1 || sim[0].Calls[0].GasUsed != 21_000 {
+			t.Errorf("eth_simulateV1 on %s: %+v, want one transfer of 21000 gas", node, sim)
+		}
+		cl.Close()
+	}
 	// The witness is the sequencer's (and DA's), the attestations a
 	// fullnode's; each names where to ask otherwise.
 	var witness hexutil.Bytes
@@ -509,5 +549,26 @@ func checkMethods(t *testing.T, ctx context.Context, c *cluster, r *types.Receip
 	}
 	if err := seq.CallContext(ctx, &atts, "meganode_getAttestations", num); err == nil || !strings.Contains(err.Error(), "ask a fullnode (http://") {
 		t.Errorf("meganode_getAttestations on the sequencer: %v", err)
+	}
+}
+
+// checkReceiptBlock checks, through ethclient, that receipt r names a block
+// the node serves: by hash and by number, with r's hash, holding r's
+// transaction, and no newer than the node's eth_blockNumber.
+func checkReceiptBlock(t *testing.T, ctx context.Context, cl *ethclient.Client, r *types.Receipt) {
+	t.Helper()
+	if r.BlockHash == (common.Hash{}) {
+		t.Fatalf("receipt of %v with a zero block hash", r.TxHash)
+	}
+	b, err := cl.BlockByHash(ctx, r.BlockHash)
+	if err != nil || b.Transaction(r.TxHash) == nil {
+		t.Fatalf("block %v of the receipt of %v: %v", r.BlockHash, r.TxHash, err)
+	}
+	h, err := cl.HeaderByNumber(ctx, r.BlockNumber)
+	if err != nil || h.Hash() != r.BlockHash {
+		t.Fatalf("block %v by number: %v", r.BlockNumber, err)
+	}
+	if n, err := cl.BlockNumber(ctx); err != nil || n < r.BlockNumber.Uint64() {
+		t.Fatalf("eth_blockNumber %d (%v), behind the receipt's block %v", n, err, r.BlockNumber)
 	}
 }

@@ -79,7 +79,7 @@ func TestNodeClientAgainstDevnet(t *testing.T) {
 	t.Run("ethers-api", func(t *testing.T) {
 		t.Parallel()
 		out := runNodeScript(t, node, "ethers-api.mjs", "--rpc", seq, "--fullnode-rpc", full, "--account", fmt.Sprint(ethersAPIAccount))
-		for _, want := range []string{"ok events: 10 Transfer events for 10 transfers", "ok eth_getProof", "ok debug_traceTransaction", "ok txpool_status", "ok eth_getBlockReceipts", "ok fullnode send", "ok eth_call: state override", "all checks passed"} {
+		for _, want := range []string{"ok events: 10 Transfer events for 10 transfers", "ok eth_getProof", "ok debug_traceTransaction", "ok txpool_status", "ok eth_getBlockReceipts", "ok fullnode send", "ok eth_call: state override", "ok wait() then getBlock()", "ok eth_call at latest runs in the latest block", "block hashes given out in receipts are still", "all checks passed"} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("no %q in the output of ethers-api.mjs", want)
 			}
@@ -88,7 +88,7 @@ func TestNodeClientAgainstDevnet(t *testing.T) {
 	t.Run("web3", func(t *testing.T) {
 		t.Parallel()
 		out := runNodeScript(t, node, "web3.mjs", "--rpc", seq, "--account", fmt.Sprint(web3Account))
-		for _, want := range []string{"ok getBalance", "ok getBlockNumber", "ok sendSignedTransaction: transfer confirmed in", "ok contract call", "ok getTransactionReceipt", "ok getPastLogs", "all checks passed"} {
+		for _, want := range []string{"ok getBalance", "ok getBlockNumber", "ok sendSignedTransaction: transfer confirmed in", "ok getBlock after the receipt", "ok contract call", "ok getTransactionReceipt", "ok getPastLogs", "all checks passed"} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("no %q in the output of web3.mjs", want)
 			}

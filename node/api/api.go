@@ -52,6 +52,14 @@ const (
 	// eth_createAccessList: the call's access list, gas used and failure,
 	// as go-ethereum's JSON, in Answer.Value.
 	MethodAccessList
+	// eth_simulateV1: the simulation's options (go-ethereum's simOpts:
+	// blockStateCalls, validation, traceTransfers, returnFullTransactions)
+	// as JSON in Data, at Tag, with Gas the total gas budget of all its
+	// calls (0: the node's cap). Answer.Value holds the simulated blocks
+	// (node/ledger's SimulatedBlock, in JSON); a failure with one of
+	// go-ethereum's simulation codes (-38010 …) also carries
+	// {"code","message"} as JSON in Answer.Value.
+	MethodSimulate
 	methodEnd
 )
 
@@ -63,7 +71,7 @@ var methodNames = [...]string{
 	MethodEstimateGas: "estimateGas", MethodFeeHistory: "feeHistory",
 	MethodTraceTx: "traceTransaction", MethodTraceCall: "traceCall", MethodTraceBlock: "traceBlock",
 	MethodProof: "getProof", MethodPool: "txpoolContent", MethodWitness: "getBlockWitness", MethodAttestations: "getAttestations",
-	MethodAccessList: "createAccessList",
+	MethodAccessList: "createAccessList", MethodSimulate: "simulateV1",
 }
 
 func (m Method) String() string {
@@ -83,14 +91,16 @@ func (m Method) IsRead() bool {
 // TagKind says which state a read asks for.
 type TagKind uint8
 
-// Block tags (DESIGN.md §4). Pending reads the same state as latest: the
-// newest mini-block.
+// Block tags (DESIGN.md §4). Latest is the newest sealed block, as
+// eth_getBlockByNumber("latest") describes it; pending the newest
+// mini-block, the open block's transactions executed.
 const (
-	TagLatest    TagKind = iota // the newest mini-block the node has applied
-	TagSafe                     // the newest sealed EVM block the node has checked
+	TagLatest    TagKind = iota // the newest sealed EVM block the node has applied
+	TagSafe                     // the newest sealed EVM block the node has checked (latest, on this chain)
 	TagBlock                    // the sealed EVM block Number
 	TagMiniBlock                // right after mini-block Number
 	TagFinalized                // the newest sealed block a quorum of provers attested, with all before it
+	TagPending                  // the newest mini-block the node has applied
 	tagEnd
 )
 
@@ -103,6 +113,7 @@ type Tag struct {
 // Latest, Safe, AtBlock and AtMiniBlock build tags.
 var (
 	Latest    = Tag{Kind: TagLatest}
+	Pending   = Tag{Kind: TagPending}
 	Safe      = Tag{Kind: TagSafe}
 	Finalized = Tag{Kind: TagFinalized}
 )
@@ -119,6 +130,8 @@ func (t Tag) String() string {
 		return "latest"
 	case TagSafe:
 		return "safe"
+	case TagPending:
+		return "pending"
 	case TagFinalized:
 		return "finalized"
 	case TagBlock:
@@ -179,9 +192,8 @@ type Call struct {
 
 // LogFilter selects logs, as eth_getLogs' filter does.
 type LogFilter struct {
-	// From and To bound the blocks: TagLatest (the block of the newest
-	// mini-block, which may still be open), TagSafe, TagFinalized or
-	// TagBlock.
+	// From and To bound the blocks: TagLatest, TagSafe and TagPending
+	// (the newest sealed block), TagFinalized or TagBlock.
 	From, To Tag
 	// BlockHash, when set, selects the sealed block of that hash alone;
 	// From and To are then ignored.

@@ -173,7 +173,7 @@ func TestAnswerNilPointersStayNil(t *testing.T) {
 }
 
 // lastMethod is the newest method of the API.
-const lastMethod = api.MethodAccessList
+const lastMethod = api.MethodSimulate
 
 // payload returns the RLP payload inside a framed record.
 func payload(rec []byte) []byte { return bytes.Clone(rec[1 : len(rec)-4]) }
@@ -218,7 +218,7 @@ func TestDecodeCallRefusesBadInput(t *testing.T) {
 		{"method zero", callWith(t, 0, api.TagLatest), true},
 		{"method past the last", callWith(t, lastMethod+1, api.TagLatest), true},
 		{"method 255", callWith(t, 255, api.TagLatest), true},
-		{"unknown tag kind", callWith(t, api.MethodBalance, api.TagFinalized+1), false},
+		{"unknown tag kind", callWith(t, api.MethodBalance, api.TagPending+1), false},
 		{"tag kind 255", callWith(t, api.MethodBalance, 255), false},
 	}
 	for _, c := range cases {

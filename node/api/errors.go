@@ -26,7 +26,7 @@ const (
 	KindTxType                        // a transaction type this chain refuses (blob)
 	KindFee                           // fee cap below base fee, tip above fee cap, tip below the minimum, …
 	KindInvalidTx                     // any other rule the transaction breaks
-	KindAlreadyKnown                  // a different transaction is known under this hash
+	KindAlreadyKnown                  // the transaction is known already: pooled, or executed in the open block
 	KindUnderpriced                   // a replacement that does not pay enough more
 	KindPoolFull                      // the pool (or the sender's share of it) is full
 	KindNotFound                      // no such transaction, block or mini-block

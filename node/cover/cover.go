@@ -46,6 +46,7 @@ var marks = []Mark{
 	{SeqSyncBackpressure, "sequencer held a mini-block open: too many syncs in flight"},
 	{SeqPipelined, "sequencer closed a mini-block while an earlier one was still syncing"},
 	{SeqEarlyClose, "sequencer closed a mini-block early, idle with executed transactions"},
+	{SeqEarlySeal, "sequencer sealed a block ahead of its last tick, for the receipts waiting in it"},
 	{SeqLateTick, "sequencer's tick came late by more than an interval and skipped slots"},
 	{SeqKeptWaiters, "sequencer reopened its ledger with receipts still owed to waiting clients"},
 	{SeqDuplicateInFlight, "a send repeated a transaction whose mini-block was still syncing"},
@@ -82,6 +83,7 @@ const (
 	SeqSyncBackpressure      = "sequencer/sync-backpressure"
 	SeqPipelined             = "sequencer/pipelined-syncs"
 	SeqEarlyClose            = "sequencer/early-close"
+	SeqEarlySeal             = "sequencer/early-seal"
 	SeqLateTick              = "sequencer/late-tick"
 	SeqKeptWaiters           = "sequencer/kept-waiters-over-reopen"
 	SeqDuplicateInFlight     = "sequencer/duplicate-while-syncing"

@@ -382,7 +382,8 @@ func TestReadsAtTags(t *testing.T) {
 		tag api.Tag
 		at  api.Height
 	}{
-		{api.Latest, api.Height{MiniBlock: 8, Block: 3}},
+		{api.Pending, api.Height{MiniBlock: 8, Block: 3}}, // the open block's mini-blocks so far
+		{api.Latest, api.Height{MiniBlock: 6, Block: 2}},  // the newest sealed block
 		{api.Safe, api.Height{MiniBlock: 6, Block: 2}},
 		{api.AtBlock(0), api.Height{MiniBlock: 0, Block: 0}},
 		{api.AtBlock(1), api.Height{MiniBlock: 3, Block: 1}},

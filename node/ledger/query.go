@@ -25,9 +25,9 @@ import (
 // filterBlock resolves one end of a log filter to a block number.
 func (v *View) filterBlock(t api.Tag) (uint64, *api.Error) {
 	switch t.Kind {
-	case api.TagLatest:
-		return v.head.BlockNumber, nil
-	case api.TagSafe:
+	case api.TagLatest, api.TagSafe, api.TagPending:
+		// Logs are those of sealed blocks: a pending block's logs have no
+		// block hash to carry.
 		return v.safe.Header.Number.Uint64(), nil
 	case api.TagFinalized:
 		if !v.fin.Tracked {
@@ -41,10 +41,10 @@ func (v *View) filterBlock(t api.Tag) (uint64, *api.Error) {
 }
 
 // serveLogs answers eth_getLogs: the logs of the sealed blocks in the
-// range, and, when the range reaches the block of the newest mini-block
-// while it is still open, those of its mini-blocks so far (real-time logs,
-// with a zero block hash). A sealed block whose bloom excludes the filter
-// is skipped without reading its mini-blocks.
+// range, each with its block's hash and time (the open block's logs show
+// in the miniBlocks and stateChanges streams, not here). A sealed block
+// whose bloom excludes the filter is skipped without reading its
+// mini-blocks.
 func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 	if f == nil {
 		f = &api.LogFilter{}
@@ -55,7 +55,6 @@ func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 	if len(f.Addresses) > api.MaxLogAddresses || slices.ContainsFunc(f.Topics, func(t []common.Hash) bool { return len(t) > api.MaxLogAddresses }) {
 		return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "exceed max addresses or topics per search position")}
 	}
-	head := v.head
 	safe := v.safe.Header.Number.Uint64()
 	var from, to uint64
 	if f.BlockHash != (common.Hash{}) {
@@ -81,7 +80,7 @@ func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 		if to-from > api.MaxLogBlocks {
 			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "exceed maximum block range %d", api.MaxLogBlocks)}
 		}
-		if to > head.BlockNumber {
+		if to > safe {
 			return &api.Answer{Err: api.Errorf(api.KindInvalidInput, "block range extends beyond current head block")}
 		}
 	}
@@ -105,13 +104,6 @@ func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 		return nil
 	}
 	for n := max(from, 1); n <= to; n++ { // the genesis block has no logs
-		if n > safe {
-			// The open block: its mini-blocks so far.
-			if aerr := add(v.open, common.Hash{}, 0); aerr != nil {
-				return &api.Answer{Err: aerr}
-			}
-			break
-		}
 		s, err := v.SealedBlock(n)
 		if err != nil {
 			return Failed(err)
@@ -131,7 +123,7 @@ func (v *View) serveLogs(f *api.LogFilter) *api.Answer {
 			return &api.Answer{Err: aerr}
 		}
 	}
-	return &api.Answer{Logs: out, At: api.Height{MiniBlock: head.Number, Block: head.BlockNumber}}
+	return &api.Answer{Logs: out, At: api.Height{MiniBlock: v.safe.Last, Block: safe}}
 }
 
 // matchLog reports whether a log passes a filter's addresses and topics,
@@ -180,7 +172,7 @@ func (v *View) serveFeeHistory(ex *exec.Executor, c *api.Call) *api.Answer {
 	safe := v.safe.Header.Number.Uint64()
 	var newest uint64
 	switch c.Tag.Kind {
-	case api.TagLatest, api.TagSafe:
+	case api.TagLatest, api.TagSafe, api.TagPending:
 		newest = safe
 	case api.TagFinalized:
 		if !v.fin.Tracked {

@@ -95,10 +95,14 @@ func (v *View) Resolve(t api.Tag) (api.Height, *api.Error) {
 			return api.Height{}, AsError(err)
 		}
 		return api.Height{MiniBlock: s.Last, Block: v.fin.Block}, nil
-	case api.TagLatest:
-		return api.Height{MiniBlock: v.head.Number, Block: v.head.BlockNumber}, nil
-	case api.TagSafe:
+	case api.TagLatest, api.TagSafe:
+		// The newest sealed block: what eth_getBlockByNumber("latest")
+		// describes, whose receipts are out.
 		return api.Height{MiniBlock: v.safe.Last, Block: v.safe.Header.Number.Uint64()}, nil
+	case api.TagPending:
+		// The newest mini-block: the open block's transactions executed,
+		// their receipts not out yet, as go-ethereum's pending block.
+		return api.Height{MiniBlock: v.head.Number, Block: v.head.BlockNumber}, nil
 	case api.TagBlock:
 		s, err := v.SealedBlock(t.Number)
 		if err != nil {
@@ -191,6 +195,8 @@ func (v *View) Serve(ctx context.Context, ex *exec.Executor, c *api.Call) *api.A
 		return v.serveTraceCall(ctx, ex, c)
 	case api.MethodAccessList:
 		return v.serveAccessList(ctx, ex, c) // override.go
+	case api.MethodSimulate:
+		return v.serveSimulate(ctx, ex, c) // simulate.go
 	case api.MethodMiniBlock:
 		_, raw, err := v.MiniBlock(c.Number)
 		if err != nil {
@@ -338,8 +344,17 @@ func (v *View) ToReceipt(r *types.Receipt, mb *chain.MiniBlock, loc TxLoc) *api.
 	if len(out.Logs) > 0 {
 		out.LogIndex = uint64(out.Logs[0].Index)
 	}
-	if mb.Header.BlockNumber <= v.safe.Header.Number.Uint64() {
-		out.BlockHash = v.BlockHash(mb.Header.BlockNumber)
+	if s, err := v.SealedBlock(mb.Header.BlockNumber); err == nil && mb.Header.BlockNumber > 0 {
+		out.BlockHash = s.Header.Hash()
+		// The ledger's receipts are shared and carry no block hash: the
+		// logs go out as copies that do.
+		logs := make([]*types.Log, len(out.Logs))
+		for i, lg := range out.Logs {
+			cp := *lg
+			cp.BlockHash, cp.BlockTimestamp = out.BlockHash, s.Header.Time
+			logs[i] = &cp
+		}
+		out.Logs = logs
 	}
 	return out
 }

@@ -68,6 +68,11 @@ func TestTransactionByHash(t *testing.T) {
 		}
 		for i, tx := range mb.Txs {
 			a := ask(t, s, &api.Call{Method: api.MethodTx, Hash: tx.Hash()})
+			if n > l.Safe().Last {
+				// The open block's: out once it seals, with its hash.
+				mustFail(t, a, api.KindNotFound, "not found")
+				continue
+			}
 			if a.Err != nil {
 				t.Fatal(a.Err)
 			}
@@ -79,12 +84,16 @@ func TestTransactionByHash(t *testing.T) {
 			if r == nil || r.MiniBlock != n || r.BlockNumber != mb.Header.BlockNumber || r.TxIndex != mb.Header.TxOffset+uint64(i) || r.TxHash != tx.Hash() {
 				t.Fatalf("mini-block %d tx %d: location %+v", n, i, r)
 			}
-			wantHash := common.Hash{}
-			if mb.Header.BlockNumber <= l.Safe().Header.Number.Uint64() {
-				wantHash = l.BlockHash(mb.Header.BlockNumber)
-			}
-			if r.BlockHash != wantHash {
+			if wantHash := l.BlockHash(mb.Header.BlockNumber); r.BlockHash != wantHash || wantHash == (common.Hash{}) {
 				t.Fatalf("mini-block %d: block hash %v, want %v", n, r.BlockHash, wantHash)
+			}
+			for _, lg := range r.Logs {
+				if lg.BlockHash != r.BlockHash {
+					t.Fatalf("mini-block %d tx %d: log in block %v, the receipt's block is %v", n, i, lg.BlockHash, r.BlockHash)
+				}
+			}
+			if len(r.Logs) > 0 && mb.Receipts[i].Logs[0].BlockHash != (common.Hash{}) {
+				t.Fatal("the ledger's shared receipt was changed")
 			}
 			// The receipt carries the raw transaction too.
 			if ra := ask(t, s, &api.Call{Method: api.MethodReceipt, Hash: tx.Hash()}); !bytes.Equal(ra.Value, a.Value) {
@@ -186,24 +195,35 @@ func TestLogs(t *testing.T) {
 		return out
 	}
 	head, _ := l.Head()
-	// Everything, the open block's real-time logs included.
+	safe := l.Safe().Header.Number.Uint64()
+	if head.BlockNumber <= safe {
+		t.Fatalf("the chain ends in block %d, sealed: no open block to test", head.BlockNumber)
+	}
+	// Everything up to latest: the sealed blocks' logs, each with its
+	// block's hash; the open block's wait for its seal.
 	a := logs(&api.LogFilter{From: api.AtBlock(0), To: api.Latest})
 	if a.Err != nil {
 		t.Fatal(a.Err)
 	}
-	sameLogs(t, a.Logs, all)
-	if last := a.Logs[len(a.Logs)-1]; last.BlockNumber != head.BlockNumber || last.BlockHash != (common.Hash{}) {
-		t.Fatalf("the newest log %+v is not the open block's", last)
+	sameLogs(t, a.Logs, between(0, safe))
+	if len(between(head.BlockNumber, head.BlockNumber)) == 0 {
+		t.Fatal("the open block has no logs: nothing is left out")
 	}
+	for _, lg := range a.Logs {
+		if lg.BlockHash != l.BlockHash(lg.BlockNumber) {
+			t.Fatalf("log %+v: block hash, want %v", lg, l.BlockHash(lg.BlockNumber))
+		}
+	}
+	mustFail(t, logs(&api.LogFilter{From: api.AtBlock(0), To: api.AtBlock(head.BlockNumber)}), api.KindInvalidInput, "beyond current head block")
 	// Sealed blocks only.
 	a = logs(&api.LogFilter{From: api.AtBlock(2), To: api.Safe, Addresses: []common.Address{nodetest.Logger}, Topics: [][]common.Hash{{topic}}})
 	sameLogs(t, a.Logs, between(2, 5))
 	// One block by hash.
 	a = logs(&api.LogFilter{BlockHash: l.BlockHash(3)})
 	sameLogs(t, a.Logs, between(3, 3))
-	// From latest: the open block alone.
+	// From latest: the newest sealed block alone.
 	a = logs(&api.LogFilter{From: api.Latest, To: api.Latest})
-	sameLogs(t, a.Logs, between(6, 6))
+	sameLogs(t, a.Logs, between(safe, safe))
 	// Filters that match nothing.
 	for _, f := range []*api.LogFilter{
 		{From: api.AtBlock(0), To: api.Latest, Addresses: []common.Address{nodetest.Setter}},
@@ -215,7 +235,7 @@ func TestLogs(t *testing.T) {
 		}
 	}
 	// A wildcard position matches.
-	sameLogs(t, logs(&api.LogFilter{From: api.AtBlock(0), To: api.Latest, Topics: [][]common.Hash{nil}}).Logs, all)
+	sameLogs(t, logs(&api.LogFilter{From: api.AtBlock(0), To: api.Latest, Topics: [][]common.Hash{nil}}).Logs, between(0, safe))
 	// Bad ranges, with go-ethereum's messages.
 	mustFail(t, logs(&api.LogFilter{From: api.AtBlock(4), To: api.AtBlock(3)}), api.KindInvalidInput, "invalid block range params")
 	mustFail(t, logs(&api.LogFilter{From: api.AtBlock(0), To: api.AtBlock(api.MaxLogBlocks + 1)}), api.KindInvalidInput, "exceed maximum block range 1024")

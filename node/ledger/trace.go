@@ -208,7 +208,10 @@ func openHeader(cc *params.ChainConfig, parent *types.Header, firstMicros uint64
 // sequencer opens each block with it, and a trace of the open block
 // rebuilds it.
 func NextHeader(cc *params.ChainConfig, parent *types.Header, firstMicros uint64, coinbase common.Address) *types.Header {
-	t := max(parent.Time+1, firstMicros/1_000_000)
+	// Blocks seal as fast as every mini-block, so several share a second:
+	// a block's time is its first mini-block's second, never before its
+	// parent's.
+	t := max(parent.Time, firstMicros/1_000_000)
 	h := &types.Header{
 		ParentHash: parent.Hash(), UncleHash: types.EmptyUncleHash, Coinbase: coinbase,
 		Number: new(big.Int).Add(parent.Number, common.Big1), GasLimit: parent.GasLimit, Time: t,

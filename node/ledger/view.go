@@ -87,36 +87,56 @@ func (v *View) MiniBlock(n uint64) (*chain.MiniBlock, []byte, error) {
 	return mb, raw, err
 }
 
-// Receipt returns a transaction's receipt and location.
+// Receipt returns a transaction's receipt and location, once its block is
+// sealed in the view.
 func (v *View) Receipt(hash common.Hash) (*types.Receipt, *chain.MiniBlock, TxLoc, error) {
-	v.l.mu.RLock()
-	loc, ok := v.l.txs[hash]
-	v.l.mu.RUnlock()
-	if !ok {
-		raw, err := v.l.disk.Get(append(slices.Clip(prefixTx), hash[:]...))
-		if errors.Is(err, node.ErrNotFound) {
-			return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
-		}
-		if err != nil {
-			return nil, nil, TxLoc{}, err
-		}
-		if err := chain.UnframeRLP(formatTxLocV1, raw, &loc); err != nil {
-			return nil, nil, TxLoc{}, fmt.Errorf("%w: location of %v: %v", ErrCorrupt, hash, err)
-		}
+	loc, err := v.Executed(hash)
+	if err != nil {
+		return nil, nil, TxLoc{}, err
 	}
-	if loc.MiniBlock > v.head.Number {
-		// Applied after the view, or written by a mini-block this ledger
-		// has not (re)applied.
+	if loc.MiniBlock > v.safe.Last {
+		// In the open block: a receipt is out once its block is sealed,
+		// with the block's hash.
 		return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
 	}
 	mb, _, err := v.MiniBlock(loc.MiniBlock)
 	if err != nil {
 		return nil, nil, TxLoc{}, err
 	}
-	if loc.Index >= uint64(len(mb.Txs)) || mb.Txs[loc.Index].Hash() != hash {
-		return nil, nil, TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
-	}
 	return mb.Receipts[loc.Index], mb, loc, nil
+}
+
+// Executed returns where a transaction executed, up to the view's head,
+// in a sealed block or in the open one.
+func (v *View) Executed(hash common.Hash) (TxLoc, error) {
+	v.l.mu.RLock()
+	loc, ok := v.l.txs[hash]
+	v.l.mu.RUnlock()
+	if !ok {
+		raw, err := v.l.disk.Get(append(slices.Clip(prefixTx), hash[:]...))
+		if errors.Is(err, node.ErrNotFound) {
+			return TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
+		}
+		if err != nil {
+			return TxLoc{}, err
+		}
+		if err := chain.UnframeRLP(formatTxLocV1, raw, &loc); err != nil {
+			return TxLoc{}, fmt.Errorf("%w: location of %v: %v", ErrCorrupt, hash, err)
+		}
+	}
+	if loc.MiniBlock > v.head.Number {
+		// Applied after the view, or written by a mini-block this ledger
+		// has not (re)applied.
+		return TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
+	}
+	mb, _, err := v.MiniBlock(loc.MiniBlock)
+	if err != nil {
+		return TxLoc{}, err
+	}
+	if loc.Index >= uint64(len(mb.Txs)) || mb.Txs[loc.Index].Hash() != hash {
+		return TxLoc{}, fmt.Errorf("%w: transaction %v", ErrNotFound, hash)
+	}
+	return loc, nil
 }
 
 // SealedBlock returns sealed block n (n ≥ 1; 0 is genesis) if the view

@@ -54,8 +54,8 @@ func Validate(ex *exec.Executor, o *chain.Opened) Verdict {
 	switch {
 	case h.Number.Uint64() != parent.Number.Uint64()+1:
 		return fault("number %d, parent is %d", h.Number, parent.Number)
-	case h.Time <= parent.Time:
-		return fault("time %d not after the parent's %d", h.Time, parent.Time)
+	case h.Time < parent.Time:
+		return fault("time %d before the parent's %d", h.Time, parent.Time)
 	case h.Difficulty == nil || h.Difficulty.Sign() != 0:
 		return fault("difficulty %v, want 0", h.Difficulty)
 	}

@@ -8,8 +8,18 @@
 // txpool.
 // Semantics of note:
 //
+//   - Blocks seal at mini-block pace while load is light: the sequencer
+//     seals a block at the first mini-block close that finds a transaction
+//     in it (at least its block-gap, 5 ms, after the last seal), and every
+//     mini-blocks-per-block intervals in any case. A receipt leaves only
+//     once its block is sealed and durable, so it always names a block
+//     that exists, by a hash that never changes.
 //   - Block tags of state reads (eth_getBalance, eth_call, …): latest and
-//     pending read the newest mini-block, safe the newest sealed block,
+//     safe read the newest sealed block, exactly the state after the block
+//     eth_getBlockByNumber("latest") returns, and eth_call at latest runs
+//     in that block's header; pending reads the newest mini-block (the open
+//     block's transactions executed, their receipts not out yet), as
+//     go-ethereum's pending state holds its pending block;
 //     finalized the newest block a quorum of provers attested (fullnodes;
 //     the sequencer, which does not track finality, answers the finalized
 //     tag, in reads and in eth_getBlockByNumber, with -32000 "this node
@@ -17,23 +27,31 @@
 //     when Config.FinalityFrom is set, as the devnet sets it), earliest the
 //     genesis block, a number or hash that sealed block.
 //   - eth_blockNumber is the newest sealed block, and eth_getBlockByNumber
-//     with latest, pending or safe returns it: an EVM block exists once it
-//     is sealed. The block being filled shows in state reads at latest, in
-//     eth_getLogs up to latest, in receipts and in the miniBlocks, logs and
-//     stateChanges subscriptions.
-//   - A transaction executed in a mini-block of a block not sealed yet has
-//     its receipt and location at once; its block hash (in the receipt,
-//     the transaction and its logs) is the zero hash until the block seals.
+//     with latest, pending or safe returns it (go-ethereum returns its
+//     miner's pending block for pending; the open block shows in state
+//     reads at pending and in the miniBlocks and stateChanges
+//     subscriptions).
 //   - eth_getTransactionByHash and eth_getTransactionReceipt answer null
-//     for a transaction not executed yet (one waiting in the pool).
+//     for a transaction not in a sealed block yet (waiting in the pool, or
+//     executed in the open block), as go-ethereum does for a pending one;
+//     once sealed, its receipt, its logs and the transaction carry the
+//     block's hash.
 //   - eth_sendRawTransaction answers the hash of a transaction that
-//     executes at once when the mini-block holding it is durable, so that
-//     a client's first receipt poll finds the receipt; one that waits in
-//     the pool (a nonce gap, no room) is answered at once.
+//     executes at once when its block is sealed and durable, so that a
+//     client's first receipt poll finds the receipt; one that waits in the
+//     pool (a nonce gap, no room) is answered at once. As in go-ethereum,
+//     sending it again is refused: "already known" while it is pending
+//     (pooled, or executed in the open block), "nonce too low: …" once it
+//     is in a sealed block.
 //   - eth_sendRawTransactionSync and realtime_sendRawTransaction
-//     (EIP-7966) return the receipt once the mini-block holding the
-//     transaction is durable; past the timeout they fail with code 4 and
-//     the transaction hash as data.
+//     (EIP-7966) return the receipt once the block holding the transaction
+//     is sealed and durable; past the timeout they fail with code 4 and
+//     the transaction hash as data. Sent again, the same transaction gets
+//     its receipt (a client retrying an undecided send needs it), never a
+//     second execution. A sync send to a fullnode is forwarded, and its
+//     receipt comes back once the fullnode holds the receipt's block (at
+//     most MaxForwardCatchUp, 2 s), so that the wallet's next read there
+//     finds it.
 //   - eth_call and eth_estimateGas run with the call's value, which the
 //     sender's balance must cover (as in go-ethereum, gas costs nothing
 //     in a call).
@@ -50,6 +68,13 @@
 //     access list tracer until the list settles, sender, recipient and
 //     precompiles left out; it takes state overrides, and reads no
 //     accessList argument (the list starts empty).
+//   - eth_simulateV1 (simulate.go; node/ledger runs it) answers
+//     go-ethereum's blocks with their "calls", with its limits (256
+//     blocks, 5,000 calls a block, 10,000 in all), error codes (-38010 …
+//     -38026, 3 and -32015 in a call's result), validation mode and
+//     traceTransfers; the gas of all its calls is bounded by GasCap (at
+//     most the node's 50,000,000). A simulated block's stateRoot is zero
+//     (a view keeps no trie), so its hash is not the one geth gives.
 //   - eth_gasPrice is the next block's base fee plus a 1 gwei tip, which
 //     eth_maxPriorityFeePerGas returns. eth_feeHistory covers sealed
 //     blocks only (latest and pending: the newest sealed block), at most
@@ -85,7 +110,7 @@
 //     sets it) pass the checks below there, then go to the sequencer's
 //     JSON-RPC (forward.go), whose answer or error comes back unchanged.
 //   - Subscriptions (eth_subscribe): newHeads (a header per sealed block),
-//     logs (from mini-blocks as they apply), miniBlocks and stateChanges
+//     logs (a sealed block's logs, with its hash, as it seals), miniBlocks and stateChanges
 //     (one object per mini-block), newPendingTransactions (each
 //     transaction as it executes, which is on arrival; with fullTx the
 //     object), and syncing (live and quiet: a node never enters a sync
@@ -98,9 +123,9 @@
 //     connection" for the second).
 //   - Filters (filters.go), polled with eth_getFilterChanges, which hands
 //     over each item once: eth_newFilter collects the logs it selects of
-//     each mini-block as it applies (as the logs subscription does: a
-//     log's block hash is zero unless its mini-block sealed the block;
-//     numbered fromBlock and toBlock bound the logs' block numbers, and a
+//     each block as it seals (as the logs subscription does, each with its
+//     block's hash; numbered fromBlock and toBlock bound the logs' block
+//     numbers, and a
 //     block hash applies only to eth_getFilterLogs, which runs the query
 //     as eth_getLogs); eth_newBlockFilter the hash of each sealed block;
 //     eth_newPendingTransactionFilter the hash (with fullTx, the object)
@@ -119,10 +144,10 @@
 //     go-ethereum's own tracers, run by the node: the struct logger when
 //     no tracer is named, else callTracer, prestateTracer or any native
 //     tracer of tracers.DefaultDirectory (not JavaScript ones); a block's
-//     trace is [{txHash, result}]. A transaction is traced on the state it
-//     ran on, in its block as the sequencer executed it, sealed or open;
-//     only sealed blocks are traced whole ("block #N not found"
-//     otherwise). debug_traceCall runs where eth_call runs, with its state
+//     trace is [{txHash, result}]. A transaction of a sealed block is
+//     traced on the state it ran on, in its block; one of the open block is
+//     not found yet, as its receipt is not, and neither is an open block
+//     ("block #N not found"). debug_traceCall runs where eth_call runs, with its state
 //     and block overrides applied as eth_call's; txIndex is refused
 //     (-32602 "txIndex is not supported yet"). The timeout (default 5 s) bounds the whole
 //     call, a block's transactions together, within the node's read

@@ -166,12 +166,9 @@ func (s *Server) installFilter(f *filter) (gethrpc.ID, error) {
 			delete(fs.filters, id)
 			return "", err
 		}
-		if first != nil {
-			s.deliverLocked(first)
-		}
 		feed := &filterFeed{ch: ch, cancel: cancel, stop: make(chan struct{})}
 		fs.feed = feed
-		go s.runFilterFeed(feed)
+		go s.runFilterFeed(feed, first)
 	}
 	if !fs.janitor {
 		fs.janitor = true
@@ -214,11 +211,32 @@ func (s *Server) removeFilterLocked(id gethrpc.ID) {
 // feed is stopped or lost or the server stops. A lost feed (the server
 // fell behind the node, or the node stopped) drops every filter: each
 // would miss what the node applied meanwhile.
-func (s *Server) runFilterFeed(feed *filterFeed) {
+func (s *Server) runFilterFeed(feed *filterFeed, first *chain.MiniBlock) {
 	fs := &s.filters
+	deliver := func(mb *chain.MiniBlock) bool {
+		// A sealed block's logs are read before taking the lock: a read
+		// must not hold up polls.
+		logs, err := s.sealedLogs(mb)
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		if fs.feed != feed {
+			return false
+		}
+		s.deliverLocked(mb, logs, err)
+		return true
+	}
+	if first != nil && !deliver(first) {
+		return
+	}
 	for {
 		select {
 		case mb, ok := <-feed.ch:
+			if ok {
+				if !deliver(mb) {
+					return
+				}
+				continue
+			}
 			fs.mu.Lock()
 			if fs.feed != feed {
 				fs.mu.Unlock()
@@ -236,8 +254,6 @@ func (s *Server) runFilterFeed(feed *filterFeed) {
 				slog.Warn("rpc: the filters' mini-block feed closed; filters dropped", "filters", n)
 				return
 			}
-			s.deliverLocked(mb)
-			fs.mu.Unlock()
 		case <-feed.stop:
 			return
 		case <-s.quit:
@@ -281,12 +297,12 @@ func (s *Server) runFilterJanitor() {
 	}
 }
 
-// deliverLocked adds what each filter selects of mb to it; a filter that
-// would hold more than MaxFilterItems unpolled items is dropped.
-func (s *Server) deliverLocked(mb *chain.MiniBlock) {
+// deliverLocked adds what each filter selects of mb to it: logs are
+// those of the block mb seals (sealedLogs' logs, or its error, which
+// drops the log filters). A filter that would hold more than
+// MaxFilterItems unpolled items is dropped.
+func (s *Server) deliverLocked(mb *chain.MiniBlock, logs []*types.Log, logsErr error) {
 	var (
-		logs       []*types.Log
-		logsDone   bool
 		txHashes   []common.Hash
 		sealedHash common.Hash
 	)
@@ -315,8 +331,9 @@ func (s *Server) deliverLocked(mb *chain.MiniBlock) {
 			}
 			f.hashes = append(f.hashes, txHashes...)
 		case logsFilter:
-			if !logsDone {
-				logs, logsDone = miniBlockLogs(mb), true
+			if logsErr != nil {
+				f.drop(&rpcError{code: api.CodeServer, msg: fmt.Sprintf("filter dropped: the logs of block %v could not be read: %v", mb.Sealed.Number, logsErr)})
+				continue
 			}
 			for _, l := range logs {
 				if f.wants(l) {
@@ -346,25 +363,20 @@ func appendPendingTxs(out []pendingTx, mb *chain.MiniBlock, sealedHash common.Ha
 	return out
 }
 
-// miniBlockLogs are the logs of mb's receipts in go-ethereum's JSON form;
-// each has its block's hash and timestamp only when mb seals the block.
-func miniBlockLogs(mb *chain.MiniBlock) []*types.Log {
-	var (
-		out  []*types.Log
-		hash common.Hash
-	)
-	if mb.Sealed != nil {
-		hash = mb.Sealed.Hash()
+// sealedLogs are the logs of the block mb seals, as eth_getLogs answers
+// them (each with the block's hash and time), read from the node; none
+// when mb does not seal a block. Logs go out with their block, never
+// before: a log's block hash, once given, is the block's.
+func (s *Server) sealedLogs(mb *chain.MiniBlock) ([]*types.Log, error) {
+	if mb.Sealed == nil {
+		return nil, nil
 	}
-	for _, r := range mb.Receipts {
-		for _, l := range marshalLogs(r.Logs) {
-			if mb.Sealed != nil {
-				l.BlockHash, l.BlockTimestamp = hash, mb.Sealed.Time
-			}
-			out = append(out, l)
-		}
+	n := mb.Sealed.Number.Uint64()
+	a, err := s.do(context.Background(), &api.Call{Method: api.MethodLogs, Filter: &api.LogFilter{From: api.AtBlock(n), To: api.AtBlock(n)}})
+	if err != nil {
+		return nil, err
 	}
-	return out
+	return marshalLogs(a.Logs), nil
 }
 
 // takeFilter refreshes a live filter's deadline and calls take on it,

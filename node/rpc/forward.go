@@ -3,8 +3,11 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/meganode/meganode/node/api"
 )
@@ -52,4 +55,35 @@ func (s *Server) forward(ctx context.Context, out any, method string, args ...an
 		return true, &rpcError{code: api.CodeServer, msg: fmt.Sprintf("forwarding to the sequencer at %s: %v", s.fwd.url, err)}
 	}
 	return true, nil
+}
+
+// MaxForwardCatchUp bounds how long a forwarded synchronous send waits
+// for this node to hold the receipt's block (awaitBlock).
+const MaxForwardCatchUp = 2 * time.Second
+
+// awaitBlock waits until this node holds sealed block number (a receipt's
+// blockNumber, as JSON), so that a wallet that sent through this node and
+// got its receipt finds the receipt's block here next: read your writes.
+// It gives up after MaxForwardCatchUp or when ctx ends (the receipt goes
+// back anyway: it is the sequencer's, and true).
+func (s *Server) awaitBlock(ctx context.Context, number any) {
+	str, _ := number.(string)
+	n, err := hexutil.DecodeUint64(str)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, MaxForwardCatchUp)
+	defer cancel()
+	for {
+		a, err := s.do(ctx, &api.Call{Method: api.MethodHead})
+		if err == nil && a.Safe >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			slog.Warn("rpc: a forwarded send's block did not reach this node in time", "block", n, "waited", MaxForwardCatchUp)
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }

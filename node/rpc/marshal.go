@@ -583,8 +583,10 @@ func decodeStorageKey(s string) (common.Hash, error) {
 // tagOf maps a block number of the JSON API to the API's tag.
 func tagOf(n gethrpc.BlockNumber) api.Tag {
 	switch n {
-	case gethrpc.LatestBlockNumber, gethrpc.PendingBlockNumber:
+	case gethrpc.LatestBlockNumber:
 		return api.Latest
+	case gethrpc.PendingBlockNumber:
+		return api.Pending
 	case gethrpc.SafeBlockNumber:
 		return api.Safe
 	case gethrpc.FinalizedBlockNumber:

@@ -611,6 +611,9 @@ func (s *Server) sendSync(ctx context.Context, input hexutil.Bytes, timeoutMs *t
 		args = append(args, hexutil.Uint64(*timeoutMs))
 	}
 	if fwd, err := s.forward(ctx, &receipt, "eth_sendRawTransactionSync", args...); fwd {
+		if err == nil {
+			s.awaitBlock(ctx, receipt["blockNumber"])
+		}
 		return receipt, err
 	}
 	c := &api.Call{Method: api.MethodSendTxSync, Raw: input}

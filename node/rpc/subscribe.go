@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/ethereum/go-ethereum/common"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
@@ -17,6 +18,13 @@ import (
 // emit returns what to notify, in order. Past the subscription limits, or
 // when the node refuses a mini-block subscription, it fails instead.
 func (s *Server) subscribe(ctx context.Context, emit func(mb *chain.MiniBlock) []any) (*gethrpc.Subscription, error) {
+	return s.subscribeErr(ctx, func(mb *chain.MiniBlock) ([]any, error) { return emit(mb), nil })
+}
+
+// subscribeErr is subscribe with an emit that may fail: its error ends the
+// subscription (logged), so that the client sees it end rather than miss
+// what emit could not read.
+func (s *Server) subscribeErr(ctx context.Context, emit func(mb *chain.MiniBlock) ([]any, error)) (*gethrpc.Subscription, error) {
 	notifier, ok := gethrpc.NotifierFromContext(ctx)
 	if !ok {
 		return nil, gethrpc.ErrNotificationsUnsupported
@@ -32,7 +40,12 @@ func (s *Server) subscribe(ctx context.Context, emit func(mb *chain.MiniBlock) [
 	}
 	sub := notifier.CreateSubscription()
 	notify := func(mb *chain.MiniBlock) bool {
-		for _, v := range emit(mb) {
+		vs, err := emit(mb)
+		if err != nil {
+			slog.Warn("rpc: subscription ended: what it notifies could not be read", "id", sub.ID, "err", err)
+			return false
+		}
+		for _, v := range vs {
 			if err := notifier.Notify(sub.ID, v); err != nil {
 				return false
 			}
@@ -72,17 +85,24 @@ func (e *ethAPI) NewHeads(ctx context.Context) (*gethrpc.Subscription, error) {
 }
 
 // Logs is eth_subscribe("logs", filter): the logs the filter selects, as
-// each mini-block applies (block and range criteria are ignored). A log's
-// block hash is zero unless its mini-block seals the block.
+// each block seals (block and range criteria are ignored), each with its
+// block's hash, as go-ethereum notifies them. A block's logs that cannot
+// be read end the subscription: the client sees its error channel close,
+// never a silent gap. The open block's logs stream in real time in the
+// miniBlocks subscription.
 func (e *ethAPI) Logs(ctx context.Context, q filterQuery) (*gethrpc.Subscription, error) {
-	return e.s.subscribe(ctx, func(mb *chain.MiniBlock) []any {
+	return e.s.subscribeErr(ctx, func(mb *chain.MiniBlock) ([]any, error) {
+		logs, err := e.s.sealedLogs(mb)
+		if err != nil {
+			return nil, err
+		}
 		var out []any
-		for _, l := range miniBlockLogs(mb) {
+		for _, l := range logs {
 			if q.matches(l) {
 				out = append(out, l)
 			}
 		}
-		return out
+		return out, nil
 	})
 }
 

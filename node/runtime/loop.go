@@ -606,7 +606,8 @@ func (l *Loop) Do(ctx context.Context, c *api.Call) (*api.Answer, error) {
 // scans many blocks.
 func heavy(m api.Method) bool {
 	return m == api.MethodCall || m == api.MethodEstimateGas || m == api.MethodLogs ||
-		m == api.MethodTraceTx || m == api.MethodTraceCall || m == api.MethodTraceBlock || m == api.MethodAccessList
+		m == api.MethodTraceTx || m == api.MethodTraceCall || m == api.MethodTraceBlock || m == api.MethodAccessList ||
+		m == api.MethodSimulate
 }
 
 // acquire takes a slot of a bounded pool, waiting until ctx ends or the

@@ -110,23 +110,41 @@ func (s *Sequencer) send(req node.Request, c *api.Call) {
 	h := tx.Hash()
 	known := false
 	if _, ok := s.executed[h]; ok || s.pool.Get(h) != nil || (s.carry != nil && s.carry.Tx.Hash() == h) {
+		if !sync {
+			// As go-ethereum: a pending duplicate (pooled, or executed in
+			// the open block, not sealed yet) is "already known". A sync
+			// send waits for the receipt instead: what a client retrying
+			// an undecided sync send needs.
+			api.Reply(req, api.Failed(api.Errorf(api.KindAlreadyKnown, "already known")), nil)
+			return
+		}
 		known = true
 	} else if nonce, _ := s.blk.Account(from); tx.Nonce() < nonce {
 		// Its nonce is used: it may be this very transaction, executed
 		// before. (A transaction whose nonce is not used yet cannot have
 		// run, so fresh sends never look up the disk.)
-		switch r, mb, loc, err := s.led.Tip().Receipt(h); {
+		switch loc, err := s.led.Tip().Executed(h); {
 		case err == nil:
-			if v := s.led.View(); v != nil && loc.MiniBlock <= v.Number() {
+			if v := s.led.View(); v != nil && loc.MiniBlock <= v.Safe().Last {
 				if sync {
+					r, mb, loc, err := v.Receipt(h)
+					if err != nil {
+						api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "reading the receipt of %v: %v", h, err)), nil)
+						return
+					}
 					api.Reply(req, &api.Answer{Receipt: v.ToReceipt(r, mb, loc)}, nil)
 				} else {
-					api.Reply(req, &api.Answer{Hash: h}, nil)
+					// As go-ethereum: the transaction is in a sealed block.
+					api.Reply(req, api.Failed(api.Errorf(api.KindNonceTooLow, "nonce too low: address %v, tx: %d state: %d", from, tx.Nonce(), nonce)), nil)
 				}
 				return
 			}
+			if !sync {
+				api.Reply(req, api.Failed(api.Errorf(api.KindAlreadyKnown, "already known")), nil)
+				return
+			}
 			s.env.Mark(cover.SeqDuplicateInFlight)
-			known = true // its mini-block is syncing: its announce answers
+			known = true // its block is open or syncing: the seal's announce answers
 		case !errors.Is(err, ledger.ErrNotFound):
 			// Not knowing whether it ran, admitting it could run it twice.
 			api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "looking up transaction %v: %v", h, err)), nil)
@@ -142,10 +160,11 @@ func (s *Sequencer) send(req node.Request, c *api.Call) {
 	if !sync {
 		s.pump()
 		// A transaction that just executed is answered once its receipt
-		// is durable, so that a client asking for it next finds it (most
-		// clients poll at once, then wait a second); one that waits in the
-		// pool, or with no room to wait, is answered now.
-		if _, ran := s.executed[h]; ran && !known && s.nwaiters < s.cfg.MaxWaiters && len(s.waiters[h]) < s.cfg.MaxWaitersPerTx {
+		// is out (its block sealed and durable), so that a client asking
+		// for it next finds it (most clients poll at once, then wait a
+		// second); one that waits in the pool, or with no room to wait, or
+		// whose block seals only at its K-th tick, is answered now.
+		if _, ran := s.executed[h]; ran && !known && s.cfg.BlockGap >= 0 && s.nwaiters < s.cfg.MaxWaiters && len(s.waiters[h]) < s.cfg.MaxWaitersPerTx {
 			if len(s.waiters[h]) == 0 {
 				s.order = append(s.order, h)
 			}

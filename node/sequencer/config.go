@@ -16,6 +16,9 @@ import (
 	"github.com/meganode/meganode/node/mempool"
 )
 
+// DefaultBlockGap is Config.BlockGap's default.
+const DefaultBlockGap = 5 * time.Millisecond
+
 // DefaultMinTip is Config.MinTip's default, in wei.
 const DefaultMinTip = 1
 
@@ -32,6 +35,17 @@ type Config struct {
 	// lasts: a block seals at its K-th scheduled tick, on time, whatever
 	// the early closes in between. Default 100.
 	MiniBlocksPerBlock int
+	// BlockGap is the least time between the seals of two blocks that hold
+	// transactions. A block seals at the first mini-block close that
+	// finds a transaction in it at least BlockGap after the previous seal,
+	// and at its K-th tick in any case. A receipt is answered only once
+	// its block is sealed and durable, so that it carries the block's
+	// hash: while load is light every transaction's block seals with its
+	// mini-block, and receipts come at mini-block speed; under load blocks
+	// seal every BlockGap, which bounds the headers, state roots and
+	// witnesses per second. Default 5 ms; negative: blocks seal at their
+	// K-th tick only (receipts wait for it).
+	BlockGap time.Duration
 	// MinGap is the least time between two mini-blocks. A mini-block
 	// closes before its interval is over when the sequencer is idle with
 	// executed transactions waiting, MinGap after the previous one at the
@@ -103,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MiniBlocksPerBlock <= 0 {
 		c.MiniBlocksPerBlock = 100
+	}
+	if c.BlockGap == 0 {
+		c.BlockGap = DefaultBlockGap
 	}
 	if c.MinGap == 0 {
 		c.MinGap = time.Millisecond

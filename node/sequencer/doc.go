@@ -1,8 +1,9 @@
 // Package sequencer is the sequencer role: it admits transactions into
 // the mempool (node/mempool), executes them the moment they can run
 // (node/exec), and turns what it executed into signed mini-blocks (txs,
-// receipts, exact state diff), sealing a standard EVM block every K
-// intervals.
+// receipts, exact state diff), sealing standard EVM blocks: as soon as a
+// block holds a transaction (no sooner than Config.BlockGap after the
+// previous seal), and every K intervals in any case.
 //
 // Closing a mini-block is a pipeline of four stages: execute (transactions
 // run as they arrive), seal (the executor's diff, the header, and at the
@@ -10,15 +11,21 @@
 // ledger, node/ledger, applies and commits it in one batch; the Outbox,
 // node.Outbox, asks for the sync) and announce (once the sync completes,
 // and never before, the ledger releases the mini-block's view, and the
-// mini-block is published, its receipts answered from that view, and a
-// sealed block's bundle sent to the provers and DA). The sequencer does
+// mini-block is published and, when it seals a block, the block's
+// receipts answered from that view and its bundle sent to the provers and
+// DA). A receipt never leaves before its block is sealed: it carries the
+// block's hash, and the block is there to fetch. The sequencer does
 // not wait for the sync: it executes the next mini-block meanwhile (group
 // commit), with up to Config.MaxInFlight syncs in flight.
 //
 // Mini-blocks close at the latest every interval, on a schedule that does
 // not drift with the work done, and earlier (no sooner than Config.MinGap
 // after the previous one) when the sequencer is idle with executed
-// transactions waiting; blocks seal at their K-th scheduled tick, on time.
+// transactions waiting. A block seals at the first close that finds a
+// transaction in it, at least Config.BlockGap after the last seal (a timer
+// arms that close), and at its K-th scheduled tick in any case: while load
+// is light each transaction gets its block at mini-block speed, and under
+// load blocks seal every BlockGap.
 //
 // Admission (Admit) is a pure function of a raw transaction: decoding, the
 // stateless checks and the sender's recovery, once. The production runtime

@@ -46,7 +46,7 @@ func ackFor(t *testing.T, p *chain.DAPut, head uint64) []byte {
 func TestPublishesSealedBlocksToDA(t *testing.T) {
 	const K = 3
 	f := newFixture()
-	h := newHarness(t, f, func(c *Config) { c.MiniBlocksPerBlock = K; c.DA = "da" })
+	h := newHarness(t, f, func(c *Config) { c.MiniBlocksPerBlock = K; c.DA = "da"; c.BlockGap = -1 })
 	for i := range 3 * K {
 		h.send(api.MethodSendTx, enc(t, f.nth(f.keys[i%len(f.keys)], uint64(i/len(f.keys)), i)))
 		h.tick()

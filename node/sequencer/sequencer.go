@@ -26,6 +26,7 @@ const (
 	timerRecover node.TimerID = 2 // reopen the ledger after a disk error
 	timerExpire  node.TimerID = 3 // time out sync sends, expire the pool
 	timerClose   node.TimerID = 4 // close the mini-block early: idle with executed transactions
+	timerSeal    node.TimerID = 5 // seal the open block: it holds transactions, BlockGap after the last seal
 )
 
 // expireEvery is how often waiters and the pool are checked for expiry.
@@ -99,6 +100,9 @@ type Sequencer struct {
 	due        time.Time
 	lastClose  time.Time
 	closeArmed bool
+	// The last seal, and whether a seal of the open block is armed.
+	lastSeal  time.Time
+	sealArmed bool
 
 	announced uint64 // the newest mini-block published and answered
 	unhashed  int    // transactions since the state root was last hashed
@@ -186,7 +190,7 @@ func (s *Sequencer) recover() error {
 	}
 	kept := 0
 	for _, h := range s.order { // in arrival order: each answer is a network send
-		if _, _, _, err := led.Tip().Receipt(h); err == nil {
+		if _, err := led.Tip().Executed(h); err == nil {
 			kept += len(s.waiters[h])
 			continue
 		}
@@ -299,7 +303,13 @@ func (s *Sequencer) OnTimer(id node.TimerID) {
 		s.closeArmed = false
 		if s.down == nil && len(s.pending) > 0 {
 			s.env.Mark(cover.SeqEarlyClose)
-			s.close(false)
+			s.close(s.sealDue())
+		}
+	case timerSeal:
+		s.sealArmed = false
+		if s.down == nil && s.sealDue() {
+			s.env.Mark(cover.SeqEarlySeal)
+			s.close(true)
 		}
 	case timerRecover:
 		if s.down != nil {
@@ -341,7 +351,24 @@ func (s *Sequencer) tick() {
 		s.openBlock()
 	}
 	s.ticks += slots
-	s.close(s.ticks >= s.cfg.MiniBlocksPerBlock)
+	s.close(s.ticks >= s.cfg.MiniBlocksPerBlock || s.sealDue())
+}
+
+// sealDue says whether the open block should seal at this close ahead of
+// its K-th tick: it holds a transaction, whose receipt waits for the seal,
+// and the last seal is at least BlockGap old.
+func (s *Sequencer) sealDue() bool {
+	return s.cfg.BlockGap >= 0 && s.blk != nil && s.blk.TxCount() > 0 && !s.env.Now().Before(s.lastSeal.Add(s.cfg.BlockGap))
+}
+
+// armSeal arms the seal of an open block that holds transactions, due
+// BlockGap after the last seal.
+func (s *Sequencer) armSeal() {
+	if s.cfg.BlockGap < 0 || s.sealArmed || s.blk == nil || s.blk.TxCount() == 0 {
+		return
+	}
+	s.sealArmed = true
+	s.env.After(max(0, s.lastSeal.Add(s.cfg.BlockGap).Sub(s.env.Now())), timerSeal)
 }
 
 // close ends the mini-block being filled: seal, persist, and ask for the
@@ -376,8 +403,10 @@ func (s *Sequencer) close(last bool) {
 	if last {
 		s.blk, s.access = nil, nil
 		s.unhashed = 0
+		s.lastSeal = s.lastClose
 		return
 	}
+	s.armSeal()
 	// Hash the state root as the block goes, not all at its seal: the
 	// seal's step stays short however much the block holds.
 	if s.unhashed += len(mb.Txs); s.unhashed >= rootEvery {
@@ -518,17 +547,39 @@ func (s *Sequencer) announce(n uint64) {
 		if s.cfg.OnMiniBlock != nil {
 			s.cfg.OnMiniBlock(mb)
 		}
-		for i, tx := range mb.Txs {
-			if len(s.waiters[tx.Hash()]) > 0 {
-				s.answer(tx.Hash(), &api.Answer{Receipt: v.ToReceipt(mb.Receipts[i], mb, ledger.TxLoc{MiniBlock: m, Index: uint64(i)})})
-			}
-		}
 		if mb.Sealed != nil {
+			s.answerBlock(v, mb.Sealed.Number.Uint64())
 			s.gossipBlock(v, mb.Sealed.Number.Uint64())
 		}
 		s.announced = m
 	}
 	s.publish()
+}
+
+// answerBlock answers the waiters of sealed block n's transactions from
+// the released view v: a receipt goes out only once its block is sealed
+// and durable, so that it names the block, which a client can then fetch.
+func (s *Sequencer) answerBlock(v *ledger.View, n uint64) {
+	if s.nwaiters == 0 {
+		return
+	}
+	sb, err := v.SealedBlock(n)
+	if err != nil {
+		s.env.Log().Error("cannot read a released block to answer its receipts", "block", n, "err", err)
+		return
+	}
+	for m := sb.First; m <= sb.Last; m++ {
+		mb, _, err := v.MiniBlock(m)
+		if err != nil {
+			s.env.Log().Error("cannot read a released mini-block to answer its receipts", "mini-block", m, "err", err)
+			return
+		}
+		for i, tx := range mb.Txs {
+			if len(s.waiters[tx.Hash()]) > 0 {
+				s.answer(tx.Hash(), &api.Answer{Receipt: v.ToReceipt(mb.Receipts[i], mb, ledger.TxLoc{MiniBlock: m, Index: uint64(i)})})
+			}
+		}
+	}
 }
 
 // pump executes what the pool has ready, best first, until the pool is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -104,6 +105,7 @@ type Scenario struct {
 	skewed    bool       // clocks jump in this run: node-measured delays mean nothing
 	interval  time.Duration
 	minGap    time.Duration // the sequencer's early-close gap; negative: interval only
+	blockGap  time.Duration // the sequencer's least gap between seals of blocks with transactions; negative: K-th tick only
 	perBlock  int
 	sendShare float64
 	badShare  float64
@@ -168,6 +170,21 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	case 2:
 		s.minGap = s.interval / 2
 	}
+	switch rng.IntN(4) {
+	case 0:
+		s.blockGap = -1 // blocks seal at their K-th tick only
+	case 1:
+		s.blockGap = time.Microsecond // every close that finds a transaction seals
+	case 2:
+		s.blockGap = s.interval / 2
+	case 3:
+		s.blockGap = 2 * s.interval
+	}
+	if v.Tight && s.blockGap >= 0 {
+		// A prover whose every bound is tiny catches up one block a DA
+		// round trip: blocks at every close outrun it for good.
+		s.blockGap = max(s.blockGap, 2*s.interval)
+	}
 	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
 	if s.minGap > 0 {
 		s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.minGap))
@@ -187,8 +204,12 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	if s.minGap > 0 {
 		early = fmt.Sprintf("early when idle, %v apart at least", s.minGap)
 	}
-	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v (%s), %d intervals per block, %.0f%% sends (%.0f%% of them bad input); %s",
-		len(s.fullnodes), len(s.provers), s.interval, early, s.perBlock, 100*s.sendShare, 100*s.badShare, s.pfaults)
+	seal := "at the last interval only"
+	if s.blockGap >= 0 {
+		seal = fmt.Sprintf("sooner with transactions, %v apart at least", s.blockGap)
+	}
+	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v (%s), %d intervals per block (sealed %s), %.0f%% sends (%.0f%% of them bad input); %s",
+		len(s.fullnodes), len(s.provers), s.interval, early, s.perBlock, seal, 100*s.sendShare, 100*s.badShare, s.pfaults)
 	if s.byz != nil {
 		cfg.Scenario += "; " + s.byz.String()
 	}
@@ -199,7 +220,7 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 func (s *Scenario) SequencerConfig() sequencer.Config {
 	cfg := sequencer.Config{
 		Genesis: s.cast.Genesis, Key: s.cast.SeqKey, Coinbase: coinbase,
-		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock, MinGap: s.minGap,
+		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock, MinGap: s.minGap, BlockGap: s.blockGap,
 		Pool:        mempool.Config{MaxGap: poolGap},
 		Ledger:      ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		SyncTimeout: 200 * time.Millisecond,
@@ -325,7 +346,13 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 		return false, "the sequencer is down"
 	}
 	if n := seq.Pool().Len(); n > 0 {
-		return false, fmt.Sprintf("the sequencer's pool holds %d transactions", n)
+		pending, queued := seq.Pool().Content()
+		detail := ""
+		for _, e := range append(pending, queued...)[:min(n, 3)] {
+			acct, _ := seq.Ledger().State().Account(e.From)
+			detail += fmt.Sprintf(" %v nonce %d (the account's %d);", e.From, e.Tx.Nonce(), acct.Nonce)
+		}
+		return false, fmt.Sprintf("the sequencer's pool holds %d transactions, first:%s", n, strings.TrimSuffix(detail, ";"))
 	}
 	if s.byz != nil {
 		return s.byzantineConverged(w)
@@ -383,7 +410,9 @@ func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
 	for a := range accountsPerClient {
 		if !st.known[a] {
 			return SequencerID, s.record(&callMeta{client: st.idx, read: s.cast.Addrs[st.idx*accountsPerClient+a]},
-				&api.Call{Method: api.MethodNonce, Address: s.cast.Addrs[st.idx*accountsPerClient+a], Tag: api.Latest}), true
+				// At pending, as wallets ask: latest does not count the
+				// open block's transactions yet.
+				&api.Call{Method: api.MethodNonce, Address: s.cast.Addrs[st.idx*accountsPerClient+a], Tag: api.Pending}), true
 		}
 	}
 	if c.Rand.Float64() < s.sendShare {
@@ -410,8 +439,16 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 	if m == nil {
 		return
 	}
+	if last.TimedOut {
+		// The call got no answer: a send is undecided (below); a read
+		// taught nothing.
+		if m.send {
+			s.undecided(st, last, m.account%accountsPerClient)
+		}
+		return
+	}
 	a, err := api.DecodeAnswer(last.Output)
-	if last.TimedOut || err != nil {
+	if err != nil {
 		return
 	}
 	if a.Err == nil && a.Safe > st.lastAt {
@@ -440,15 +477,24 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 		}
 	case a.Err != nil && definite(a.Err.Kind):
 		st.resend = nil
+		if a.Err.Kind == api.KindNonceTooLow && m.kind != kindNonceLow {
+			// The client's nonce is behind (a send it saw no answer to
+			// ran): ask for it, as a wallet does.
+			st.known[acct] = false
+		}
 	default:
-		// Undecided: it may still execute. Send it again; after a few
-		// tries, ask for the nonce instead.
-		if st.resend == nil {
-			st.resend, st.tries = last.Input, 0
-		}
-		if st.tries >= 5 {
-			st.resend, st.known[acct] = nil, false
-		}
+		s.undecided(st, last, acct)
+	}
+}
+
+// undecided handles a send that may still execute: the client sends it
+// again; after a few tries, it asks for the nonce instead.
+func (s *Scenario) undecided(st *clientState, last *sim.Op, acct int) {
+	if st.resend == nil {
+		st.resend, st.tries = last.Input, 0
+	}
+	if st.tries >= 5 {
+		st.resend, st.known[acct] = nil, false
 	}
 }
 
@@ -524,6 +570,7 @@ func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
 	if m.kind == kindNonceGap {
 		tx.Nonce = nonce + poolGap + 1 + uint64(r.IntN(100))
 	}
+
 	if m.kind == kindMalformed {
 		raw := make([]byte, 1+r.IntN(200))
 		for i := range raw {
@@ -568,6 +615,8 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 		tag = api.AtBlock(1 + uint64(r.IntN(int(st.lastAt))))
 	case x < 0.27 && to != SequencerID:
 		tag = api.Finalized // fullnodes track finality; the sequencer does not
+	case x < 0.37:
+		tag = api.Pending // the open block's transactions executed, their receipts not out
 	}
 	var call *api.Call
 	switch r.IntN(10) {

@@ -49,7 +49,7 @@ func Produce(t testing.TB, n, K int) *Stream {
 		s.Keys = append(s.Keys, nodetest.Key("account", i))
 	}
 	s.Gen = nodetest.Genesis(s.Keys, nil)
-	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1})
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1, BlockGap: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
