@@ -58,6 +58,7 @@ type Config struct {
 	MiniBlockInterval  Duration `toml:"mini-block-interval" help:"time between mini-blocks (sequencer)"`
 	MiniBlocksPerBlock int      `toml:"mini-blocks-per-block" help:"mini-block intervals a sealed EVM block lasts (sequencer)"`
 	BlockGap           Duration `toml:"block-gap" help:"least time between the seals of blocks that hold transactions: a block seals at the first mini-block close that finds a transaction in it this long after the last seal (receipts wait for their block's seal), and at its mini-blocks-per-block-th interval in any case; negative: at that interval only (sequencer)"`
+	MaxSealShare       float64  `toml:"max-seal-share" help:"most of the sequencer's time sealing blocks may take: after a seal that took d, the next waits d×(1−share)/share at least, so that under load blocks grow rather than seal more often (sequencer)"`
 	MinGap             Duration `toml:"min-gap" help:"least time between mini-blocks: a mini-block closes early, once the sequencer is idle with executed transactions, this long after the last at the earliest; negative: on the interval only (sequencer)"`
 	Workers            int      `toml:"workers" help:"blocks validated at once; 0: the number of CPUs (prover)"`
 }
@@ -81,7 +82,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func defaultConfig() Config {
 	return Config{
 		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
-		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond}, BlockGap: Duration{sequencer.DefaultBlockGap},
+		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond}, BlockGap: Duration{sequencer.DefaultBlockGap}, MaxSealShare: sequencer.DefaultMaxSealShare,
 		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip,
 		HTTPAPI: slices.Clone(rpc.Namespaces), HTTPVHosts: []string{"localhost"},
 		PProfAddr: "127.0.0.1", PProfPort: 6060, HealthMaxLag: Duration{2 * time.Second},

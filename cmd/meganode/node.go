@@ -320,7 +320,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 		}
 		s, err := sequencer.New(sequencer.Config{
 			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer),
-			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock, MinGap: cfg.MinGap.Duration, BlockGap: cfg.BlockGap.Duration,
+			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock, MinGap: cfg.MinGap.Duration, BlockGap: cfg.BlockGap.Duration, MaxSealShare: cfg.MaxSealShare,
 			MinTip: new(big.Int).SetUint64(cfg.MinerGasPrice), OnMiniBlock: onMiniBlock,
 		})
 		if err != nil {

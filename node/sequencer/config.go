@@ -16,8 +16,12 @@ import (
 	"github.com/meganode/meganode/node/mempool"
 )
 
-// DefaultBlockGap is Config.BlockGap's default.
-const DefaultBlockGap = 5 * time.Millisecond
+// DefaultBlockGap and DefaultMaxSealShare are Config.BlockGap's and
+// Config.MaxSealShare's defaults.
+const (
+	DefaultBlockGap     = 2 * time.Millisecond
+	DefaultMaxSealShare = 0.2
+)
 
 // DefaultMinTip is Config.MinTip's default, in wei.
 const DefaultMinTip = 1
@@ -46,6 +50,13 @@ type Config struct {
 	// witnesses per second. Default 5 ms; negative: blocks seal at their
 	// K-th tick only (receipts wait for it).
 	BlockGap time.Duration
+	// MaxSealShare bounds the share of the sequencer's time sealing may
+	// take: after a seal that took d, the next waits at least
+	// d×(1−share)/share (a seal costs the block's roots, witness and the
+	// state checkpoint, which grow with the state), so that under load
+	// blocks grow instead of sealing ever more often. The simulator's
+	// steps take no time, so there only BlockGap counts. Default 0.2.
+	MaxSealShare float64
 	// MinGap is the least time between two mini-blocks. A mini-block
 	// closes before its interval is over when the sequencer is idle with
 	// executed transactions waiting, MinGap after the previous one at the
@@ -120,6 +131,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BlockGap == 0 {
 		c.BlockGap = DefaultBlockGap
+	}
+	if c.MaxSealShare <= 0 || c.MaxSealShare > 1 {
+		c.MaxSealShare = DefaultMaxSealShare
 	}
 	if c.MinGap == 0 {
 		c.MinGap = time.Millisecond

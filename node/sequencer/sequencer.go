@@ -100,8 +100,11 @@ type Sequencer struct {
 	due        time.Time
 	lastClose  time.Time
 	closeArmed bool
-	// The last seal, and whether a seal of the open block is armed.
+	// The last seal, how long after it the next may come (BlockGap, or
+	// more after a costly seal: Config.MaxSealShare), and whether a seal
+	// of the open block is armed.
 	lastSeal  time.Time
+	sealGap   time.Duration
 	sealArmed bool
 
 	announced uint64 // the newest mini-block published and answered
@@ -358,7 +361,7 @@ func (s *Sequencer) tick() {
 // its K-th tick: it holds a transaction, whose receipt waits for the seal,
 // and the last seal is at least BlockGap old.
 func (s *Sequencer) sealDue() bool {
-	return s.cfg.BlockGap >= 0 && s.blk != nil && s.blk.TxCount() > 0 && !s.env.Now().Before(s.lastSeal.Add(s.cfg.BlockGap))
+	return s.cfg.BlockGap >= 0 && s.blk != nil && s.blk.TxCount() > 0 && !s.env.Now().Before(s.lastSeal.Add(s.sealGap))
 }
 
 // armSeal arms the seal of an open block that holds transactions, due
@@ -368,7 +371,7 @@ func (s *Sequencer) armSeal() {
 		return
 	}
 	s.sealArmed = true
-	s.env.After(max(0, s.lastSeal.Add(s.cfg.BlockGap).Sub(s.env.Now())), timerSeal)
+	s.env.After(max(0, s.lastSeal.Add(s.sealGap).Sub(s.env.Now())), timerSeal)
 }
 
 // close ends the mini-block being filled: seal, persist, and ask for the
@@ -387,6 +390,7 @@ func (s *Sequencer) close(last bool) {
 	if err := s.pool.Check(); err != nil {
 		node.Broken("sequencer: mempool: %v", err)
 	}
+	start := s.env.Now()
 	mb, raw, witness, err := s.seal(last)
 	if err != nil {
 		s.fail(err)
@@ -404,6 +408,8 @@ func (s *Sequencer) close(last bool) {
 		s.blk, s.access = nil, nil
 		s.unhashed = 0
 		s.lastSeal = s.lastClose
+		cost := s.lastClose.Sub(start)
+		s.sealGap = max(s.cfg.BlockGap, time.Duration(float64(cost)*(1-s.cfg.MaxSealShare)/s.cfg.MaxSealShare))
 		return
 	}
 	s.armSeal()

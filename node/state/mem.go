@@ -149,7 +149,7 @@ func (m *Mem) applyAccount(ad *chain.AccountDiff, newCodes *[]common.Hash) {
 	m.unsaved[addr] = struct{}{}
 	a := m.accounts[addr]
 	if ad.Flags&(chain.Deleted|chain.Reset) != 0 && a != nil {
-		m.capture(addr, a)
+		m.capture(addr, a, true)
 		delete(m.accounts, addr)
 		a = nil
 	}
@@ -201,10 +201,14 @@ func (m *Mem) applyAccount(ad *chain.AccountDiff, newCodes *[]common.Hash) {
 func (m *Mem) Root() common.Hash {
 	m.proofMu.Lock()
 	defer m.proofMu.Unlock()
-	return m.root()
+	return m.root(true)
 }
 
-func (m *Mem) root() common.Hash {
+// root brings the tries up to date and returns the state root. capture
+// keeps what each changed storage trie was at the checkpoint (for the
+// witness and the proofs of that checkpoint); Checkpoint, which starts a
+// new one at once, needs none.
+func (m *Mem) root(capture bool) common.Hash {
 	for addr := range m.dirty { // trie updates commute: the root does not depend on this order
 		a := m.accounts[addr]
 		key := crypto.Keccak256(addr[:])
@@ -212,7 +216,9 @@ func (m *Mem) root() common.Hash {
 			m.trie.MustDelete(key)
 			continue
 		}
-		m.capture(addr, a)
+		if capture {
+			m.capture(addr, a, false)
+		}
 		enc, err := rlp.EncodeToBytes(&types.StateAccount{
 			Nonce: a.Nonce, Balance: &a.Balance, Root: a.storageRoot(), CodeHash: a.CodeHash[:],
 		})
@@ -231,30 +237,36 @@ func (m *Mem) root() common.Hash {
 func (m *Mem) Checkpoint() common.Hash {
 	m.proofMu.Lock()
 	defer m.proofMu.Unlock()
-	root := m.root()
+	root := m.root(false)
+	// One copy serves both: neither the witness (which reads it on the
+	// owner's step) nor the proofs (which copy it for each proof) ever
+	// change it, and its nodes are all hashed, so reads never write.
 	m.markTrie = m.trie.Copy()
 	clear(m.marked)
 	m.epoch++
-	m.proofs = &Proofs{m: m, epoch: m.epoch, root: root, accounts: m.trie.Copy()}
+	m.proofs = &Proofs{m: m, epoch: m.epoch, root: root, accounts: m.markTrie}
 	return root
 }
 
 // capture keeps a's storage trie as of the last Checkpoint, before its
 // first change since. A nil trie is an account created since (all others
-// got one from the Root that Checkpoint ran).
-func (m *Mem) capture(addr common.Address, a *account) {
+// got one from the Root that Checkpoint ran). The trie object itself is
+// kept, never to change again (the witness may hold it already:
+// committedStorage hands out the live trie of an unchanged account), and
+// the account goes on with a copy, unless it is dropped.
+func (m *Mem) capture(addr common.Address, a *account, dropped bool) {
 	if m.markTrie == nil {
 		return
 	}
 	if _, ok := m.marked[addr]; ok {
 		return
 	}
-	var t *trie.Trie
-	if a.trie != nil {
-		t = a.trie.Copy()
+	m.marked[addr] = a.trie
+	if a.trie != nil && !dropped {
+		a.trie = a.trie.Copy()
 	}
-	m.marked[addr] = t
 }
+
 
 // storageRoot brings the account's storage trie up to date and returns its root.
 func (a *account) storageRoot() common.Hash {

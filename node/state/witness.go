@@ -266,7 +266,11 @@ func (m *Mem) committedStorage(addr common.Address) *trie.Trie {
 		return t
 	}
 	if a := m.accounts[addr]; a != nil && a.trie != nil {
-		return a.trie.Copy() // unchanged since the checkpoint, so far
+		// Unchanged since the checkpoint, so far: the live trie, no copy.
+		// A change before the next checkpoint captures it first (capture
+		// keeps this very object and goes on with a copy), so the witness
+		// keeps reading the checkpoint's trie.
+		return a.trie
 	}
 	return nil // created since
 }
