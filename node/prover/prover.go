@@ -263,6 +263,9 @@ func (p *Prover) OnMessage(from node.NodeID, msg []byte) {
 		for _, b := range resp.Bundles {
 			p.accept(b)
 		}
+		if len(resp.Bundles) > 0 {
+			p.catchUp() // more behind these, room permitting
+		}
 	case chain.FormatAttRequestV1:
 		req, err := chain.DecodeAttRequest(msg)
 		if err != nil {
@@ -393,6 +396,22 @@ func (p *Prover) step() {
 	if len(p.pending) > 0 && !p.armed {
 		p.armed = true
 		p.env.After(p.cfg.StepDelay, timerStep)
+	}
+	p.catchUp()
+}
+
+// catchUp asks DA at once for the blocks a prover behind the head lacks,
+// as soon as it has room for them, instead of at the next poll: a prover
+// that fell behind catches up at the pace it validates, not one range a
+// poll (blocks seal as fast as every mini-block). One fetch is in flight
+// at a time (fetch).
+func (p *Prover) catchUp() {
+	from := p.low + 1
+	for p.done[from] != nil || p.pending[from] != nil {
+		from++
+	}
+	if from <= p.head {
+		p.fetch()
 	}
 }
 

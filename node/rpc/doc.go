@@ -10,7 +10,8 @@
 //
 //   - Blocks seal at mini-block pace while load is light: the sequencer
 //     seals a block at the first mini-block close that finds a transaction
-//     in it (at least its block-gap, 5 ms, after the last seal), and every
+//     in it (at least block-gap, 2 ms, after the last seal, longer after a
+//     costly seal: max-seal-share), and every
 //     mini-blocks-per-block intervals in any case. A receipt leaves only
 //     once its block is sealed and durable, so it always names a block
 //     that exists, by a hash that never changes.

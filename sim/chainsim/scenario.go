@@ -181,8 +181,9 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 		s.blockGap = 2 * s.interval
 	}
 	if v.Tight && s.blockGap >= 0 {
-		// A prover whose every bound is tiny catches up one block a DA
-		// round trip: blocks at every close outrun it for good.
+		// A fullnode whose every bound is tiny repairs 4 mini-blocks a
+		// round trip: seals between closes (a timer's mini-block each)
+		// would outrun its catch-up for good.
 		s.blockGap = max(s.blockGap, 2*s.interval)
 	}
 	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
