@@ -267,7 +267,6 @@ func (m *Mem) capture(addr common.Address, a *account, dropped bool) {
 	}
 }
 
-
 // storageRoot brings the account's storage trie up to date and returns its root.
 func (a *account) storageRoot() common.Hash {
 	if a.rootDone {
