@@ -335,6 +335,22 @@ func TestDevnetEndToEnd(t *testing.T) {
 	}
 	checkReceiptBlock(t, ctx, seq, pr)
 	checkMethods(t, ctx, c, r)
+	// Every node validates gossip (signatures against the sequencer's and
+	// the provers' keys): honest gossip is never rejected.
+	for _, n := range c.plan.Nodes {
+		if n.Metrics == "" {
+			continue
+		}
+		_, body := httpGet(t, "http://"+n.Metrics+"/metrics")
+		if !strings.Contains(body, "meganode_p2p_gossip_rejected_total") {
+			t.Errorf("%s: no meganode_p2p_gossip_rejected_total in /metrics", n.Name)
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "meganode_p2p_gossip_rejected_total") && !strings.HasSuffix(line, " 0") {
+				t.Errorf("%s rejected honest gossip: %s", n.Name, line)
+			}
+		}
+	}
 	select {
 	case mb := <-mbs:
 		if mb["number"] == nil {

@@ -106,6 +106,8 @@ func newMetrics(role string, p2p func() runtime.P2PMetrics) *metrics {
 		counter("meganode_p2p_send_dropped_total", "Direct messages dropped: too big, bad peer, full queue, closed, or lost.", func(x runtime.P2PMetrics) uint64 { return x.SendDropped })
 		counter("meganode_p2p_received_messages_total", "Messages delivered, direct and gossiped.", func(x runtime.P2PMetrics) uint64 { return x.Received })
 		counter("meganode_p2p_receive_refused_total", "Messages received and refused for their size.", func(x runtime.P2PMetrics) uint64 { return x.ReceiveRefused })
+		counter("meganode_p2p_gossip_rejected_total", "Gossip messages the validator rejected (forged or malformed): not delivered, not forwarded.", func(x runtime.P2PMetrics) uint64 { return x.Rejected })
+		counter("meganode_p2p_gossip_ignored_total", "Gossip messages the validator ignored (stale).", func(x runtime.P2PMetrics) uint64 { return x.Ignored })
 		counter("meganode_p2p_published_messages_total", "Gossip messages handed to pubsub.", func(x runtime.P2PMetrics) uint64 { return x.Published })
 		counter("meganode_p2p_publish_dropped_total", "Gossip messages refused or dropped.", func(x runtime.P2PMetrics) uint64 { return x.PublishDropped })
 		counter("meganode_p2p_sent_bytes_total", "Payload bytes of the messages sent and published.", func(x runtime.P2PMetrics) uint64 { return x.SentBytes })

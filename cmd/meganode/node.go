@@ -169,7 +169,15 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 		return err
 	}
 	loop = runtime.NewLoop(id, n, disk, runtime.LoopConfig{Log: log})
-	p2p, err := runtime.NewP2P(runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, Log: log}, loop.Deliver)
+	pcfg := runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, Log: log}
+	seqAddr, provers, ok, err := gossipIdentities(role, cfg, key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		pcfg.Validate = gossipValidator(seqAddr, provers)
+	}
+	p2p, err := runtime.NewP2P(pcfg, loop.Deliver)
 	if err != nil {
 		return err
 	}

@@ -64,8 +64,23 @@ type P2PConfig struct {
 	// PublishQueue bounds the gossip messages waiting to be published.
 	// Default 4096.
 	PublishQueue int
-	Log          *slog.Logger
+	// Validate, when set, checks each gossip message before it is
+	// delivered or forwarded (GossipSub's validator): nil accepts it; an
+	// error wrapping ErrStale ignores it (not delivered, not forwarded,
+	// the sender not blamed); any other error rejects it (not delivered,
+	// not forwarded, counted in ReceiveRejected). It runs on GossipSub's
+	// validation goroutines, up to ValidateConcurrency at once, never on
+	// the node's loop; it must be safe for concurrent use.
+	Validate func(topic node.Topic, msg []byte) error
+	// ValidateConcurrency bounds the messages validated at once; beyond
+	// it GossipSub drops incoming messages (its throttle). Default 64.
+	ValidateConcurrency int
+	Log                 *slog.Logger
 }
+
+// ErrStale marks a gossip message that is valid but old (a validator's
+// verdict): ignored, not rejected.
+var ErrStale = errors.New("stale message")
 
 func (c P2PConfig) withDefaults() P2PConfig {
 	if c.MaxMessageBytes <= 0 {
@@ -73,6 +88,9 @@ func (c P2PConfig) withDefaults() P2PConfig {
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = 1024
+	}
+	if c.ValidateConcurrency <= 0 {
+		c.ValidateConcurrency = 64
 	}
 	if c.PublishQueue <= 0 {
 		c.PublishQueue = 4096
@@ -95,6 +113,9 @@ func (c P2PConfig) withDefaults() P2PConfig {
 type P2PMetrics struct {
 	Sent, SendDropped, Received, ReceiveRefused, Published, PublishDropped, Peers uint64
 	SentBytes, ReceivedBytes                                                      uint64
+	// Rejected and Ignored count gossip messages P2PConfig.Validate
+	// refused: forged or malformed, and stale.
+	Rejected, Ignored uint64
 }
 
 // MsgProtocol is the libp2p stream protocol of direct messages: a
@@ -168,6 +189,7 @@ type P2P struct {
 	static []peer.AddrInfo
 
 	sent, sendDropped, received, receiveRefused, published, publishDropped atomic.Uint64
+	receiveRejected, receiveIgnored                                        atomic.Uint64
 	sentBytes, receivedBytes                                               atomic.Uint64
 }
 
@@ -328,6 +350,8 @@ func (p *P2P) Metrics() P2PMetrics {
 		SendDropped:    p.sendDropped.Load(),
 		Received:       p.received.Load(),
 		ReceiveRefused: p.receiveRefused.Load(),
+		Rejected:       p.receiveRejected.Load(),
+		Ignored:        p.receiveIgnored.Load(),
 		Published:      p.published.Load(),
 		PublishDropped: p.publishDropped.Load(),
 		Peers:          uint64(len(p.host.Network().Peers())),
@@ -663,7 +687,13 @@ func (p *P2P) join(topic node.Topic) (*joined, error) {
 	if len(p.topics) >= maxTopics {
 		return nil, fmt.Errorf("runtime: more than %d topics", maxTopics)
 	}
-	if err := p.ps.RegisterTopicValidator(string(topic), p.validate, pubsub.WithValidatorInline(true)); err != nil {
+	opts := []pubsub.ValidatorOpt{pubsub.WithValidatorInline(true)}
+	if p.cfg.Validate != nil {
+		// Signature checks run on GossipSub's validation goroutines, in
+		// parallel, never on the node's loop.
+		opts = []pubsub.ValidatorOpt{pubsub.WithValidatorConcurrency(p.cfg.ValidateConcurrency)}
+	}
+	if err := p.ps.RegisterTopicValidator(string(topic), p.validate, opts...); err != nil {
 		return nil, fmt.Errorf("runtime: topic %q: %w", topic, err)
 	}
 	t, err := p.ps.Join(string(topic))
@@ -683,7 +713,20 @@ func (p *P2P) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsu
 		}
 		return pubsub.ValidationReject
 	}
-	return pubsub.ValidationAccept
+	if p.cfg.Validate == nil || from == p.self {
+		return pubsub.ValidationAccept
+	}
+	switch err := p.cfg.Validate(node.Topic(m.GetTopic()), m.Data); {
+	case err == nil:
+		return pubsub.ValidationAccept
+	case errors.Is(err, ErrStale):
+		p.receiveIgnored.Add(1)
+		return pubsub.ValidationIgnore
+	default:
+		p.receiveRejected.Add(1)
+		p.cfg.Log.Debug("gossip rejected", "topic", m.GetTopic(), "from", from, "err", err)
+		return pubsub.ValidationReject
+	}
 }
 
 // read delivers the messages of one subscription, but the node's own.

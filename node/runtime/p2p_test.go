@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"strings"
@@ -499,4 +500,54 @@ func TestP2PLargeMessage(t *testing.T) {
 		}) >= 2
 	})
 	t.Logf("8 MiB gossip: %v; metrics A %+v", time.Since(start), a.p.Metrics())
+}
+
+// A gossip message the validator rejects is neither delivered nor
+// forwarded: in the line A–B–C, a forgery A publishes stops at B, while
+// A's honest messages reach C through B. A stale one is ignored, not
+// counted as rejected.
+func TestP2PValidatorStopsForgeries(t *testing.T) {
+	validate := func(_ node.Topic, msg []byte) error {
+		switch {
+		case strings.HasPrefix(string(msg), "forged"):
+			return errors.New("bad signature")
+		case strings.HasPrefix(string(msg), "stale"):
+			return fmt.Errorf("old height: %w", ErrStale)
+		}
+		return nil
+	}
+	c := startP2P(t, P2PConfig{Validate: validate})
+	b := startP2P(t, P2PConfig{Peers: c.p.Addrs(), Validate: validate})
+	a := startP2P(t, P2PConfig{Peers: b.p.Addrs()}) // the forger validates nothing
+	const topic = node.Topic("miniblocks")
+	for _, n := range []testNode{a, b, c} {
+		if err := n.p.Subscribe(topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	eventually(t, 10*time.Second, "A's honest gossip reaches C through B", func() bool {
+		i++
+		a.p.Publish(topic, []byte(fmt.Sprintf("forged %d", i)))
+		a.p.Publish(topic, []byte(fmt.Sprintf("stale %d", i)))
+		a.p.Publish(topic, []byte(fmt.Sprintf("honest %d", i)))
+		time.Sleep(40 * time.Millisecond)
+		return c.box.hasPrefix(b.p.Self(), "honest") || c.box.hasPrefix(a.p.Self(), "honest")
+	})
+	// Let whatever was in flight land.
+	time.Sleep(200 * time.Millisecond)
+	for name, n := range map[string]testNode{"B": b, "C": c} {
+		if k := n.box.count(func(r received) bool {
+			return strings.HasPrefix(r.msg, "forged") || strings.HasPrefix(r.msg, "stale")
+		}); k != 0 {
+			t.Errorf("%s was delivered %d forged or stale messages", name, k)
+		}
+	}
+	mb := b.p.Metrics()
+	if mb.Rejected == 0 || mb.Ignored == 0 {
+		t.Errorf("B's metrics %+v: want forgeries rejected and stale messages ignored", mb)
+	}
+	if mc := c.p.Metrics(); mc.Rejected != 0 {
+		t.Errorf("C rejected %d messages: B forwarded forgeries", mc.Rejected)
+	}
 }

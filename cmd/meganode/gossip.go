@@ -1,0 +1,92 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
+)
+
+// gossipValidator checks each gossip message before the node takes or
+// forwards it (runtime.P2PConfig.Validate): a mini-block must be signed by
+// the sequencer; a block's bundle must open as the sequencer's sealed
+// block (its last mini-block's signature and sealed header); an
+// attestation or fault report must decode and, where the node knows the
+// prover set (a fullnode), come from a configured prover. Anything else is
+// rejected, so a forgery stops at the first honest peer.
+func gossipValidator(sequencer common.Address, provers []common.Address) func(node.Topic, []byte) error {
+	return func(topic node.Topic, msg []byte) error {
+		switch topic {
+		case chain.TopicMiniBlocks:
+			mb, err := chain.DecodeMiniBlock(msg)
+			if err != nil {
+				return err
+			}
+			return mb.VerifySigner(sequencer)
+		case chain.TopicBlocks:
+			b, err := chain.DecodeBlockBundle(msg)
+			if err != nil {
+				return err
+			}
+			_, err = b.OpenSealed(sequencer)
+			return err
+		case chain.TopicAttestations:
+			var signer common.Address
+			switch chain.Kind(msg) {
+			case chain.FormatAttestationV1:
+				a, err := chain.DecodeAttestation(msg)
+				if err != nil {
+					return err
+				}
+				if signer, err = a.Signer(); err != nil {
+					return err
+				}
+			case chain.FormatFaultReportV1:
+				f, err := chain.DecodeFaultReport(msg)
+				if err != nil {
+					return err
+				}
+				if signer, err = f.Signer(); err != nil {
+					return err
+				}
+			default:
+				return errors.New("not an attestation or a fault report")
+			}
+			if len(provers) > 0 && !slices.Contains(provers, signer) {
+				return fmt.Errorf("statement signed by %v, not a configured prover", signer)
+			}
+			return nil
+		}
+		return fmt.Errorf("unknown topic %q", topic)
+	}
+}
+
+// gossipIdentities is whom a role's gossip must come from: the sequencer
+// (the node itself for the sequencer) and, on a fullnode, the provers. ok
+// is false where the configuration names no sequencer: then no validator.
+func gossipIdentities(role string, cfg *Config, key *ecdsa.PrivateKey) (seq common.Address, provers []common.Address, ok bool, err error) {
+	if role == "sequencer" {
+		return crypto.PubkeyToAddress(key.PublicKey), nil, true, nil
+	}
+	if cfg.Sequencer == "" {
+		return common.Address{}, nil, false, nil
+	}
+	if seq, err = parseAddress("sequencer", cfg.Sequencer); err != nil {
+		return common.Address{}, nil, false, err
+	}
+	if role == "fullnode" {
+		for _, p := range cfg.Provers {
+			a, err := parseAddress("prover", p)
+			if err != nil {
+				return common.Address{}, nil, false, err
+			}
+			provers = append(provers, a)
+		}
+	}
+	return seq, provers, true, nil
+}
