@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/tracers"
+	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/state"
@@ -50,17 +51,9 @@ type accessListResult struct {
 // run at c.Tag, with its state overrides (go-ethereum takes no block
 // overrides there, and moves no precompiles).
 func (v *View) serveAccessList(ctx context.Context, ex *exec.Executor, c *api.Call) *api.Answer {
-	at, aerr := v.Resolve(c.Tag)
-	if aerr != nil {
-		return &api.Answer{Err: aerr}
-	}
-	value, aerr := callValue(c)
-	if aerr != nil {
-		return &api.Answer{At: at, Err: aerr}
-	}
-	view, err := v.StateAt(at.MiniBlock)
-	if err != nil {
-		return &api.Answer{At: at, Err: AsError(err)}
+	at, value, view, failed := v.callAt(c)
+	if failed != nil {
+		return failed
 	}
 	ov, err := exec.DecodeOverrides(c.Overrides)
 	if err != nil {
@@ -112,4 +105,22 @@ func (v *View) traceCallOverridden(ex *exec.Executor, raw []byte, st state.Reade
 		return nil, nil, api.Errorf(api.KindInvalidInput, "%v", err)
 	}
 	return applyOverrides(ex, ov, st, header, true)
+}
+
+// callAt is where a call runs: the height its tag names, its value, and
+// the state there; or the answer that refuses it.
+func (v *View) callAt(c *api.Call) (api.Height, *uint256.Int, *state.View, *api.Answer) {
+	at, aerr := v.Resolve(c.Tag)
+	if aerr != nil {
+		return at, nil, nil, &api.Answer{Err: aerr}
+	}
+	value, aerr := callValue(c)
+	if aerr != nil {
+		return at, nil, nil, &api.Answer{At: at, Err: aerr}
+	}
+	st, err := v.StateAt(at.MiniBlock)
+	if err != nil {
+		return at, nil, nil, &api.Answer{At: at, Err: AsError(err)}
+	}
+	return at, value, st, nil
 }

@@ -132,17 +132,9 @@ func (v *View) serveTraceCall(ctx context.Context, ex *exec.Executor, c *api.Cal
 	if aerr != nil {
 		return &api.Answer{Err: aerr}
 	}
-	at, aerr := v.Resolve(c.Tag)
-	if aerr != nil {
-		return &api.Answer{Err: aerr}
-	}
-	value, aerr := callValue(c)
-	if aerr != nil {
-		return &api.Answer{At: at, Err: aerr}
-	}
-	st, err := v.StateAt(at.MiniBlock)
-	if err != nil {
-		return &api.Answer{At: at, Err: AsError(err)}
+	at, value, st, failed := v.callAt(c)
+	if failed != nil {
+		return failed
 	}
 	rd, header, aerr := v.traceCallOverridden(ex, c.Trace, st, at) // override.go
 	if aerr != nil {
