@@ -39,7 +39,10 @@ type Finality struct {
 // (byzantine runs). An honest prover attests only a block of chain, with
 // its hash and roots, and never a doctored one; it reports no honest
 // block; no fullnode finalizes a doctored block or anything after it, nor
-// a block the chain has not sealed.
+// a block the chain has not sealed; and no fullnode's finality stops at a
+// block that is not doctored (a fault believed without evidence: an
+// honest chain is never stopped by lying provers, however many of them
+// short of a quorum).
 func CheckProverSoundness(chain []*SealedHeader, bad map[uint64]bool, stmts []ProverStatements, finals []Finality) *Violation {
 	for _, ps := range stmts {
 		for _, a := range ps.Attestations {
@@ -62,6 +65,9 @@ func CheckProverSoundness(chain []*SealedHeader, bad map[uint64]bool, stmts []Pr
 		}
 	}
 	for _, fin := range finals {
+		if fin.FaultAt != 0 && !bad[fin.FaultAt] {
+			return &Violation{Property: PropProverSoundness, Where: fin.Node, Detail: fmt.Sprintf("finality stopped at block %d, which re-execution confirms: a fault report was believed that its evidence does not show", fin.FaultAt)}
+		}
 		if fin.Finalized > uint64(len(chain)) {
 			return &Violation{Property: PropProverSoundness, Where: fin.Node, Detail: fmt.Sprintf("finalized block %d, beyond the chain's sealed %d", fin.Finalized, len(chain))}
 		}

@@ -57,6 +57,8 @@ func TestProverSoundnessRejectsDoctored(t *testing.T) {
 		{"a doctored block finalized", map[uint64]bool{3: true}, nil, []Finality{{Node: "f", Finalized: 3}}, "finalized block 3"},
 		{"a block after it finalized", map[uint64]bool{2: true}, nil, []Finality{{Node: "f", Finalized: 4}}, "finalized block 4"},
 		{"finalized beyond the chain", nil, nil, []Finality{{Node: "f", Finalized: 5}}, "beyond the chain"},
+		{"finality stopped at an honest block", nil, nil, []Finality{{Node: "f", Finalized: 1, FaultAt: 2}}, "finality stopped at block 2"},
+		{"stopped at an honest block before the bad one", map[uint64]bool{3: true}, nil, []Finality{{Node: "f", Finalized: 1, FaultAt: 2}}, "finality stopped at block 2"},
 	}
 	for _, tc := range cases {
 		v := CheckProverSoundness(c, tc.bad, tc.stmts, tc.finals)

@@ -46,7 +46,7 @@ func gossipValidator(sequencer common.Address, provers []common.Address) func(no
 				if signer, err = a.Signer(); err != nil {
 					return err
 				}
-			case chain.FormatFaultReportV1:
+			case chain.FormatFaultReportV2, chain.FormatFaultReportV1: // v1 fails to decode: no evidence
 				f, err := chain.DecodeFaultReport(msg)
 				if err != nil {
 					return err

@@ -18,7 +18,7 @@ import (
 
 	"github.com/meganode/meganode/properties"
 	"github.com/meganode/meganode/sim"
-	_ "github.com/meganode/meganode/sim/chainsim" // the chain profile (the default)
+	"github.com/meganode/meganode/sim/chainsim"   // the chain profile (the default)
 	_ "github.com/meganode/meganode/sim/register" // the register profile
 	"github.com/meganode/meganode/traces"
 )
@@ -298,15 +298,8 @@ func cmdSweep(args []string, out, log io.Writer) (int, error) {
 		slices.Sort(v)
 		fmt.Fprintf(log, "sweep: %-24s median %10.1f   p90 %10.1f   max %10.1f   (%d runs)\n", name, v[len(v)/2], v[len(v)*9/10], v[len(v)-1], len(v))
 	}
-	if told := figures["byzantine_injected"]; len(told) > 0 {
-		sum := func(v []float64) (t float64) {
-			for _, x := range v {
-				t += x
-			}
-			return t
-		}
-		fmt.Fprintf(out, "byzantine: %.0f lies told, %.0f reported by every prover, %d runs finalized or attested one (P5)\n",
-			sum(told), sum(figures["byzantine_detected"]), unsound)
+	for _, line := range chainsim.ByzantineFigures(figures, unsound) {
+		fmt.Fprintln(out, line)
 	}
 	if rep != nil {
 		path, err := rep.write(*reportDir, figures, names)

@@ -190,6 +190,21 @@ func (d *Diff) Clone() *Diff {
 	return out
 }
 
+// WithBalance returns a copy of d that also sets addr's balance to bal,
+// in canonical order (an entry for addr keeps its other changes). It is
+// how fault injection (tests, the simulator's byzantine sequencer) makes a
+// diff that disagrees with execution.
+func (d *Diff) WithBalance(addr common.Address, bal *uint256.Int) *Diff {
+	out := d.Clone()
+	i, found := slices.BinarySearchFunc(out.Accounts, addr, func(a AccountDiff, t common.Address) int { return bytes.Compare(a.Address[:], t[:]) })
+	if !found {
+		out.Accounts = slices.Insert(out.Accounts, i, AccountDiff{Address: addr})
+	}
+	out.Accounts[i].Flags |= SetBalance
+	out.Accounts[i].Balance = *bal
+	return out
+}
+
 // Validate checks the canonical form: accounts and slots strictly ascending,
 // only known flags, Deleted alone, Code present exactly when SetCode is.
 func (d *Diff) Validate() error {

@@ -29,12 +29,18 @@ const (
 	FormatRangeRequestV1  Format = 0x61
 	FormatRangeResponseV1 Format = 0x62
 
+	// A node's refusal to serve a direct request now (refusal.go): any
+	// request kind, e.g. beyond the requester's rate limit. (0x7_ is the
+	// ledger's disk records.)
+	FormatRefusalV1 Format = 0xD1
+
 	// What the sequencer publishes for each sealed block (proof.go).
 	FormatBlockBundleV1 Format = 0x81
 
 	// Provers' statements and how nodes ask for them (proof.go).
 	FormatAttestationV1 Format = 0x91
-	FormatFaultReportV1 Format = 0x92
+	FormatFaultReportV1 Format = 0x92 // no evidence: refused (ErrNoEvidence)
+	FormatFaultReportV2 Format = 0x95 // with its evidence
 	FormatAttRequestV1  Format = 0x93
 	FormatAttResponseV1 Format = 0x94
 
@@ -65,12 +71,16 @@ func (f Format) String() string {
 		return "range-request/v1"
 	case FormatRangeResponseV1:
 		return "range-response/v1"
+	case FormatRefusalV1:
+		return "refusal/v1"
 	case FormatBlockBundleV1:
 		return "block-bundle/v1"
 	case FormatAttestationV1:
 		return "attestation/v1"
 	case FormatFaultReportV1:
 		return "fault-report/v1"
+	case FormatFaultReportV2:
+		return "fault-report/v2"
 	case FormatAttRequestV1:
 		return "att-request/v1"
 	case FormatAttResponseV1:

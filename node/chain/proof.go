@@ -20,6 +20,9 @@ const (
 	MaxWitnessBytes = 64 << 20
 	// MaxReasonBytes bounds the reason of a fault report.
 	MaxReasonBytes = 1024
+	// MaxEvidenceBytes bounds the evidence of a fault report: a bundle
+	// (its witness at most MaxWitnessBytes, its mini-blocks besides).
+	MaxEvidenceBytes = MaxRecordSize - MaxReasonBytes - 1024
 	// MaxAttCount bounds the blocks one attestation request may ask about,
 	// and the attestations and the fault reports of one response.
 	MaxAttCount = 256
@@ -194,7 +197,7 @@ type Attestation struct {
 
 const (
 	attestationDomain = "meganode attestation v1"
-	faultDomain       = "meganode fault v1"
+	faultDomain       = "meganode fault v2"
 )
 
 // SigningHash is keccak256 of the domain "meganode attestation v1" followed
@@ -244,19 +247,24 @@ func DecodeAttestation(rec []byte) (*Attestation, error) {
 }
 
 // FaultReport is a prover's signed statement that block Number with Hash
-// failed validation; Reason names the first mismatch.
+// failed validation; Reason names the first mismatch. Evidence is the
+// block's bundle as the sequencer published it (FormatBlockBundleV1):
+// whoever receives the report opens it under the sequencer's key, checks
+// that it is block Number with Hash, and validates it itself, so that a
+// report is believed for what it shows, not for who signed it.
 type FaultReport struct {
-	ChainID uint64
-	Number  uint64
-	Hash    common.Hash
-	Reason  string // at most MaxReasonBytes
-	Sig     []byte // 65 bytes [R ‖ S ‖ V], V in {0,1}, over SigningHash
+	ChainID  uint64
+	Number   uint64
+	Hash     common.Hash
+	Reason   string // at most MaxReasonBytes
+	Evidence []byte // the framed bundle, at most MaxEvidenceBytes
+	Sig      []byte // 65 bytes [R ‖ S ‖ V], V in {0,1}, over SigningHash
 }
 
-// SigningHash is keccak256 of the domain "meganode fault v1" followed by
-// the RLP list of every field but Sig.
+// SigningHash is keccak256 of the domain "meganode fault v2" followed by
+// the RLP list of every field but Sig, Evidence standing as its keccak256.
 func (f *FaultReport) SigningHash() common.Hash {
-	return signingHash(faultDomain, []any{f.ChainID, f.Number, f.Hash, f.Reason})
+	return signingHash(faultDomain, []any{f.ChainID, f.Number, f.Hash, f.Reason, crypto.Keccak256Hash(f.Evidence)})
 }
 
 // Sign signs the report with key.
@@ -283,17 +291,30 @@ func (f *FaultReport) VerifySigner(want common.Address) error {
 	return verifySigner("fault report", f.Number, f.Signer, want)
 }
 
-// Encode returns the framed report (format FormatFaultReportV1).
-func (f *FaultReport) Encode() []byte { return FrameRLP(FormatFaultReportV1, f) }
+// Encode returns the framed report (format FormatFaultReportV2).
+func (f *FaultReport) Encode() []byte { return FrameRLP(FormatFaultReportV2, f) }
+
+// ErrNoEvidence is the error of a fault report in the old format, which
+// carried no evidence: this build refuses it.
+var ErrNoEvidence = errors.New("fault report carries no evidence")
 
 // DecodeFaultReport decodes a framed fault report: a 65-byte signature, a
-// reason of at most MaxReasonBytes.
+// reason of at most MaxReasonBytes, evidence of at most MaxEvidenceBytes
+// (it may be empty: a receiver refuses such a report, and blames its
+// signer). A report in the old format (FormatFaultReportV1, no evidence)
+// is refused with ErrNoEvidence.
 func DecodeFaultReport(rec []byte) (*FaultReport, error) {
+	if Kind(rec) == FormatFaultReportV1 {
+		return nil, fmt.Errorf("decode fault report: %w: format %v, this build reads %v", ErrNoEvidence, FormatFaultReportV1, FormatFaultReportV2)
+	}
 	f := new(FaultReport)
-	if err := decodeRecord(FormatFaultReportV1, "fault report", rec, f); err != nil {
+	if err := decodeRecord(FormatFaultReportV2, "fault report", rec, f); err != nil {
 		return nil, err
 	}
 	if err := within("fault report", "reason bytes", len(f.Reason), 0, MaxReasonBytes); err != nil {
+		return nil, err
+	}
+	if err := within("fault report", "evidence bytes", len(f.Evidence), 0, MaxEvidenceBytes); err != nil {
 		return nil, err
 	}
 	if err := within("fault report", "signature bytes", len(f.Sig), crypto.SignatureLength, crypto.SignatureLength); err != nil {
@@ -327,7 +348,7 @@ func DecodeAttRequest(rec []byte) (*AttRequest, error) {
 }
 
 // AttResponse answers an AttRequest with the framed attestations
-// (FormatAttestationV1) and fault reports (FormatFaultReportV1) the prover
+// (FormatAttestationV1) and fault reports (FormatFaultReportV2) the prover
 // has of the blocks asked about, each at most MaxAttCount.
 type AttResponse struct {
 	ID           uint64

@@ -424,7 +424,7 @@ func TestAttestationSignAndRoundTrip(t *testing.T) {
 
 func TestFaultReportSignAndRoundTrip(t *testing.T) {
 	prover := nodetest.Key("prover", 0)
-	f := &chain.FaultReport{ChainID: nodetest.ChainID, Number: 9, Hash: common.Hash{4}, Reason: "state root 0x12 ≠ header 0x34"}
+	f := &chain.FaultReport{ChainID: nodetest.ChainID, Number: 9, Hash: common.Hash{4}, Reason: "state root 0x12 ≠ header 0x34", Evidence: []byte{0x81, 1, 2, 3}}
 	if err := f.Sign(prover); err != nil {
 		t.Fatal(err)
 	}
@@ -443,6 +443,21 @@ func TestFaultReportSignAndRoundTrip(t *testing.T) {
 	bad.Reason = "something else"
 	if err := bad.VerifySigner(crypto.PubkeyToAddress(prover.PublicKey)); !errors.Is(err, chain.ErrBadSignature) {
 		t.Fatalf("reason changed: got %v", err)
+	}
+	bad = *got
+	bad.Evidence = []byte{0x81, 1, 2, 4}
+	if err := bad.VerifySigner(crypto.PubkeyToAddress(prover.PublicKey)); !errors.Is(err, chain.ErrBadSignature) {
+		t.Fatalf("evidence changed: got %v", err)
+	}
+	// The old format carried no evidence: refused, and said so.
+	old := chain.FrameRLP(chain.FormatFaultReportV1, &struct {
+		ChainID, Number uint64
+		Hash            common.Hash
+		Reason          string
+		Sig             []byte
+	}{f.ChainID, f.Number, f.Hash, f.Reason, f.Sig})
+	if _, err := chain.DecodeFaultReport(old); !errors.Is(err, chain.ErrNoEvidence) {
+		t.Fatalf("fault-report/v1: got %v, want ErrNoEvidence", err)
 	}
 	bad = *got
 	bad.Sig = bytes.Clone(bad.Sig)

@@ -3,6 +3,7 @@ package fullnode
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -10,6 +11,7 @@ import (
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/cover"
+	"github.com/meganode/meganode/node/prover"
 )
 
 // keyFinalized holds the newest finalized block. It is written without
@@ -23,31 +25,42 @@ const maxDelays = 1024
 
 // finality tracks the provers' statements about the node's sealed blocks.
 // A block is finalized when Quorum of the configured provers attested its
-// hash, and every block before it is finalized. A valid fault report from
-// a configured prover against a block of this node's chain stops finality
-// before that block for good.
+// hash, no verified fault stands against it, and every block before it is
+// finalized. A fault report stops finality before its block for good only
+// once this node verified its evidence (verifyFault): the block's bundle,
+// signed by the sequencer, that fails validation here too. A report whose
+// evidence is missing, is not that block, or validates, is refused and its
+// prover marked: its later reports are not even opened. No single prover,
+// nor any number short of the honest provers' quorum, can stop an honest
+// chain's finality (DESIGN: the finality property, checked as P5).
 type finality struct {
 	provers map[common.Address]bool
 	block   uint64 // newest finalized
 	// votes[n][hash] is the set of provers that attested block n as hash,
 	// for n in (block, block+MaxAttAhead].
 	votes map[uint64]map[common.Hash]map[common.Address]bool
-	// faults are valid fault reports in the same window, by block.
-	faults map[uint64]*chain.FaultReport
-	fault  *chain.FaultReport // the one that stopped finality
-	first  map[uint64]bool    // blocks whose first attestation was seen (for delays)
-	delays []time.Duration    // first attestation after the block's seal
+	// faults[n][prover] are the signed fault reports in the same window,
+	// not yet verified: at most one per configured prover and block.
+	faults map[uint64]map[common.Address]*chain.FaultReport
+	fault  *chain.FaultReport // the verified one that stopped finality
+	why    string             // what this node's own validation found wrong with it
+	// marked are the provers whose report was refused, with the reason.
+	marked map[common.Address]string
+	first  map[uint64]bool // blocks whose first attestation was seen (for delays)
+	delays []time.Duration // first attestation after the block's seal
 	reqID  uint64
 }
 
 func (f *Fullnode) initFinality() {
 	fin := &finality{provers: map[common.Address]bool{}, votes: map[uint64]map[common.Hash]map[common.Address]bool{},
-		faults: map[uint64]*chain.FaultReport{}, first: map[uint64]bool{}}
+		faults: map[uint64]map[common.Address]*chain.FaultReport{}, marked: map[common.Address]string{}, first: map[uint64]bool{}}
 	for _, p := range f.cfg.Provers {
 		fin.provers[p] = true
 	}
 	if f.fin != nil {
 		fin.delays = f.fin.delays
+		// Marks outlive a reopened ledger: they are about the provers.
+		fin.marked = f.fin.marked
 	}
 	f.fin = fin
 	raw, err := f.env.Disk().Get(keyFinalized)
@@ -70,7 +83,8 @@ func (f *Fullnode) initFinality() {
 func (f *Fullnode) tellFinality() {
 	out := api.Finality{Tracked: true, Block: f.fin.block}
 	if r := f.fin.fault; r != nil {
-		out.Fault = fmt.Sprintf("block %d (%v) reported faulty by a prover: %s", r.Number, r.Hash, r.Reason)
+		signer, _ := r.Signer()
+		out.Fault = fmt.Sprintf("block %d (%v) reported faulty by prover %v, and its evidence fails validation here: %s", r.Number, r.Hash, signer, f.fin.why)
 	}
 	f.led.SetFinality(out)
 }
@@ -78,8 +92,26 @@ func (f *Fullnode) tellFinality() {
 // Finalized is the newest finalized block.
 func (f *Fullnode) Finalized() uint64 { return f.fin.block }
 
-// Fault is the fault report that stopped finality, or nil.
+// Fault is the verified fault report that stopped finality, or nil.
 func (f *Fullnode) Fault() *chain.FaultReport { return f.fin.fault }
+
+// Marked are the provers whose fault report this node refused, sorted,
+// with the reason of the first refusal.
+func (f *Fullnode) Marked() []MarkedProver {
+	out := make([]MarkedProver, 0, len(f.fin.marked))
+	for a, why := range f.fin.marked { // sorted below: order cannot leak
+		out = append(out, MarkedProver{Prover: a, Reason: why})
+	}
+	slices.SortFunc(out, func(a, b MarkedProver) int { return a.Prover.Cmp(b.Prover) })
+	return out
+}
+
+// MarkedProver is a prover a fullnode caught filing a fault report it
+// could not verify.
+type MarkedProver struct {
+	Prover common.Address
+	Reason string
+}
 
 // AttestDelays are the delays between a block's seal (its last mini-block's
 // time) and the first attestation of it this node received, for the last
@@ -142,7 +174,9 @@ func (f *Fullnode) noteDelay(n uint64, h common.Hash) {
 	fin.delays = append(fin.delays, d)
 }
 
-// onFault takes a prover's fault report.
+// onFault takes a prover's fault report. It is kept, unverified, until
+// its block is the next to finalize (advance verifies it then): a report
+// about a block this node does not hold as the report says costs nothing.
 func (f *Fullnode) onFault(from node.NodeID, raw []byte) {
 	r, err := chain.DecodeFaultReport(raw)
 	if err != nil {
@@ -150,7 +184,7 @@ func (f *Fullnode) onFault(from node.NodeID, raw []byte) {
 		return
 	}
 	fin := f.fin
-	if r.ChainID != f.chainID || r.Number <= fin.block || r.Number > fin.block+f.cfg.MaxAttAhead || fin.faults[r.Number] != nil {
+	if r.ChainID != f.chainID || r.Number <= fin.block || r.Number > fin.block+f.cfg.MaxAttAhead || fin.fault != nil {
 		return
 	}
 	signer, err := r.Signer()
@@ -158,12 +192,109 @@ func (f *Fullnode) onFault(from node.NodeID, raw []byte) {
 		f.env.Log().Warn("fault report not from a configured prover", "from", from, "signer", signer, "err", err)
 		return
 	}
-	fin.faults[r.Number] = r
+	if _, ok := fin.marked[signer]; ok {
+		f.metrics.FaultsIgnored++
+		return // caught lying before: not opened again
+	}
+	byProver := fin.faults[r.Number]
+	if byProver == nil {
+		byProver = map[common.Address]*chain.FaultReport{}
+		fin.faults[r.Number] = byProver
+	}
+	if byProver[signer] != nil {
+		return
+	}
+	byProver[signer] = r
 	f.advance()
 }
 
-// advance finalizes what has a quorum, in order, and stops at a block of
-// this node's chain that a prover reported.
+// FaultCheck is a fullnode's verdict on a fault report's evidence.
+type FaultCheck struct {
+	// Verified: the evidence is the sequencer's signed bundle of the
+	// reported block, and it fails validation here. Reason says why.
+	Verified bool
+	// Inconclusive: the bundle's witness lacks what the block reads, which
+	// whoever relayed it could have caused; neither the block nor the
+	// prover is blamed. Reason says what is lacking.
+	Inconclusive bool
+	Reason       string // otherwise: why the report is refused
+}
+
+// verifyFault checks a fault report's evidence: the bundle must decode,
+// be block r.Number, open under the sequencer's key (its signed header
+// authenticates every mini-block, diff and receipt), hash to r.Hash, and
+// fail validation on this node (prover.Validate, the provers' own
+// stateless check). It runs on the node's step, at most once per prover
+// and block, and only for the next block to finalize: a prover whose
+// report is refused is never heard on faults again.
+func (f *Fullnode) verifyFault(r *chain.FaultReport) FaultCheck {
+	if f.cfg.VerifyFault != nil {
+		return f.cfg.VerifyFault(r)
+	}
+	if len(r.Evidence) == 0 {
+		return FaultCheck{Reason: "no evidence"}
+	}
+	b, err := chain.DecodeBlockBundle(r.Evidence)
+	if err != nil {
+		return FaultCheck{Reason: fmt.Sprintf("evidence: %v", err)}
+	}
+	if b.Number != r.Number {
+		return FaultCheck{Reason: fmt.Sprintf("evidence is block %d, the report is about %d", b.Number, r.Number)}
+	}
+	o, err := b.OpenSealed(f.cfg.Sequencer)
+	if err != nil {
+		return FaultCheck{Reason: fmt.Sprintf("evidence: %v", err)}
+	}
+	if h := o.Header.Hash(); h != r.Hash {
+		return FaultCheck{Reason: fmt.Sprintf("evidence is block %v, the report is about %v", h, r.Hash)}
+	}
+	v := prover.Validate(f.vex, o)
+	switch {
+	case v.Fault == "":
+		return FaultCheck{Reason: "the evidence validates: the block is sound"}
+	case v.Inconclusive:
+		return FaultCheck{Inconclusive: true, Reason: v.Fault}
+	}
+	return FaultCheck{Verified: true, Reason: v.Fault}
+}
+
+// checkFaults verifies the reports standing against block n, hash h (this
+// node's), in the order of their provers' addresses, until one is
+// verified; reports about another hash are left alone. It returns the
+// verified one, or nil.
+func (f *Fullnode) checkFaults(n uint64, h common.Hash) *chain.FaultReport {
+	fin := f.fin
+	byProver := fin.faults[n]
+	signers := make([]common.Address, 0, len(byProver))
+	for a, r := range byProver { // sorted below: order cannot leak
+		if r.Hash == h {
+			signers = append(signers, a)
+		}
+	}
+	slices.SortFunc(signers, func(a, b common.Address) int { return a.Cmp(b) })
+	for _, a := range signers {
+		r := byProver[a]
+		delete(byProver, a)
+		c := f.verifyFault(r)
+		switch {
+		case c.Verified:
+			fin.why = c.Reason
+			f.metrics.FaultsVerified++
+			return r
+		case c.Inconclusive:
+			f.metrics.FaultsInconclusive++
+			f.env.Log().Warn("fault report inconclusive: the bundle's witness lacks what the block reads", "block", n, "prover", a, "reason", c.Reason)
+		default:
+			fin.marked[a] = c.Reason
+			f.metrics.FaultsRefused++
+			f.env.Log().Error("FAULT REPORT REFUSED: a prover reported a block its evidence does not show faulty; the prover is marked", "block", n, "hash", h, "prover", a, "reason", c.Reason)
+		}
+	}
+	return nil
+}
+
+// advance finalizes what has a quorum, in order, and stops for good at a
+// block of this node's chain with a verified fault.
 func (f *Fullnode) advance() {
 	fin := f.fin
 	safe := f.led.Safe().Header.Number.Uint64()
@@ -171,10 +302,10 @@ func (f *Fullnode) advance() {
 	for fin.fault == nil && fin.block < safe {
 		n := fin.block + 1
 		h := f.led.BlockHash(n)
-		if r := fin.faults[n]; r != nil && r.Hash == h {
+		if r := f.checkFaults(n, h); r != nil {
 			fin.fault = r
 			f.env.Mark(cover.FullFinalityStopped)
-			f.env.Log().Error("FINALITY STOPPED: a prover reported a block of this chain", "block", n, "hash", h, "reason", r.Reason)
+			f.env.Log().Error("FINALITY STOPPED: a prover reported a block of this chain, and its evidence fails validation here", "block", n, "hash", h, "reason", fin.why)
 			break
 		}
 		if len(fin.votes[n][h]) < f.cfg.Quorum {

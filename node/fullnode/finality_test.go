@@ -7,6 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
 	"github.com/meganode/meganode/node/chain"
@@ -85,28 +86,134 @@ func TestFinalityNeedsAQuorumInOrder(t *testing.T) {
 	}
 }
 
-// TestFaultReportStopsFinality: a configured prover's fault report against
-// a block of the node's chain stops finality before it, even with a
-// quorum of attestations, and the API says why.
-func TestFaultReportStopsFinality(t *testing.T) {
-	s := chaintest.Produce(t, 12, 3)
-	h := newHarness(t, s, withProvers)
-	h.feed(1, 12)
-	keys := proverKeys()
-	f := &chain.FaultReport{ChainID: nodetest.ChainID, Number: 2, Hash: s.Seq.Ledger().BlockHash(2), Reason: "state root: header x, re-execution y"}
-	if err := f.Sign(keys[2]); err != nil {
+// report signs a fault report against block n of s with key, carrying
+// evidence.
+func report(t *testing.T, s *chaintest.Stream, key *ecdsa.PrivateKey, n uint64, evidence []byte) []byte {
+	t.Helper()
+	f := &chain.FaultReport{ChainID: nodetest.ChainID, Number: n, Hash: s.Seq.Ledger().BlockHash(n), Reason: "state root: header x, re-execution y", Evidence: evidence}
+	if err := f.Sign(key); err != nil {
 		t.Fatal(err)
 	}
-	h.fn.OnMessage("p2", f.Encode())
+	return f.Encode()
+}
+
+// lieAt makes the sequencer credit an account that no transaction touches
+// in mini-block n: a self-consistent lie (diff, root and witness agree).
+func lieAt(n uint64) func(*chain.MiniBlockHeader, *chain.Diff) *chain.Diff {
+	return func(h *chain.MiniBlockHeader, d *chain.Diff) *chain.Diff {
+		if h.Number != n {
+			return d
+		}
+		return d.WithBalance(common.HexToAddress("0xbad0"), uint256.NewInt(1_000_000))
+	}
+}
+
+// TestVerifiedFaultStopsFinality: against a block whose diff lies
+// consistently (the fullnode applies it, its roots agree), a prover's
+// report carrying the block's bundle is verified by the node itself and
+// stops finality before the block for good, even with a quorum of
+// attestations; the API says why.
+func TestVerifiedFaultStopsFinality(t *testing.T) {
+	s := chaintest.ProduceLying(t, 12, 3, lieAt(5)) // mini-block 5 is in block 2
+	h := newHarness(t, s, withProvers)
+	h.feed(1, 12)
+	if h.fn.Halted() != nil {
+		t.Fatalf("a consistent lie halted the fullnode: %v", h.fn.Halted())
+	}
+	keys := proverKeys()
+	h.fn.OnMessage("p2", report(t, s, keys[2], 2, s.Bundles[1]))
 	for n := uint64(1); n <= 4; n++ {
 		for _, k := range keys[:2] {
 			h.fn.OnMessage("p", attest(t, s, k, n, common.Hash{}))
 		}
 	}
 	if got := h.fn.Finalized(); got != 1 {
-		t.Fatalf("finalized %d past a reported block", got)
+		t.Fatalf("finalized %d past a block shown faulty", got)
 	}
-	if a := h.call(&api.Call{Method: api.MethodHead}); a.Finalized != 1 || !strings.Contains(a.Fault, "block 2") {
-		t.Fatalf("head %+v, want finality at 1 and the fault", a)
+	if f := h.fn.Fault(); f == nil || f.Number != 2 {
+		t.Fatalf("fault %v, want block 2's", f)
+	}
+	a := h.call(&api.Call{Method: api.MethodHead})
+	if a.Finalized != 1 || !strings.Contains(a.Fault, "block 2") || !strings.Contains(a.Fault, "diff differs from re-execution") {
+		t.Fatalf("head %+v, want finality at 1 and the node's own finding", a)
+	}
+	if m := h.fn.Metrics(); m.FaultsVerified != 1 || m.FaultsRefused != 0 || len(h.fn.Marked()) != 0 {
+		t.Fatalf("metrics %+v, marked %v", m, h.fn.Marked())
+	}
+}
+
+// TestFalseFaultReportsAreRefused: one prover's reports against a sound
+// block — carrying the block's real bundle, no evidence, another block's
+// bundle, or a bundle it edited — are each refused, the prover is marked
+// and not heard on faults again, and the chain finalizes with the other
+// provers' quorum. Only a verified fault stops finality.
+func TestFalseFaultReportsAreRefused(t *testing.T) {
+	s := chaintest.Produce(t, 15, 3)
+	keys := proverKeys()
+	edited, err := chain.DecodeBlockBundle(s.Bundles[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mini-block 4 credited an account, signed again by another key: the
+	// next one does not chain on it, and the signature is not the
+	// sequencer's.
+	edited.MiniBlocks[0] = s.Resigned(t, 4, nodetest.Key("impostor", 0), func(mb *chain.MiniBlock) {
+		mb.Diff = mb.Diff.WithBalance(common.HexToAddress("0xbad0"), uint256.NewInt(1))
+	})
+	for _, c := range []struct {
+		name, why string
+		evidence  []byte
+	}{
+		{"the real bundle", "the evidence validates", s.Bundles[1]},
+		{"no evidence", "no evidence", nil},
+		{"another block's bundle", "evidence is block 3", s.Bundles[2]},
+		{"an edited bundle", "evidence: open bundle", edited.Encode()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, s, withProvers)
+			h.feed(1, 15)
+			h.fn.OnMessage("p2", report(t, s, keys[2], 2, c.evidence))
+			for n := uint64(1); n <= 4; n++ {
+				for _, k := range keys[:2] {
+					h.fn.OnMessage("p", attest(t, s, k, n, common.Hash{}))
+				}
+			}
+			if got := h.fn.Finalized(); got != 4 {
+				t.Fatalf("finalized %d, want 4: a false report stopped finality", got)
+			}
+			if h.fn.Fault() != nil {
+				t.Fatalf("fault %v stands", h.fn.Fault())
+			}
+			marked := h.fn.Marked()
+			if len(marked) != 1 || marked[0].Prover != crypto.PubkeyToAddress(keys[2].PublicKey) || !strings.Contains(marked[0].Reason, c.why) {
+				t.Fatalf("marked %+v, want prover 2 for %q", marked, c.why)
+			}
+			// Marked: its next report is not opened.
+			h.fn.OnMessage("p2", report(t, s, keys[2], 5, s.Bundles[4]))
+			if m := h.fn.Metrics(); m.FaultsRefused != 1 || m.FaultsIgnored != 1 {
+				t.Fatalf("metrics %+v", m)
+			}
+		})
+	}
+}
+
+// TestUntrustingVerifierIsTheGuard: the same false report, checked by a
+// verifier that trusts any report (Config.VerifyFault), stops finality:
+// the guard is the evidence check, not the report's signature.
+func TestUntrustingVerifierIsTheGuard(t *testing.T) {
+	s := chaintest.Produce(t, 12, 3)
+	h := newHarness(t, s, func(c *Config) {
+		withProvers(c)
+		c.VerifyFault = func(*chain.FaultReport) FaultCheck { return FaultCheck{Verified: true, Reason: "trusted"} }
+	})
+	h.feed(1, 12)
+	keys := proverKeys()
+	h.fn.OnMessage("p2", report(t, s, keys[2], 2, nil))
+	for _, k := range keys[:2] {
+		h.fn.OnMessage("p", attest(t, s, k, 1, common.Hash{}))
+		h.fn.OnMessage("p", attest(t, s, k, 2, common.Hash{}))
+	}
+	if got := h.fn.Finalized(); got != 1 || h.fn.Fault() == nil {
+		t.Fatalf("finalized %d, fault %v: the trusting verifier was not used", got, h.fn.Fault())
 	}
 }

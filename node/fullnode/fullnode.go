@@ -65,6 +65,11 @@ type Config struct {
 	// MaxAttAhead bounds how far past the finalized block attestations are
 	// kept. Default 1024.
 	MaxAttAhead uint64
+	// VerifyFault, when set, replaces the check of a fault report's
+	// evidence (verifyFault: open the bundle under the sequencer's key,
+	// validate it with prover.Validate): a hook for another verifier, such
+	// as a validity proof's. Nil: the built-in check.
+	VerifyFault func(r *chain.FaultReport) FaultCheck
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -127,6 +132,10 @@ type Metrics struct {
 	Conflicts      uint64 // signed mini-blocks that conflict with the applied chain (the node halts)
 	Repairs        uint64 // range requests sent
 	Dropped        uint64 // mini-blocks dropped because the buffer was full
+	// Fault reports: verified (finality stopped), refused (the prover is
+	// marked), inconclusive (the evidence's witness lacks data), and
+	// ignored unopened (from a marked prover).
+	FaultsVerified, FaultsRefused, FaultsInconclusive, FaultsIgnored uint64
 }
 
 type buffered struct {
@@ -145,6 +154,7 @@ type Fullnode struct {
 	cfg     Config
 	env     node.Env
 	ex      *exec.Executor
+	vex     *exec.Executor // the provers' executor: checks fault reports' evidence
 	genesis *types.Block
 	gstate  *state.Mem
 
@@ -182,11 +192,15 @@ func New(cfg Config) (*Fullnode, error) {
 	if err != nil {
 		return nil, err
 	}
+	vex, err := exec.New(exec.Config{Chain: cfg.Genesis.Config})
+	if err != nil {
+		return nil, err
+	}
 	gb, gs, err := exec.Genesis(cfg.Genesis)
 	if err != nil {
 		return nil, err
 	}
-	return &Fullnode{cfg: cfg, ex: ex, genesis: gb, gstate: gs, chainID: cfg.Genesis.Config.ChainID.Uint64()}, nil
+	return &Fullnode{cfg: cfg, ex: ex, vex: vex, genesis: gb, gstate: gs, chainID: cfg.Genesis.Config.ChainID.Uint64()}, nil
 }
 
 // Ledger is the fullnode's applied chain; nil while it recovers from a
@@ -346,7 +360,7 @@ func (f *Fullnode) OnMessage(from node.NodeID, msg []byte) {
 		if f.halted == nil {
 			f.onAttestation(from, msg)
 		}
-	case chain.FormatFaultReportV1:
+	case chain.FormatFaultReportV2, chain.FormatFaultReportV1: // v1 is refused with its reason
 		if f.halted == nil {
 			f.onFault(from, msg)
 		}

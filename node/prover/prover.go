@@ -316,6 +316,7 @@ func (p *Prover) step() {
 	slices.Sort(nums)
 	nums = nums[:min(len(nums), p.cfg.MaxConcurrent)]
 	var opened []*chain.Opened
+	var bundles []*chain.BlockBundle // each opened one's: a fault report's evidence
 	for _, n := range nums {
 		b := p.pending[n]
 		delete(p.pending, n)
@@ -328,13 +329,14 @@ func (p *Prover) step() {
 			continue
 		}
 		opened = append(opened, o)
+		bundles = append(bundles, b)
 	}
 	verdicts := make([]Verdict, len(opened))
 	p.cfg.Parallel(len(opened), func(i int) { verdicts[i] = Validate(p.ex, opened[i]) })
 	batch := p.env.Disk().NewBatch()
 	stmts := make([][]byte, len(verdicts))
 	for i, v := range verdicts {
-		raw, err := p.statement(v)
+		raw, err := p.statement(v, bundles[i])
 		if err != nil {
 			p.env.Log().Error("cannot sign a statement", "block", v.Number, "err", err)
 			return
@@ -415,8 +417,9 @@ func (p *Prover) catchUp() {
 	}
 }
 
-// statement signs the attestation or fault report for a verdict.
-func (p *Prover) statement(v Verdict) ([]byte, error) {
+// statement signs the attestation or fault report for a verdict about
+// bundle b; a report carries b as its evidence.
+func (p *Prover) statement(v Verdict, b *chain.BlockBundle) ([]byte, error) {
 	if v.Fault == "" {
 		a := &chain.Attestation{ChainID: p.chainID, Number: v.Number, Hash: v.Hash, PreRoot: v.PreRoot, PostRoot: v.PostRoot}
 		if err := a.Sign(p.cfg.Key); err != nil {
@@ -428,7 +431,7 @@ func (p *Prover) statement(v Verdict) ([]byte, error) {
 	if len(reason) > chain.MaxReasonBytes {
 		reason = reason[:chain.MaxReasonBytes]
 	}
-	f := &chain.FaultReport{ChainID: p.chainID, Number: v.Number, Hash: v.Hash, Reason: reason}
+	f := &chain.FaultReport{ChainID: p.chainID, Number: v.Number, Hash: v.Hash, Reason: reason, Evidence: b.Encode()}
 	if err := f.Sign(p.cfg.Key); err != nil {
 		return nil, err
 	}
@@ -466,6 +469,7 @@ func (p *Prover) serve(req *chain.AttRequest) *chain.AttResponse {
 	if !p.ready {
 		return resp
 	}
+	size := 0
 	for n := req.From; n < req.From+req.Count && n <= p.head; n++ {
 		if p.syncing[n] {
 			p.env.Mark(cover.ProverStatementsInFlight)
@@ -481,12 +485,22 @@ func (p *Prover) serve(req *chain.AttRequest) *chain.AttResponse {
 		switch chain.Kind(raw) {
 		case chain.FormatAttestationV1:
 			resp.Attestations = append(resp.Attestations, raw)
-		case chain.FormatFaultReportV1:
+		case chain.FormatFaultReportV2:
+			// A report carries its block's bundle: a response holds
+			// reports up to maxServeBytes, and always the first.
+			if size > 0 && size+len(raw) > maxServeBytes {
+				return resp
+			}
 			resp.Faults = append(resp.Faults, raw)
 		}
+		size += len(raw)
 	}
 	return resp
 }
+
+// maxServeBytes bounds the statements of one answer to a fullnode: fault
+// reports carry whole bundles. What is left out is asked for again.
+const maxServeBytes = 8 << 20
 
 // Statement returns the prover's signed statement about block n: an
 // attestation or a fault report (the other is nil), or neither.
@@ -499,7 +513,7 @@ func (p *Prover) Statement(n uint64) (*chain.Attestation, *chain.FaultReport) {
 	case chain.FormatAttestationV1:
 		a, _ := chain.DecodeAttestation(raw)
 		return a, nil
-	case chain.FormatFaultReportV1:
+	case chain.FormatFaultReportV2:
 		f, _ := chain.DecodeFaultReport(raw)
 		return nil, f
 	}

@@ -165,6 +165,10 @@ func TestFaultReport(t *testing.T) {
 	if signer, err := f.Signer(); err != nil || signer != h.p.Address() {
 		t.Fatalf("fault signer %v %v", signer, err)
 	}
+	// The report carries its evidence: the bundle it validated.
+	if !bytes.Equal(f.Evidence, b.Encode()) {
+		t.Fatalf("fault evidence is %d bytes, not the block's bundle", len(f.Evidence))
+	}
 	if m := h.p.Metrics(); m.Attested != 1 || m.Faults != 1 {
 		t.Fatalf("metrics %+v", m)
 	}

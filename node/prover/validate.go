@@ -3,7 +3,9 @@ package prover
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip1559"
@@ -12,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/trie"
 	"github.com/ethereum/go-ethereum/triedb"
 	"github.com/ethereum/go-ethereum/triedb/database"
 	"github.com/meganode/meganode/node/chain"
@@ -27,6 +30,14 @@ type Verdict struct {
 	// Fault is empty for a valid block; otherwise it names the first
 	// mismatch found.
 	Fault string
+	// Inconclusive marks a fault that the witness may be to blame for: it
+	// lacks a node or code the block reads. The witness is the one part
+	// of a bundle the sequencer's signature does not cover (its nodes
+	// are authenticated by their hashes, so only an omission can lie):
+	// whoever relays a bundle can strip it. Such a verdict is no
+	// evidence against the block (fullnodes do not stop finality on it),
+	// only against the bundle.
+	Inconclusive bool
 }
 
 // Validate checks a sealed block statelessly, from its bundle alone:
@@ -48,6 +59,10 @@ func Validate(ex *exec.Executor, o *chain.Opened) Verdict {
 	v := Verdict{Number: h.Number.Uint64(), Hash: h.Hash(), PreRoot: parent.Root, PostRoot: h.Root}
 	fault := func(format string, args ...any) Verdict {
 		v.Fault = fmt.Sprintf(format, args...)
+		return v
+	}
+	lacking := func(format string, args ...any) Verdict {
+		v.Fault, v.Inconclusive = fmt.Sprintf(format, args...), true
 		return v
 	}
 	// The header follows its parent.
@@ -78,11 +93,17 @@ func Validate(ex *exec.Executor, o *chain.Opened) Verdict {
 		return fault("receipts root: header %v, mini-blocks' receipts %v", h.ReceiptHash, got)
 	}
 	db := triedb.NewDatabase(o.Witness.MakeHashDB(), triedb.HashDefaults)
-	if f := reexecute(ex, o, db); f != "" {
+	if f, missing := reexecute(ex, o, db); f != "" {
+		if missing {
+			return lacking("%s", f)
+		}
 		return fault("%s", f)
 	}
 	root, err := state.ApplyStateless(db, parent.Root, diffs)
 	if err != nil {
+		if missingNode(err) {
+			return lacking("witness lacks what the mini-block diffs change: %v", err)
+		}
 		return fault("mini-block diffs: %v", err)
 	}
 	if root != h.Root {
@@ -94,6 +115,9 @@ func Validate(ex *exec.Executor, o *chain.Opened) Verdict {
 	blk := types.NewBlockWithHeader(bare).WithBody(*o.Block.Body())
 	stateRoot, receiptRoot, err := core.ExecuteStateless(context.Background(), cc, vm.Config{}, blk, o.Witness)
 	if err != nil {
+		if missingNode(err) {
+			return lacking("witness lacks what re-execution reads: %v", err)
+		}
 		return fault("re-execution: %v", err)
 	}
 	if stateRoot != h.Root {
@@ -105,10 +129,18 @@ func Validate(ex *exec.Executor, o *chain.Opened) Verdict {
 	return v
 }
 
+// missingNode tells whether err is a trie's missing node: what a witness
+// lacking a node gives.
+func missingNode(err error) bool {
+	var m *trie.MissingNodeError
+	return errors.As(err, &m) || strings.Contains(err.Error(), "missing trie node")
+}
+
 // reexecute runs the block's transactions on the witness with this node's
 // executor, mini-block by mini-block, and returns the first difference
-// from what the mini-blocks say, or "".
-func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) string {
+// from what the mini-blocks say, or "", and whether the difference may be
+// the witness's (it lacks what the block reads).
+func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) (string, bool) {
 	codes := make(map[common.Hash][]byte, len(o.Witness.Codes))
 	for c := range o.Witness.Codes { // filling a map: order cannot leak
 		codes[crypto.Keccak256Hash([]byte(c))] = []byte(c)
@@ -116,7 +148,7 @@ func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) str
 	parent := o.Witness.Headers[0]
 	reader, err := state.NewTrieReader(db, parent.Root, codes)
 	if err != nil {
-		return fmt.Sprintf("witness: %v", err)
+		return fmt.Sprintf("witness: %v", err), true
 	}
 	hashes := make(map[uint64]common.Hash, len(o.Witness.Headers))
 	hashes[parent.Number.Uint64()] = o.Header.ParentHash
@@ -128,38 +160,52 @@ func reexecute(ex *exec.Executor, o *chain.Opened, db database.NodeDatabase) str
 	}
 	header := types.CopyHeader(o.Header)
 	layer := state.NewLayer(reader)
-	blk := ex.NewBlock(layer, header, func(n uint64) common.Hash { return hashes[n] })
+	var lackHash error // a BLOCKHASH the witness's headers do not answer
+	blk := ex.NewBlock(layer, header, func(n uint64) common.Hash {
+		h, ok := hashes[n]
+		if !ok && lackHash == nil {
+			lackHash = fmt.Errorf("no header of block %d", n)
+		}
+		return h
+	})
 	blk.Begin()
 	for i, mb := range o.MiniBlocks {
 		for j, tx := range mb.Txs {
 			r, _, err := blk.ApplyTx(tx)
-			if err != nil {
-				return fmt.Sprintf("mini-block %d: transaction %d (%v) refused on re-execution: %v", mb.Header.Number, j, tx.Hash(), err)
+			if rerr := errors.Join(reader.Err(), lackHash); rerr != nil {
+				// First: a refusal may come from what the witness lacks.
+				return fmt.Sprintf("witness lacks what mini-block %d reads: %v", mb.Header.Number, rerr), true
 			}
-			if err := reader.Err(); err != nil {
-				return fmt.Sprintf("witness lacks what mini-block %d reads: %v", mb.Header.Number, err)
+			if err != nil {
+				return fmt.Sprintf("mini-block %d: transaction %d (%v) refused on re-execution: %v", mb.Header.Number, j, tx.Hash(), err), false
 			}
 			if d := receiptDifference(r, mb.Receipts[j]); d != "" {
-				return fmt.Sprintf("mini-block %d: receipt of transaction %d (%v): %s", mb.Header.Number, j, tx.Hash(), d)
+				return fmt.Sprintf("mini-block %d: receipt of transaction %d (%v): %s", mb.Header.Number, j, tx.Hash(), d), false
 			}
 		}
 		if i == len(o.MiniBlocks)-1 {
 			if _, err := blk.End(); err != nil {
-				return fmt.Sprintf("end of block: %v", err)
+				if rerr := reader.Err(); rerr != nil {
+					return fmt.Sprintf("witness lacks what the end of block %d reads: %v", mb.Header.BlockNumber, rerr), true
+				}
+				return fmt.Sprintf("end of block: %v", err), false
 			}
 		}
 		d := blk.Flush()
 		if err := layer.Apply(d); err != nil {
-			return fmt.Sprintf("mini-block %d: %v", mb.Header.Number, err)
+			if rerr := reader.Err(); rerr != nil {
+				return fmt.Sprintf("witness lacks what mini-block %d reads: %v", mb.Header.Number, rerr), true
+			}
+			return fmt.Sprintf("mini-block %d: %v", mb.Header.Number, err), false
 		}
 		if err := reader.Err(); err != nil {
-			return fmt.Sprintf("witness lacks what mini-block %d reads: %v", mb.Header.Number, err)
+			return fmt.Sprintf("witness lacks what mini-block %d reads: %v", mb.Header.Number, err), true
 		}
 		if d.Hash() != mb.Diff.Hash() {
-			return fmt.Sprintf("mini-block %d: diff differs from re-execution: %s", mb.Header.Number, diffDifference(mb.Diff, d))
+			return fmt.Sprintf("mini-block %d: diff differs from re-execution: %s", mb.Header.Number, diffDifference(mb.Diff, d)), false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // receiptDifference compares the consensus fields of two receipts.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/exec"
 	"github.com/meganode/meganode/node/internal/chaintest"
@@ -89,4 +90,47 @@ func executor(t testing.TB) *exec.Executor {
 		t.Fatal(err)
 	}
 	return ex
+}
+
+// TestValidateSelfConsistentLie: a sequencer whose diff credits an account
+// no transaction touched, and whose state root and witness follow that
+// diff, seals a block that opens and whose roots agree with its diffs;
+// re-execution still catches it, conclusively.
+func TestValidateSelfConsistentLie(t *testing.T) {
+	s := chaintest.ProduceLying(t, 12, 4, func(h *chain.MiniBlockHeader, d *chain.Diff) *chain.Diff {
+		if h.Number != 6 { // block 2's second mini-block
+			return d
+		}
+		return d.WithBalance(common.HexToAddress("0xbad0"), uint256.NewInt(1_000_000))
+	})
+	cc := executor(t)
+	for i, raw := range s.Bundles {
+		v := Validate(cc, opened(t, s, raw))
+		switch {
+		case i == 1 && (!strings.Contains(v.Fault, "mini-block 6: diff differs from re-execution") || v.Inconclusive):
+			t.Fatalf("block 2: verdict %+v, want the lie in mini-block 6, conclusive", v)
+		case i != 1 && v.Fault != "":
+			// Blocks after the lie start from its state: they are sound.
+			t.Fatalf("block %d: %s", i+1, v.Fault)
+		}
+	}
+}
+
+// TestValidateStrippedWitnessIsInconclusive: a bundle whose witness lost
+// nodes or ancestor headers (anyone relaying it can strip them; the
+// sequencer's signature does not cover the witness) fails validation as
+// inconclusive: no evidence against the block.
+func TestValidateStrippedWitnessIsInconclusive(t *testing.T) {
+	s := chaintest.Produce(t, 8, 4)
+	cc := executor(t)
+	o := opened(t, s, s.Bundles[1])
+	for n := range o.Witness.State {
+		delete(o.Witness.State, n)
+		if len(o.Witness.State) < 2 {
+			break
+		}
+	}
+	if v := Validate(cc, o); v.Fault == "" || !v.Inconclusive {
+		t.Fatalf("stripped witness: verdict %+v, want an inconclusive fault", v)
+	}
 }

@@ -106,6 +106,15 @@ type Config struct {
 	// RetryRecovery is how long the sequencer waits before reopening its
 	// ledger after a disk error. Default 50 ms.
 	RetryRecovery time.Duration
+
+	// AlterDiff, when set, replaces each mini-block's diff with what it
+	// returns, before the sequencer applies, roots, witnesses and signs
+	// it: a byzantine sequencer whose state transition is wrong yet
+	// self-consistent (diff, state root and witness agree; only
+	// re-execution disagrees). It is fault injection for the simulator's
+	// byzantine profiles and the tests of fullnodes and provers; a node's
+	// configuration file has no key for it.
+	AlterDiff func(h *chain.MiniBlockHeader, d *chain.Diff) *chain.Diff
 }
 
 func (c Config) withDefaults() (Config, error) {

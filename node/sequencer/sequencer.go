@@ -461,6 +461,9 @@ func (s *Sequencer) seal(last bool) (*chain.MiniBlock, []byte, []byte, error) {
 		},
 		Txs: s.pending, Receipts: s.receipts, Diff: s.blk.Flush(),
 	}
+	if s.cfg.AlterDiff != nil {
+		mb.Diff = s.cfg.AlterDiff(&mb.Header, mb.Diff)
+	}
 	var witness []byte
 	if last {
 		var post common.Hash

@@ -188,7 +188,15 @@ var bugs = []struct {
 	{"chain-bug-applies-duplicate", []string{properties.PropDiffEquivalence},
 		chainsim.Variants{Fullnode: func(c fullnode.Config) node.Node { return doublingFullnode{mustFull(c), new(*chain.Diff)} }}},
 	{"chain-bug-rubber-stamp-prover", []string{properties.PropProverSoundness},
-		chainsim.Variants{Byzantine: true, Prover: func(c prover.Config) node.Node { return &rubberStamp{cfg: c} }}},
+		chainsim.Variants{Byzantine: []chainsim.ByzKind{chainsim.ByzPublishedLie}, Prover: func(c prover.Config) node.Node { return chainsim.NewAttestAll(c) }}},
+	{"chain-bug-trusts-fault-reports", []string{properties.PropProverSoundness},
+		chainsim.Variants{Byzantine: []chainsim.ByzKind{chainsim.ByzFalseReports}, Fullnode: func(c fullnode.Config) node.Node {
+			// A fullnode that believes any configured prover's report.
+			c.VerifyFault = func(*chain.FaultReport) fullnode.FaultCheck {
+				return fullnode.FaultCheck{Verified: true, Reason: "trusted"}
+			}
+			return mustFull(c)
+		}}},
 	// The order of IO (iobugs_test.go).
 	{"chain-bug-acks-before-sync", []string{properties.PropDurability},
 		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return newEarlyAck(mustSeq(c)) }}},
@@ -252,48 +260,6 @@ func TestCheckersCatchWrongVariants(t *testing.T) {
 // A prover that attests every block it is sent without validating it: a
 // rubber stamp. Only a lying sequencer tells it apart, so its sweep runs
 // the byzantine profile.
-type rubberStamp struct {
-	cfg   prover.Config
-	env   node.Env
-	stmts map[uint64]*chain.Attestation
-	low   uint64
-}
-
-func (p *rubberStamp) Start(env node.Env) error {
-	p.env, p.stmts = env, map[uint64]*chain.Attestation{}
-	env.Subscribe(chain.TopicBlocks)
-	return nil
-}
-
-func (p *rubberStamp) OnTimer(node.TimerID)    {}
-func (p *rubberStamp) OnSynced(node.SyncID)    {}
-func (p *rubberStamp) OnRequest(node.Request)  {}
-func (p *rubberStamp) Low() uint64             { return p.low }
-func (p *rubberStamp) Metrics() prover.Metrics { return prover.Metrics{Attested: uint64(len(p.stmts))} }
-func (p *rubberStamp) Statement(n uint64) (*chain.Attestation, *chain.FaultReport) {
-	return p.stmts[n], nil
-}
-
-func (p *rubberStamp) OnMessage(_ node.NodeID, msg []byte) {
-	b, err := chain.DecodeBlockBundle(msg)
-	if err != nil || p.stmts[b.Number] != nil {
-		return
-	}
-	o, err := b.Open(p.cfg.Sequencer)
-	if err != nil {
-		return
-	}
-	a := &chain.Attestation{ChainID: chainsim.ChainID, Number: b.Number, Hash: o.Header.Hash(), PreRoot: o.Witness.Headers[0].Root, PostRoot: o.Header.Root}
-	if a.Sign(p.cfg.Key) != nil {
-		return
-	}
-	p.stmts[b.Number] = a
-	for p.stmts[p.low+1] != nil {
-		p.low++
-	}
-	p.env.Publish(chain.TopicAttestations, a.Encode())
-}
-
 // TestShrinkWrongVariants: the failing seed of each wrong variant shrinks
 // to a plan that still fails the same property and is smaller: at most 5
 // faults and 20 client operations. In short mode (make test) one of the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -73,7 +74,13 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 	for i, mb := range final {
 		hashes[i] = mb.Hash()
 	}
-	add(properties.CheckChainReexecution(s.cast.Chain, s.cast.Alloc, final, seq.Ledger().BlockHash))
+	reexec := final
+	if s.byz != nil && s.byz.target != 0 && s.byz.target <= uint64(len(final)) {
+		// A consistent lie is in the sequencer's own chain: re-execution
+		// holds up to it, and the provers' reports (P5) cover the rest.
+		reexec = final[:s.byz.target-1]
+	}
+	add(properties.CheckChainReexecution(s.cast.Chain, s.cast.Alloc, reexec, seq.Ledger().BlockHash))
 	finalRoot := seq.Ledger().State().Root()
 	for _, id := range s.fullnodes {
 		f, ok := w.Node(id).(interface {
@@ -83,7 +90,30 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 		if !ok || f.Ledger() == nil {
 			continue
 		}
-		if err := f.Halted(); err != nil && !(s.byz != nil && f.Ledger().Safe().Header.Number.Uint64() < s.byz.block) {
+		expected := s.expectedHalt(f)
+		if expected && s.byz.kind == ByzEquivocation {
+			// Halted on the conflict: its chain is the sequencer's up to
+			// the equivocation, and ends there in either version.
+			theirs, err := chainOf(f.Ledger())
+			if err != nil {
+				out = append(out, traces.Violation{Property: properties.PropDurability, At: w.Now(), Detail: fmt.Sprintf("%s cannot read its chain: %v", id, err)})
+				continue
+			}
+			var th []common.Hash
+			for _, mb := range theirs {
+				if h := mb.Hash(); mb.Header.Number == s.byz.eqNumber && h == s.byz.eqAlt {
+					th = append(th, hashes[mb.Header.Number-1])
+				} else {
+					th = append(th, h)
+				}
+			}
+			if uint64(len(th)) > s.byz.eqNumber {
+				out = append(out, traces.Violation{Property: properties.PropNoFork, At: w.Now(), Detail: fmt.Sprintf("%s halted on the conflict at mini-block %d, yet holds up to %d", id, s.byz.eqNumber, len(th))})
+			}
+			add(properties.CheckNoFork(string(id), th, hashes))
+			continue
+		}
+		if err := f.Halted(); err != nil && !expected {
 			prop := properties.PropDiffEquivalence // its state disagreed with a sealed block
 			if errors.Is(err, fullnode.ErrConflict) {
 				prop = properties.PropNoFork
@@ -216,7 +246,11 @@ func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock, blockHas
 		case api.MethodMiniBlock:
 			if mb, err := chain.DecodeMiniBlock(a.MiniBlock); err != nil || mb.Header.Number != call.Number {
 				*served = append(*served, fmt.Sprintf("call %d: %s served an undecodable or wrong mini-block for %d", i, h.Node, call.Number))
-			} else if n := call.Number; n > uint64(len(final)) || final[n-1].Hash() != mb.Hash() {
+			} else if n := call.Number; s.byz != nil && n == s.byz.eqNumber && mb.Hash() == s.byz.eqAlt && slices.Contains(s.fullnodes, h.Node) {
+				// The sequencer's other signed version: a fullnode took it
+				// first, and halts once it hears the chain went on from
+				// the other.
+			} else if n > uint64(len(final)) || final[n-1].Hash() != mb.Hash() {
 				*served = append(*served, fmt.Sprintf("call %d: %s served mini-block %d as %v, not the sequencer's", i, h.Node, n, mb.Hash()))
 			}
 			continue

@@ -85,6 +85,7 @@ func TestWriteCorpus(t *testing.T) {
 		"chain-bug-drops-diff-entry":         "a fullnode that drops a diff entry diverges from the sequencer and its sealed-root check halts it (P3)",
 		"chain-bug-applies-duplicate":        "a fullnode that applies a duplicated mini-block twice diverges (P3)",
 		"chain-bug-rubber-stamp-prover":      "a prover that attests without validating attests a block the sequencer lied about (P5)",
+		"chain-bug-trusts-fault-reports":     "a fullnode that believes a prover's fault report without checking its evidence lets one lying prover stop an honest chain's finality (P5)",
 		"chain-bug-acks-before-sync":         "a sequencer that answers a sync send once the mini-block is committed, before its sync completes, loses the receipt on a crash (P4)",
 		"chain-bug-publishes-before-sync":    "a sequencer that gossips a mini-block before its sync completes signs another one at that height after a crash (P8)",
 		"chain-bug-drops-outputs-on-restart": "a sequencer that restarts afresh after a disk error drops the receipts of its syncs in flight: clients wait in silence (P6)",
@@ -107,7 +108,11 @@ func TestWriteCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 				real := "chain"
-				if b.v.Byzantine {
+				switch len(b.v.Byzantine) {
+				case 0:
+				case 1:
+					real = "byz-" + b.v.Byzantine[0].String()
+				default:
 					real = "byzantine"
 				}
 				small.Profile = real

@@ -110,9 +110,6 @@ func (s *Scenario) provingConverged(w *sim.World, seqLedger *ledger.Ledger) (boo
 		s.finTarget = max(1, seqLedger.Safe().Header.Number.Uint64())
 	}
 	target := s.finTarget
-	if s.byz != nil {
-		return s.byzantineConverged(w)
-	}
 	d, ok := w.Node(DAID).(*da.DA)
 	if !ok {
 		return false, "DA is down"
@@ -133,6 +130,9 @@ func (s *Scenario) provingConverged(w *sim.World, seqLedger *ledger.Ledger) (boo
 		f, ok := w.Node(id).(finalityNode)
 		if !ok || f.Ledger() == nil {
 			return false, fmt.Sprintf("%s is down", id)
+		}
+		if s.expectedHalt(f) {
+			continue
 		}
 		if f.Finalized() < target {
 			return false, fmt.Sprintf("%s finalized up to block %d, the target is %d", id, f.Finalized(), target)
@@ -160,14 +160,14 @@ func (s *Scenario) checkProving(w *sim.World, seqLedger *ledger.Ledger) []traces
 		chainHeaders = append(chainHeaders, &properties.SealedHeader{Number: n, Hash: sb.Header.Hash(), PreRoot: parent.Header.Root, PostRoot: sb.Header.Root})
 	}
 	bad := map[uint64]bool{}
-	if s.byz != nil && s.byz.doctored != 0 {
-		bad[s.byz.block] = true
+	if n := s.badBlock(seqLedger); n != 0 {
+		bad[n] = true
 	}
-	var stmts []properties.ProverStatements
+	var stmts []properties.ProverStatements // the honest provers'
 	var validated float64
-	for _, id := range s.provers {
+	for i, id := range s.provers {
 		p, ok := w.Node(id).(proverNode)
-		if !ok {
+		if !ok || !s.honestProver(i) {
 			continue
 		}
 		ps := properties.ProverStatements{Prover: string(id)}
@@ -204,7 +204,7 @@ func (s *Scenario) checkProving(w *sim.World, seqLedger *ledger.Ledger) []traces
 		out = append(out, s.violation(w, v))
 	}
 	if s.byz != nil {
-		out = append(out, s.checkByzantine(w, stmts)...)
+		out = append(out, s.checkByzantine(w, seqLedger, stmts)...)
 	}
 	w.Stat("blocks_sealed", float64(safe))
 	w.Stat("provers_statements", validated)

@@ -70,9 +70,9 @@ type Variants struct {
 	Sequencer func(cfg sequencer.Config) node.Node
 	Fullnode  func(cfg fullnode.Config) node.Node
 	Prover    func(cfg prover.Config) node.Node
-	// Byzantine makes the sequencer lie about one sealed block (see
-	// byzantine.go); the run must detect it.
-	Byzantine bool
+	// Byzantine are the byzantine behaviours a run draws one of (see
+	// byzantine.go); none: every node is honest.
+	Byzantine []ByzKind
 	// Tight shrinks every bound (pool, waiters, buffers, caches, pending
 	// bundles, response sizes) so that runs reach them: the tight profile.
 	Tight bool
@@ -198,8 +198,11 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	}
 	s.pfaults = drawProverFaults(cfg, rng)
 	s.skewed = cfg.Faults.ClockJump > 0
-	if v.Byzantine {
-		s.byz = newByzantine(rng)
+	if len(v.Byzantine) > 0 {
+		s.byz = newByzantine(rng, v.Byzantine, s.perBlock, len(s.provers))
+		for len(s.provers) < s.byz.needsProvers() {
+			s.provers = append(s.provers, node.NodeID(fmt.Sprintf("prover%d", len(s.provers)+1)))
+		}
 	}
 	early := "on the interval only"
 	if s.minGap > 0 {
@@ -226,6 +229,9 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 		Ledger:      ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		SyncTimeout: 200 * time.Millisecond,
 		DA:          DAID, RetryDA: 50 * time.Millisecond,
+	}
+	if s.byz != nil && (s.byz.kind == ByzConsistentLie || s.byz.kind == ByzAttestAll) {
+		cfg.AlterDiff = s.byz.alter
 	}
 	if s.v.Tight {
 		cfg.Pool = mempool.Config{MaxGap: 4, MaxTotal: 4, MaxPerAccount: 4}
@@ -267,7 +273,7 @@ func (s *Scenario) Nodes() []sim.NodeSpec {
 		if err != nil {
 			panic(err) // the scenario's own configuration
 		}
-		if s.byz != nil {
+		if s.byz != nil && (s.byz.kind == ByzPublishedLie || s.byz.kind == ByzEquivocation) {
 			return byzSequencer{n, s}
 		}
 		return n
@@ -296,12 +302,24 @@ func (s *Scenario) Nodes() []sim.NodeSpec {
 			if s.v.Prover != nil {
 				return s.v.Prover(s.ProverConfig(i))
 			}
-			n, err := prover.New(s.ProverConfig(i))
+			cfg := s.ProverConfig(i)
+			if s.byz != nil && i == s.byz.liar && s.byz.kind == ByzAttestAll {
+				p := NewAttestAll(cfg)
+				p.Stamped = func(n uint64) { s.byz.attests[n] = true }
+				return p
+			}
+			n, err := prover.New(cfg)
 			if err != nil {
 				panic(err)
 			}
+			if s.byz != nil && i == s.byz.liar && s.byz.kind == ByzFalseReports {
+				return &liarProver{Prover: n, s: s, key: cfg.Key}
+			}
 			return n
 		}})
+	}
+	if s.byz != nil && s.byz.kind == ByzFlood {
+		specs = append(specs, sim.NodeSpec{ID: FlooderID, New: func() node.Node { return &flooder{s: s, key: flooderKey()} }})
 	}
 	return specs
 }
@@ -355,8 +373,8 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 		}
 		return false, fmt.Sprintf("the sequencer's pool holds %d transactions, first:%s", n, strings.TrimSuffix(detail, ";"))
 	}
-	if s.byz != nil {
-		return s.byzantineConverged(w)
+	if s.byz != nil && s.byz.lying() {
+		return s.byzantineConverged(w, seq.Ledger())
 	}
 	head, hash := seq.Ledger().Head()
 	for _, id := range s.fullnodes {
@@ -366,6 +384,9 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 		})
 		if !ok || f.Ledger() == nil {
 			return false, fmt.Sprintf("%s is down", id)
+		}
+		if s.expectedHalt(f) {
+			continue // it saw the sequencer equivocate
 		}
 		if err := f.Halted(); err != nil {
 			return false, fmt.Sprintf("%s halted: %v", id, err)

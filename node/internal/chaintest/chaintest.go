@@ -42,14 +42,19 @@ func (s *Stream) Sequencer() common.Address { return crypto.PubkeyToAddress(s.Se
 // Produce runs a sequencer for n mini-blocks of K per block, sending one or
 // two transactions before each: transfers, calls that log, and calls that
 // store, from three accounts.
-func Produce(t testing.TB, n, K int) *Stream {
+func Produce(t testing.TB, n, K int) *Stream { return ProduceLying(t, n, K, nil) }
+
+// ProduceLying is Produce with a sequencer whose diffs pass through alter
+// (sequencer.Config.AlterDiff): a self-consistent lie, where diffs, roots
+// and witnesses agree and only re-execution disagrees.
+func ProduceLying(t testing.TB, n, K int, alter func(*chain.MiniBlockHeader, *chain.Diff) *chain.Diff) *Stream {
 	t.Helper()
 	s := &Stream{SeqKey: nodetest.Key("sequencer", 0)}
 	for i := range 3 {
 		s.Keys = append(s.Keys, nodetest.Key("account", i))
 	}
 	s.Gen = nodetest.Genesis(s.Keys, nil)
-	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1, BlockGap: -1})
+	seq, err := sequencer.New(sequencer.Config{Genesis: s.Gen, Key: s.SeqKey, MiniBlockInterval: 10 * time.Millisecond, MiniBlocksPerBlock: K, MinGap: -1, BlockGap: -1, AlterDiff: alter})
 	if err != nil {
 		t.Fatal(err)
 	}
