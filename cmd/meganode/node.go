@@ -146,9 +146,20 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	disk, err := runtime.OpenDisk(filepath.Join(cfg.DataDir, "db"), &runtime.Options{Logger: pebbleLogger{log.With("module", "pebble")}})
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// A fatal storage error stops the node: it exits non-zero naming the
+	// data directory, and its supervisor restarts it from what is durable.
+	// Reopening the ledger on a poisoned store forever is no recovery.
+	var fatal atomic.Pointer[runtime.FatalError]
+	disk, err := runtime.OpenDisk(filepath.Join(cfg.DataDir, "db"), &runtime.Options{Logger: pebbleLogger{log.With("module", "pebble")},
+		OnFatal: func(fe *runtime.FatalError) {
+			fatal.CompareAndSwap(nil, fe)
+			log.Error("FATAL STORAGE ERROR: stopping the node", "datadir", cfg.DataDir, "err", fe)
+			stop()
+		}})
 	if err != nil {
-		return err
+		return fmt.Errorf("data directory %s: cannot open the store: %w", cfg.DataDir, err)
 	}
 	defer disk.Close()
 	var p2pNet atomic.Pointer[runtime.P2P]
@@ -185,8 +196,6 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 	p2pNet.Store(p2p)
 	loop.SetNetwork(p2p)
 
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
 	var servers []*http.Server
 	var wg sync.WaitGroup
 	listen := func(addr string, h http.Handler, what string) error {
@@ -269,6 +278,9 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 		rpcSrv.Stop()
 	}
 	wg.Wait()
+	if fe := fatal.Load(); fe != nil {
+		return fmt.Errorf("data directory %s: fatal storage error: %w (restart the node: it recovers from what is durable; if this repeats, the data directory is damaged)", cfg.DataDir, fe)
+	}
 	return runErr
 }
 

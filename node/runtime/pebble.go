@@ -43,6 +43,11 @@ type Options struct {
 	// to its Errorf, and then the Disk panics with a *FatalError rather than
 	// calling the logger's Fatalf, so that no logger can exit the process.
 	Logger pebble.Logger
+	// OnFatal, when set, is called once, on the goroutine that hit it,
+	// when the Disk is poisoned by a fatal error: the process should stop
+	// (the roles cannot recover from it by reopening their ledgers). It
+	// must not block.
+	OnFatal func(*FatalError)
 }
 
 // Disk is the production node.Disk: a pebble database. Commit puts a batch
@@ -66,6 +71,8 @@ type Disk struct {
 	dir    string
 	closed atomic.Bool
 	fatal  atomic.Pointer[FatalError]
+	// onFatal is Options.OnFatal.
+	onFatal func(*FatalError)
 }
 
 var _ node.Disk = (*Disk)(nil)
@@ -100,7 +107,7 @@ func OpenDiskFS(fs vfs.FS, dir string, opts *Options) (*Disk, error) {
 		Logger:             fatalPanics{l},
 		FormatMajorVersion: pebble.FormatNewest,
 	}
-	d := &Disk{dir: dir}
+	d := &Disk{dir: dir, onFatal: opts.OnFatal}
 	var err error
 	func() {
 		defer d.recoverFatal("open", &err)
@@ -114,10 +121,20 @@ func OpenDiskFS(fs vfs.FS, dir string, opts *Options) (*Disk, error) {
 
 // Close closes the database: it flushes nothing that Commit did not, but
 // waits for pebble's background work and syncs what it wrote. After Close
-// every call returns ErrClosed.
+// every call returns ErrClosed. Closing a poisoned Disk releases what it
+// can: pebble may panic on the state a corruption left (references it
+// never released), and that panic is returned as an error, for the
+// process is stopping anyway.
 func (d *Disk) Close() (err error) {
 	if !d.closed.CompareAndSwap(false, true) {
 		return ErrClosed
+	}
+	if fe := d.fatal.Load(); fe != nil {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("runtime: close pebble in %q after %v: %v", d.dir, fe, r)
+			}
+		}()
 	}
 	defer d.recoverFatal("close", &err)
 	if err := d.db.Close(); err != nil {
@@ -149,7 +166,25 @@ func (d *Disk) recoverFatal(op string, err *error) {
 	if !ok {
 		panic(r)
 	}
-	d.fatal.CompareAndSwap(nil, fe)
+	if d.fatal.CompareAndSwap(nil, fe) && d.onFatal != nil {
+		d.onFatal(fe)
+	}
+	*err = fmt.Errorf("runtime: %s: %w", op, fe)
+}
+
+// poisonOnCorruption makes a corruption pebble reports (a checksum that
+// fails in a table, the WAL or the manifest) fatal: the data cannot be
+// read again by retrying, so the Disk is poisoned and the node told to
+// stop, as for a fatal error.
+func (d *Disk) poisonOnCorruption(op string, err *error) {
+	var fe *FatalError
+	if *err == nil || errors.As(*err, &fe) || !pebble.IsCorruptionError(*err) {
+		return
+	}
+	fe = &FatalError{Msg: fmt.Sprintf("%s: %v", op, *err)}
+	if d.fatal.CompareAndSwap(nil, fe) && d.onFatal != nil {
+		d.onFatal(fe)
+	}
 	*err = fmt.Errorf("runtime: %s: %w", op, fe)
 }
 
@@ -158,6 +193,7 @@ func (d *Disk) Get(key []byte) (_ []byte, err error) {
 	if err := d.usable(); err != nil {
 		return nil, fmt.Errorf("runtime: get %x: %w", key, err)
 	}
+	defer d.poisonOnCorruption("get", &err)
 	defer d.recoverFatal("get", &err)
 	v, closer, err := d.db.Get(tagged(make([]byte, 0, 1+len(key)), key))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -179,6 +215,7 @@ func (d *Disk) Iterate(prefix []byte, fn func(key, value []byte) error) (err err
 	if err := d.usable(); err != nil {
 		return fmt.Errorf("runtime: iterate %x: %w", prefix, err)
 	}
+	defer d.poisonOnCorruption("iterate", &err)
 	defer d.recoverFatal("iterate", &err)
 	lower := tagged(nil, prefix) // a copy: the bounds must not change under pebble
 	it, err := d.db.NewIter(&pebble.IterOptions{

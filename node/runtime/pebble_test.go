@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -353,7 +354,8 @@ func TestFatalCommitErrorIsReturned(t *testing.T) {
 		return nil
 	})}
 	logger := &quietLogger{}
-	d, err := OpenDiskFS(errorfs.Wrap(vfs.NewMem(), writes), "db", &Options{Logger: logger})
+	var told []*FatalError
+	d, err := OpenDiskFS(errorfs.Wrap(vfs.NewMem(), writes), "db", &Options{Logger: logger, OnFatal: func(fe *FatalError) { told = append(told, fe) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,6 +379,11 @@ func TestFatalCommitErrorIsReturned(t *testing.T) {
 	}
 	if err := d.NewBatch().Commit(); !errors.As(err, &fe) {
 		t.Fatalf("commit after a fatal error: %v", err)
+	}
+	// The node is told once, to stop: retrying on a poisoned store is
+	// no recovery.
+	if len(told) != 1 || told[0] != fe {
+		t.Fatalf("OnFatal called %d times (%v), want once with %v", len(told), told, fe)
 	}
 	writes.Off()
 	_ = d.Close() // reports the WAL's sticky error; what matters is that it returns
@@ -405,5 +412,74 @@ func TestEmptyKeySurvivesFlushes(t *testing.T) {
 	commit(t, d, false, "", "again")
 	if v, err := d.Get(nil); err != nil || string(v) != "again" {
 		t.Fatalf("get of the empty key: %q, %v", v, err)
+	}
+}
+
+// A table whose bytes were damaged on disk fails its checksum: the read
+// returns a *FatalError, the Disk is poisoned and the node told to stop,
+// since no retry can read it.
+func TestCorruptionIsFatal(t *testing.T) {
+	fs := vfs.NewMem()
+	d, err := OpenDiskFS(fs, "db", &Options{Logger: &quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := d.NewBatch()
+	for i := range 2000 {
+		b.Set([]byte(fmt.Sprintf("key-%05d", i)), bytes.Repeat([]byte{byte(i)}, 100))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.List("db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := false
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".sst") {
+			continue
+		}
+		f, err := fs.OpenReadWrite(fs.PathJoin("db", n), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		junk := bytes.Repeat([]byte{0xA5}, 256)
+		if _, err := f.WriteAt(junk, st.Size()/4); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+		damaged = true
+	}
+	if !damaged {
+		t.Fatal("no table to damage")
+	}
+	var told []*FatalError
+	d, err = OpenDiskFS(fs, "db", &Options{Logger: &quietLogger{}, OnFatal: func(fe *FatalError) { told = append(told, fe) }})
+	if err != nil {
+		t.Fatalf("open: %v", err) // tables are read lazily: open succeeds
+	}
+	defer d.Close()
+	var fe *FatalError
+	for i := range 2000 {
+		if _, err = d.Get([]byte(fmt.Sprintf("key-%05d", i))); err != nil {
+			break
+		}
+	}
+	if !errors.As(err, &fe) || len(told) != 1 {
+		t.Fatalf("reading a damaged table: %v (told %d times), want a *FatalError, told once", err, len(told))
+	}
+	if _, err := d.Get([]byte("key-00000")); !errors.As(err, &fe) {
+		t.Fatalf("after the corruption: %v, want the Disk poisoned", err)
 	}
 }
