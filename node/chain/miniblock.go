@@ -95,12 +95,11 @@ func (m *MiniBlock) Signer() (common.Address, error) {
 	if len(m.Signature) != crypto.SignatureLength {
 		return common.Address{}, fmt.Errorf("%w: %d-byte signature", ErrInvalidSigner, len(m.Signature))
 	}
-	h := m.Header.Hash()
-	pub, err := crypto.SigToPub(h[:], m.Signature)
+	a, err := signers.recover(m.Header.Hash(), m.Signature)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %v", ErrInvalidSigner, err)
 	}
-	return crypto.PubkeyToAddress(*pub), nil
+	return a, nil
 }
 
 // VerifySigner checks that the mini-block was signed by want.

@@ -394,11 +394,11 @@ func recoverSigner(h common.Hash, sig []byte) (common.Address, error) {
 	if len(sig) != crypto.SignatureLength {
 		return common.Address{}, fmt.Errorf("%w: %d-byte signature", ErrBadSignature, len(sig))
 	}
-	pub, err := crypto.SigToPub(h[:], sig)
+	a, err := signers.recover(h, sig)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	return crypto.PubkeyToAddress(*pub), nil
+	return a, nil
 }
 
 func verifySigner(what string, number uint64, signer func() (common.Address, error), want common.Address) error {
