@@ -27,6 +27,10 @@ type Config struct {
 	LogFormat string   `toml:"log-format" help:"log format: text or json"`
 	LogLevel  string   `toml:"log-level" help:"log level: debug, info, warn or error"`
 
+	// A permissioned network (runtime.P2PConfig.AllowPeers); meganode
+	// devnet lists every node of the devnet.
+	AllowPeers []string `toml:"p2p.allow-peers" help:"peer ids (or multiaddrs with /p2p/) allowed to connect, comma-separated: when set, connections to or from any peer neither listed nor in peers are refused and counted; empty: any peer may connect"`
+
 	// go-ethereum's HTTP server and profiler flags, under its names.
 	HTTPAPI        []string `toml:"http.api" help:"JSON-RPC namespaces served, comma-separated, of eth,net,web3,realtime,meganode,txpool,debug; empty: all (sequencer, fullnode)"`
 	HTTPCorsDomain []string `toml:"http.corsdomain" help:"origins from which browsers may send cross-origin JSON-RPC requests (CORS), comma-separated; * any; empty: no CORS headers (sequencer, fullnode)"`

@@ -184,6 +184,9 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		for _, m := range plan.Nodes {
 			if m.Name != n.Name {
 				c.Peers = append(c.Peers, m.P2P)
+				// Permissioned: only the devnet's nodes may connect
+				// (a devnet made before this keeps its open configs).
+				c.AllowPeers = append(c.AllowPeers, m.ID)
 			}
 		}
 		c.RPC, c.Metrics = n.RPC, n.Metrics

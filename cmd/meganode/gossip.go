@@ -10,16 +10,34 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/runtime"
 )
+
+// miniBlockStaleSlack is how far below the node's head a gossiped
+// mini-block is still taken (and forwarded): 256 mini-blocks, about 2.5 s
+// at the default 10 ms interval. Validation runs in parallel (up to
+// runtime.P2PConfig.ValidateConcurrency at once, 64 by default) and range
+// repair moves the head ahead of the gossip stream, so a mini-block of the
+// honest stream may be validated after later ones were applied; only one
+// well older than that, which every peer has had time to repair, is
+// ignored.
+const miniBlockStaleSlack = 256
 
 // gossipValidator checks each gossip message before the node takes or
 // forwards it (runtime.P2PConfig.Validate): a mini-block must be signed by
 // the sequencer; a block's bundle must open as the sequencer's sealed
 // block (its last mini-block's signature and sealed header); an
-// attestation or fault report must decode and, where the node knows the
-// prover set (a fullnode), come from a configured prover. Anything else is
+// attestation or fault report must decode and carry a valid signature,
+// and where the node knows the prover set (a fullnode) a statement by
+// another key is ignored (runtime.ErrNotOurs: not forwarded, its relayer
+// not blamed, since nodes without the list relay it). Anything else is
 // rejected, so a forgery stops at the first honest peer.
-func gossipValidator(sequencer common.Address, provers []common.Address) func(node.Topic, []byte) error {
+//
+// head, when not nil, is the newest mini-block the node holds (0: none
+// yet): a mini-block the sequencer did sign but more than
+// miniBlockStaleSlack below it is stale (runtime.ErrStale: ignored, neither
+// delivered nor forwarded, its sender not blamed).
+func gossipValidator(sequencer common.Address, provers []common.Address, head func() uint64) func(node.Topic, []byte) error {
 	return func(topic node.Topic, msg []byte) error {
 		switch topic {
 		case chain.TopicMiniBlocks:
@@ -27,7 +45,15 @@ func gossipValidator(sequencer common.Address, provers []common.Address) func(no
 			if err != nil {
 				return err
 			}
-			return mb.VerifySigner(sequencer)
+			if err := mb.VerifySigner(sequencer); err != nil {
+				return err
+			}
+			if head != nil {
+				if h := head(); mb.Header.Number+miniBlockStaleSlack < h {
+					return fmt.Errorf("mini-block %d, %d behind the head %d: %w", mb.Header.Number, h-mb.Header.Number, h, runtime.ErrStale)
+				}
+			}
+			return nil
 		case chain.TopicBlocks:
 			b, err := chain.DecodeBlockBundle(msg)
 			if err != nil {
@@ -58,7 +84,9 @@ func gossipValidator(sequencer common.Address, provers []common.Address) func(no
 				return errors.New("not an attestation or a fault report")
 			}
 			if len(provers) > 0 && !slices.Contains(provers, signer) {
-				return fmt.Errorf("statement signed by %v, not a configured prover", signer)
+				// Ignored, not rejected: a node that knows no prover
+				// list relays it in good faith.
+				return fmt.Errorf("statement signed by %v, not a configured prover: %w", signer, runtime.ErrNotOurs)
 			}
 			return nil
 		}

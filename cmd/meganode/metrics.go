@@ -108,6 +108,10 @@ func newMetrics(role string, p2p func() runtime.P2PMetrics) *metrics {
 		counter("meganode_p2p_receive_refused_total", "Messages received and refused for their size.", func(x runtime.P2PMetrics) uint64 { return x.ReceiveRefused })
 		counter("meganode_p2p_gossip_rejected_total", "Gossip messages the validator rejected (forged or malformed): not delivered, not forwarded.", func(x runtime.P2PMetrics) uint64 { return x.Rejected })
 		counter("meganode_p2p_gossip_ignored_total", "Gossip messages the validator ignored (stale).", func(x runtime.P2PMetrics) uint64 { return x.Ignored })
+		counter("meganode_p2p_gater_refused_total", "Connections (inbound, or dials) refused because the peer is not on p2p.allow-peers.", func(x runtime.P2PMetrics) uint64 { return x.GaterRefused })
+		counter("meganode_p2p_rate_limited_total", "Direct requests (range, DA, attestation) refused for their sender's rate limit, each answered with a refusal.", func(x runtime.P2PMetrics) uint64 { return x.RateLimited })
+		add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "meganode_p2p_graylisted_peers", Help: "Peers whose gossip score is below the graylist threshold (invalid gossip): every message they send is ignored."},
+			func() float64 { return float64(p2p().Graylisted) }))
 		counter("meganode_p2p_published_messages_total", "Gossip messages handed to pubsub.", func(x runtime.P2PMetrics) uint64 { return x.Published })
 		counter("meganode_p2p_publish_dropped_total", "Gossip messages refused or dropped.", func(x runtime.P2PMetrics) uint64 { return x.PublishDropped })
 		counter("meganode_p2p_sent_bytes_total", "Payload bytes of the messages sent and published.", func(x runtime.P2PMetrics) uint64 { return x.SentBytes })

@@ -170,7 +170,13 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 		return runtime.P2PMetrics{}
 	})
 	var loop *runtime.Loop
+	// head is the newest mini-block the node applied (the sequencer: made),
+	// for the gossip validator, which reads it off the loop to ignore stale
+	// mini-blocks; 0 (none yet, or a role without mini-blocks): nothing is
+	// stale.
+	var head atomic.Uint64
 	onMiniBlock := func(mb *chain.MiniBlock) {
+		head.Store(mb.Header.Number)
 		loop.EmitMiniBlock(mb)
 		m.miniBlock(mb)
 		logSealed(log, mb)
@@ -180,13 +186,13 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 		return err
 	}
 	loop = runtime.NewLoop(id, n, disk, runtime.LoopConfig{Log: log})
-	pcfg := runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, Log: log}
+	pcfg := runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, AllowPeers: cfg.AllowPeers, Log: log}
 	seqAddr, provers, ok, err := gossipIdentities(role, cfg, key)
 	if err != nil {
 		return err
 	}
 	if ok {
-		pcfg.Validate = gossipValidator(seqAddr, provers)
+		pcfg.Validate = gossipValidator(seqAddr, provers, head.Load)
 	}
 	p2p, err := runtime.NewP2P(pcfg, loop.Deliver)
 	if err != nil {
@@ -510,8 +516,9 @@ func logSealed(log *slog.Logger, mb *chain.MiniBlock) {
 		"gas", h.GasUsed, "root", h.Root, "time", time.Unix(int64(h.Time), 0).UTC().Format(time.RFC3339), "miniblock", mb.Header.Number)
 }
 
-// p2pWarnings warns, at each sample, of the peers lost and the messages
-// dropped (full queues among them) since the last.
+// p2pWarnings warns, at each sample, of the peers lost, the messages
+// dropped (full queues among them), the requests and connections refused
+// since the last, and of peers newly graylisted.
 type p2pWarnings struct {
 	log  *slog.Logger
 	last runtime.P2PMetrics
@@ -526,6 +533,15 @@ func (w *p2pWarnings) check(now runtime.P2PMetrics) {
 	}
 	if d := now.PublishDropped - w.last.PublishDropped; d > 0 {
 		w.log.Warn("p2p gossip dropped (full queue or failed publish)", "dropped", d, "total", now.PublishDropped)
+	}
+	if d := now.RateLimited - w.last.RateLimited; d > 0 {
+		w.log.Warn("p2p requests refused: a peer is over its rate limit", "refused", d, "total", now.RateLimited)
+	}
+	if d := now.GaterRefused - w.last.GaterRefused; d > 0 {
+		w.log.Warn("p2p connections refused: peer not on p2p.allow-peers", "refused", d, "total", now.GaterRefused)
+	}
+	if now.Graylisted > w.last.Graylisted {
+		w.log.Warn("p2p peers graylisted for invalid gossip", "graylisted", now.Graylisted)
 	}
 	w.last = now
 }

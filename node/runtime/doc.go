@@ -31,6 +31,23 @@
 //     for mini-blocks, blocks and attestations, and a stream protocol for
 //     direct messages (range repair, DA, attestation requests). Peers are
 //     authenticated by their peer id, which is the node's NodeID.
+//     Gossip is checked before it is delivered or forwarded
+//     (P2PConfig.Validate, on GossipSub's goroutines), and what the check
+//     rejects costs its sender: GossipSub peer scoring counts only
+//     rejected (forged, malformed, oversized) messages, squared and
+//     decaying over an hour, so an honest peer never scores below 0 while
+//     a forger is pruned from the mesh after at most two forgeries and graylisted
+//     (its RPCs ignored) after eleven; stale messages (ErrStale) are
+//     ignored at no cost (PeerScores, P2PMetrics.Graylisted). With
+//     P2PConfig.AllowPeers the network is permissioned: a connection
+//     gater refuses connections to and from any peer neither listed nor
+//     static (GaterRefused). Requests by direct message (range, DA block
+//     range and get, attestation requests) pass a token bucket per peer
+//     (P2PConfig.RequestRate and RequestBurst, 500/s and 1000 by default,
+//     far above what honest requesters send; at most 4096 peers tracked,
+//     the least recently heard forgotten first); one beyond it never
+//     reaches the role and is answered with a chain.Refusal
+//     (RateLimited).
 //   - Disk is pebble (github.com/cockroachdb/pebble/v2) on the OS file
 //     system (OpenDisk) or any pebble vfs.FS (OpenDiskFS; tests use
 //     vfs.NewMem and vfs.NewCrashableMem). A commit goes into pebble's

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -25,8 +29,10 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
 )
 
 // Network is what a node's event loop needs from the network. Send and
@@ -66,7 +72,7 @@ type P2PConfig struct {
 	PublishQueue int
 	// Validate, when set, checks each gossip message before it is
 	// delivered or forwarded (GossipSub's validator): nil accepts it; an
-	// error wrapping ErrStale ignores it (not delivered, not forwarded,
+	// error wrapping ErrStale or ErrNotOurs ignores it (not delivered, not forwarded,
 	// the sender not blamed); any other error rejects it (not delivered,
 	// not forwarded, counted in ReceiveRejected). It runs on GossipSub's
 	// validation goroutines, up to ValidateConcurrency at once, never on
@@ -75,12 +81,48 @@ type P2PConfig struct {
 	// ValidateConcurrency bounds the messages validated at once; beyond
 	// it GossipSub drops incoming messages (its throttle). Default 64.
 	ValidateConcurrency int
-	Log                 *slog.Logger
+	// AllowPeers, when not empty, makes the network permissioned: a
+	// connection gater refuses every connection, inbound or outbound, to
+	// a peer that is neither in AllowPeers nor one of Peers (the static
+	// peers are always allowed). Each entry is a peer id, or a multiaddr
+	// ending in /p2p/<peer id>. Refusals are counted in GaterRefused.
+	// Empty (the default): any peer may connect.
+	AllowPeers []string
+	// RequestRate and RequestBurst bound the requests each remote peer
+	// may send by direct message (range requests, DA block range
+	// requests and gets, attestation requests): a token bucket per peer,
+	// refilled at RequestRate a second and holding at most RequestBurst.
+	// A request beyond it is not delivered; the requester is answered
+	// with a chain.Refusal (with the time until the bucket holds a
+	// request again) and it is counted in RateLimited. Defaults
+	// DefaultRequestRate and DefaultRequestBurst; a negative RequestRate
+	// disables the limit. Other messages are never limited.
+	RequestRate  float64
+	RequestBurst int
+	Log          *slog.Logger
 }
+
+// Default request limits (P2PConfig.RequestRate, RequestBurst). Honest
+// requesters wait for an answer before they ask again (a fullnode's range
+// repair, a prover's DA fetch) or ask once per sealed block and peer
+// (attestation requests), a few to a few hundred a second while catching
+// up: the limits leave a wide margin, and only a peer that floods meets
+// them.
+const (
+	DefaultRequestRate  = 500  // requests a second per peer, sustained
+	DefaultRequestBurst = 1000 // requests a peer may send at once
+)
 
 // ErrStale marks a gossip message that is valid but old (a validator's
 // verdict): ignored, not rejected.
 var ErrStale = errors.New("stale message")
+
+// ErrNotOurs marks a gossip message that is well formed and validly
+// signed, but by a key this node does not take statements from (a
+// validator's verdict): ignored, not rejected. Another honest node, which
+// knows no such list, would relay it; rejecting it would make this node
+// blame that honest relayer.
+var ErrNotOurs = errors.New("signed by a key this node does not take")
 
 func (c P2PConfig) withDefaults() P2PConfig {
 	if c.MaxMessageBytes <= 0 {
@@ -94,6 +136,12 @@ func (c P2PConfig) withDefaults() P2PConfig {
 	}
 	if c.PublishQueue <= 0 {
 		c.PublishQueue = 4096
+	}
+	if c.RequestRate == 0 {
+		c.RequestRate = DefaultRequestRate
+	}
+	if c.RequestBurst <= 0 {
+		c.RequestBurst = DefaultRequestBurst
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -116,6 +164,17 @@ type P2PMetrics struct {
 	// Rejected and Ignored count gossip messages P2PConfig.Validate
 	// refused: forged or malformed, and stale.
 	Rejected, Ignored uint64
+	// GaterRefused counts connections (inbound, or dials) refused because
+	// the peer is not on the allow-list (P2PConfig.AllowPeers).
+	GaterRefused uint64
+	// RateLimited counts requests refused for their sender's rate limit
+	// (P2PConfig.RequestRate), each answered with a chain.Refusal.
+	RateLimited uint64
+	// Graylisted is the number of peers whose gossip score is below
+	// graylistThreshold (their RPCs are ignored), connected or with their
+	// score kept after they left, at the last score snapshot (see
+	// PeerScores).
+	Graylisted uint64
 }
 
 // MsgProtocol is the libp2p stream protocol of direct messages: a
@@ -138,7 +197,288 @@ const (
 	keepAlivePeriod = time.Second // static peers are checked this often
 	writerIdle      = time.Minute // an idle writer stops (and closes its stream)
 	writeAttempts   = 2           // streams a batch is tried on before it is dropped
+	maxRatePeers    = 4096        // peers with a request bucket; beyond, the least recently active is forgotten
+	maxRetryAfter   = time.Hour   // the most a refusal asks a requester to wait
 )
+
+// GossipSub peer scoring (pubsub.WithPeerScore). A peer's score at a node
+// is a small credit for useful behaviour, less a penalty for invalid
+// messages (the validator's Reject: forged, malformed or too big) that
+// grows with the square of their number and decays with time. Nothing
+// else counts against a peer: a stale message (ErrStale: Ignore) costs
+// nothing, and the other penalties GossipSub offers are off — mesh
+// delivery deficits (P3, P3b: a quiet topic would punish honest peers), IP
+// colocation (P6: a devnet's peers all share 127.0.0.1) and protocol slips
+// (P7: broken IWANT promises under load). An honest peer, whose every
+// message validates, therefore never goes below 0. A peer below 0 is
+// pruned from the mesh at the next heartbeat (a second) and not grafted
+// again; below the thresholds it loses gossip, then our publications, then
+// every RPC it sends is ignored (graylisted).
+const (
+	// scoreTopicWeight weighs every topic alike.
+	scoreTopicWeight = 1
+	// P1, time in a topic's mesh: +0.01 a second (scoreTimeInMeshWeight a
+	// scoreTimeInMeshQuantum), up to scoreTimeInMeshCap quanta (+1).
+	scoreTimeInMeshWeight  = 0.01
+	scoreTimeInMeshQuantum = time.Second
+	scoreTimeInMeshCap     = 100
+	// P2, first deliveries: +0.5 for each message the peer was first to
+	// bring, the count capped at scoreFirstDeliveryCap (+5) and decaying
+	// to nothing over scoreFirstDeliveryDecay.
+	scoreFirstDeliveryWeight = 0.5
+	scoreFirstDeliveryCap    = 10
+	scoreFirstDeliveryDecay  = time.Minute
+	// P4, invalid messages: scoreInvalidWeight × (count)², −10 for one,
+	// −1,000 for ten; the count decays to nothing over scoreInvalidDecay,
+	// so that a peer graylisted for 11 forgeries is heard again after
+	// about a minute, and for 20 after about nine.
+	scoreInvalidWeight = -10
+	scoreInvalidDecay  = time.Hour
+	// scoreCap bounds the credit (P1 and P2, all topics together): +10,
+	// so that credit banked by relaying honest messages pays for at most
+	// one forgery.
+	scoreCap = 10
+	// scoreDecayInterval is how often counters decay (GossipSub's default);
+	// a counter under scoreDecayToZero is 0.
+	scoreDecayInterval = time.Second
+	scoreDecayToZero   = 0.01
+	// scoreRetain is how long the score of a peer that disconnected is
+	// kept (GossipSub keeps only scores at or below 0): reconnecting does
+	// not wash a penalty away.
+	scoreRetain = time.Hour
+	// scoreInspectPeriod is how often the snapshot PeerScores returns is
+	// taken.
+	scoreInspectPeriod = time.Second
+
+	// gossipThreshold: below it (4 forgeries), no gossip (IHAVE/IWANT) is
+	// sent to or taken from the peer.
+	gossipThreshold = -100
+	// publishThreshold: below it (8 forgeries), the node's own messages
+	// are not published to the peer.
+	publishThreshold = -500
+	// graylistThreshold: below it (11 forgeries), every RPC of the peer is
+	// ignored.
+	graylistThreshold = -1000
+	// acceptPXThreshold is beyond any score a peer can reach (scoreCap):
+	// peer exchange is never taken up (the topology is static).
+	acceptPXThreshold = 100
+	// opportunisticGraftThreshold: when the median score of a topic's
+	// mesh falls below it, GossipSub grafts better-scoring peers.
+	opportunisticGraftThreshold = 1
+)
+
+// peerScoreParams are the scoring parameters of the node (topics get
+// theirs as they are joined: topicScoreParams).
+func peerScoreParams() *pubsub.PeerScoreParams {
+	return &pubsub.PeerScoreParams{
+		Topics:            map[string]*pubsub.TopicScoreParams{},
+		TopicScoreCap:     scoreCap,
+		AppSpecificScore:  func(peer.ID) float64 { return 0 },
+		AppSpecificWeight: 0,
+		DecayInterval:     scoreDecayInterval,
+		DecayToZero:       scoreDecayToZero,
+		RetainScore:       scoreRetain,
+	}
+}
+
+// topicScoreParams are the scoring parameters of each joined topic.
+func topicScoreParams() *pubsub.TopicScoreParams {
+	decay := func(d time.Duration) float64 {
+		return pubsub.ScoreParameterDecayWithBase(d, scoreDecayInterval, scoreDecayToZero)
+	}
+	return &pubsub.TopicScoreParams{
+		TopicWeight:                    scoreTopicWeight,
+		TimeInMeshWeight:               scoreTimeInMeshWeight,
+		TimeInMeshQuantum:              scoreTimeInMeshQuantum,
+		TimeInMeshCap:                  scoreTimeInMeshCap,
+		FirstMessageDeliveriesWeight:   scoreFirstDeliveryWeight,
+		FirstMessageDeliveriesDecay:    decay(scoreFirstDeliveryDecay),
+		FirstMessageDeliveriesCap:      scoreFirstDeliveryCap,
+		InvalidMessageDeliveriesWeight: scoreInvalidWeight,
+		InvalidMessageDeliveriesDecay:  decay(scoreInvalidDecay),
+	}
+}
+
+func peerScoreThresholds() *pubsub.PeerScoreThresholds {
+	return &pubsub.PeerScoreThresholds{
+		GossipThreshold:             gossipThreshold,
+		PublishThreshold:            publishThreshold,
+		GraylistThreshold:           graylistThreshold,
+		AcceptPXThreshold:           acceptPXThreshold,
+		OpportunisticGraftThreshold: opportunisticGraftThreshold,
+	}
+}
+
+// scoreBook holds the last snapshot of the peers' scores.
+type scoreBook struct {
+	mu     sync.Mutex
+	scores map[peer.ID]float64
+	at     time.Time // when the snapshot was taken
+}
+
+func (b *scoreBook) set(scores map[peer.ID]float64) {
+	b.mu.Lock()
+	b.scores, b.at = scores, time.Now()
+	b.mu.Unlock()
+}
+
+func (b *scoreBook) get() (map[peer.ID]float64, time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[peer.ID]float64, len(b.scores))
+	for id, s := range b.scores {
+		out[id] = s
+	}
+	return out, b.at
+}
+
+func (b *scoreBook) graylisted() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := uint64(0)
+	for _, s := range b.scores {
+		if s < graylistThreshold {
+			n++
+		}
+	}
+	return n
+}
+
+// allowGater is the connection gater of a permissioned network: it lets
+// through only the peers of its list, both ways.
+type allowGater struct {
+	allow   map[peer.ID]bool
+	refused atomic.Uint64
+}
+
+var _ connmgr.ConnectionGater = (*allowGater)(nil)
+
+func (g *allowGater) check(id peer.ID) bool {
+	if g.allow[id] {
+		return true
+	}
+	g.refused.Add(1)
+	return false
+}
+
+// InterceptPeerDial refuses to dial a peer off the list.
+func (g *allowGater) InterceptPeerDial(id peer.ID) bool { return g.check(id) }
+
+// InterceptAddrDial is reached only for peers InterceptPeerDial allowed.
+func (g *allowGater) InterceptAddrDial(id peer.ID, _ ma.Multiaddr) bool { return g.check(id) }
+
+// InterceptAccept lets every inbound connection reach the handshake, which
+// authenticates the peer's id (InterceptSecured).
+func (g *allowGater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+
+// InterceptSecured refuses an authenticated peer off the list, inbound or
+// outbound, before any stream is opened.
+func (g *allowGater) InterceptSecured(_ network.Direction, id peer.ID, _ network.ConnMultiaddrs) bool {
+	return g.check(id)
+}
+
+// InterceptUpgraded lets through what InterceptSecured allowed.
+func (g *allowGater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// parseAllowList is the allow-list: AllowPeers (peer ids, or multiaddrs
+// with /p2p/) and the static peers. Nil when AllowPeers is empty.
+func parseAllowList(allow []string, static []peer.AddrInfo) (map[peer.ID]bool, error) {
+	if len(allow) == 0 {
+		return nil, nil
+	}
+	out := map[peer.ID]bool{}
+	for _, s := range allow {
+		var id peer.ID
+		if len(s) > 0 && s[0] == '/' {
+			ai, err := peer.AddrInfoFromString(s)
+			if err != nil {
+				return nil, fmt.Errorf("runtime: allowed peer %q: %w", s, err)
+			}
+			id = ai.ID
+		} else {
+			var err error
+			if id, err = peer.Decode(s); err != nil {
+				return nil, fmt.Errorf("runtime: allowed peer %q: %w", s, err)
+			}
+		}
+		out[id] = true
+	}
+	for _, ai := range static {
+		out[ai.ID] = true
+	}
+	return out, nil
+}
+
+// isRequest says whether a direct message of kind k is a request that
+// the per-peer rate limit applies to.
+func isRequest(k chain.Format) bool {
+	switch k {
+	case chain.FormatRangeRequestV1, chain.FormatBlockRangeRequestV1, chain.FormatDAGetV1, chain.FormatAttRequestV1:
+		return true
+	}
+	return false
+}
+
+// rateLimiter is a token bucket per peer, for at most max peers: at the
+// bound, the peer least recently heard from is forgotten (and starts
+// afresh, with a full bucket, if it asks again).
+type rateLimiter struct {
+	rate, burst float64
+	max         int
+	mu          sync.Mutex
+	peers       map[peer.ID]*list.Element // of *bucket
+	lru         *list.List                // front: the most recently heard from
+}
+
+type bucket struct {
+	id     peer.ID
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate float64, burst, max int) *rateLimiter {
+	return &rateLimiter{rate: rate, burst: float64(burst), max: max, peers: map[peer.ID]*list.Element{}, lru: list.New()}
+}
+
+// allow takes a token from id's bucket at now. When there is none it says
+// how long until there is one.
+func (l *rateLimiter) allow(id peer.ID, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b *bucket
+	if e := l.peers[id]; e != nil {
+		b = e.Value.(*bucket)
+		l.lru.MoveToFront(e)
+		if dt := now.Sub(b.last); dt > 0 {
+			b.tokens = min(l.burst, b.tokens+dt.Seconds()*l.rate)
+		}
+		b.last = now
+	} else {
+		if len(l.peers) >= l.max {
+			old := l.lru.Back()
+			l.lru.Remove(old)
+			delete(l.peers, old.Value.(*bucket).id)
+		}
+		b = &bucket{id: id, tokens: l.burst, last: now}
+		l.peers[id] = l.lru.PushFront(b)
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := maxRetryAfter
+	if s := (1 - b.tokens) / l.rate; s < maxRetryAfter.Seconds() {
+		wait = time.Duration(math.Ceil(s * float64(time.Second)))
+	}
+	return false, wait
+}
+
+// tracked is the number of peers with a bucket.
+func (l *rateLimiter) tracked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.peers)
+}
 
 // ErrNetClosed is returned by calls on a closed P2P network.
 var ErrNetClosed = errors.New("runtime: network closed")
@@ -188,8 +528,12 @@ type P2P struct {
 	pubq   chan pubItem
 	static []peer.AddrInfo
 
+	scores  *scoreBook
+	gater   *allowGater  // nil: no allow-list
+	limiter *rateLimiter // nil: requests are not limited
+
 	sent, sendDropped, received, receiveRefused, published, publishDropped atomic.Uint64
-	receiveRejected, receiveIgnored                                        atomic.Uint64
+	receiveRejected, receiveIgnored, rateLimited                           atomic.Uint64
 	sentBytes, receivedBytes                                               atomic.Uint64
 }
 
@@ -233,6 +577,10 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 	if err != nil {
 		return nil, err
 	}
+	allow, err := parseAllowList(cfg.AllowPeers, static)
+	if err != nil {
+		return nil, err
+	}
 
 	opts := []libp2p.Option{
 		libp2p.Identity(sk),
@@ -247,6 +595,11 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 	} else {
 		opts = append(opts, libp2p.ListenAddrStrings(cfg.Listen...))
 	}
+	var gater *allowGater
+	if allow != nil {
+		gater = &allowGater{allow: allow}
+		opts = append(opts, libp2p.ConnectionGater(gater))
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: libp2p host: %w", err)
@@ -258,6 +611,9 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 	// the provers'), checked by the node that takes it, so a second,
 	// pubsub-level signature would only cost each hop an ECDSA sign or
 	// verify. Messages are then identified by the hash of their content.
+	// Peers are scored (see scoreTopicWeight): one that sends what the
+	// validator rejects is pruned from the mesh, then graylisted.
+	scores := &scoreBook{}
 	ps, err := pubsub.NewGossipSub(ctx, h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
@@ -267,6 +623,8 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 		}),
 		pubsub.WithMaxMessageSize(cfg.MaxMessageBytes+pubsubOverhead),
 		pubsub.WithPeerOutboundQueueSize(cfg.SendQueue),
+		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(scores.set), scoreInspectPeriod),
 	)
 	if err != nil {
 		cancel()
@@ -287,6 +645,11 @@ func NewP2P(cfg P2PConfig, deliver func(from node.NodeID, msg []byte)) (*P2P, er
 		topics:  map[node.Topic]*joined{},
 		pubq:    make(chan pubItem, cfg.PublishQueue),
 		static:  static,
+		scores:  scores,
+		gater:   gater,
+	}
+	if cfg.RequestRate > 0 {
+		p.limiter = newRateLimiter(cfg.RequestRate, cfg.RequestBurst, maxRatePeers)
 	}
 
 	for _, ai := range static {
@@ -345,6 +708,10 @@ func (p *P2P) Addrs() []string {
 
 // Metrics returns the counters.
 func (p *P2P) Metrics() P2PMetrics {
+	var gaterRefused uint64
+	if p.gater != nil {
+		gaterRefused = p.gater.refused.Load()
+	}
 	return P2PMetrics{
 		Sent:           p.sent.Load(),
 		SendDropped:    p.sendDropped.Load(),
@@ -357,7 +724,19 @@ func (p *P2P) Metrics() P2PMetrics {
 		Peers:          uint64(len(p.host.Network().Peers())),
 		SentBytes:      p.sentBytes.Load(),
 		ReceivedBytes:  p.receivedBytes.Load(),
+		GaterRefused:   gaterRefused,
+		RateLimited:    p.rateLimited.Load(),
+		Graylisted:     p.scores.graylisted(),
 	}
+}
+
+// PeerScores returns the GossipSub scores of the peers this node scores
+// (connected, or disconnected with a score kept), as of the last snapshot,
+// taken every scoreInspectPeriod. An honest peer scores 0 or more; one
+// below graylistThreshold is graylisted.
+func (p *P2P) PeerScores() map[peer.ID]float64 {
+	s, _ := p.scores.get()
+	return s
 }
 
 // Send queues msg for peer to; it never blocks. msg must not be changed
@@ -470,12 +849,24 @@ func (p *P2P) write(w *peerWriter) {
 						return
 					}
 					p.log.Debug("p2p: cannot reach peer", "peer", w.id, "err", err, "retry", backoff)
+					failed := time.Now()
 					t := time.NewTimer(backoff)
 					select {
 					case <-p.ctx.Done():
 						t.Stop()
 						return
 					case <-w.wake:
+						// A connection came up: try at once, but not
+						// sooner than minBackoff after the failure (a
+						// peer whose gater refuses us after the
+						// handshake would be redialled in a loop).
+						t.Reset(minBackoff - time.Since(failed))
+						select {
+						case <-p.ctx.Done():
+							t.Stop()
+							return
+						case <-t.C:
+						}
 					case <-t.C:
 					}
 					t.Stop()
@@ -621,10 +1012,29 @@ func (p *P2P) handleStream(s network.Stream) {
 			_ = s.Reset()
 			return
 		}
+		if k := chain.Kind(msg); p.limiter != nil && isRequest(k) {
+			if ok, wait := p.limiter.allow(from, time.Now()); !ok {
+				p.refuse(from, k, wait)
+				continue
+			}
+		}
 		p.received.Add(1)
 		p.receivedBytes.Add(uint64(len(msg)))
 		p.deliver(node.NodeID(from.String()), msg)
 	}
+}
+
+// refuse answers a request beyond its sender's rate limit with a
+// chain.Refusal, instead of delivering it.
+func (p *P2P) refuse(from peer.ID, k chain.Format, wait time.Duration) {
+	p.rateLimited.Add(1)
+	p.log.Debug("p2p: request refused: rate limit", "from", from, "request", k, "retry", wait)
+	r := &chain.Refusal{
+		Request:          k,
+		Reason:           fmt.Sprintf("rate limited: %g requests a second per peer, burst %d", p.cfg.RequestRate, p.cfg.RequestBurst),
+		RetryAfterMillis: uint64((wait + time.Millisecond - 1) / time.Millisecond),
+	}
+	p.Send(node.NodeID(from.String()), r.Encode())
 }
 
 // keepConnected redials a static peer every keepAlivePeriod while it is
@@ -701,6 +1111,11 @@ func (p *P2P) join(topic node.Topic) (*joined, error) {
 		_ = p.ps.UnregisterTopicValidator(string(topic))
 		return nil, fmt.Errorf("runtime: join %q: %w", topic, err)
 	}
+	if err := t.SetScoreParams(topicScoreParams()); err != nil {
+		_ = t.Close()
+		_ = p.ps.UnregisterTopicValidator(string(topic))
+		return nil, fmt.Errorf("runtime: topic %q: %w", topic, err)
+	}
 	j := &joined{t: t}
 	p.topics[topic] = j
 	return j, nil
@@ -719,7 +1134,7 @@ func (p *P2P) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsu
 	switch err := p.cfg.Validate(node.Topic(m.GetTopic()), m.Data); {
 	case err == nil:
 		return pubsub.ValidationAccept
-	case errors.Is(err, ErrStale):
+	case errors.Is(err, ErrStale), errors.Is(err, ErrNotOurs):
 		p.receiveIgnored.Add(1)
 		return pubsub.ValidationIgnore
 	default:
