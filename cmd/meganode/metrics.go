@@ -34,6 +34,8 @@ type metrics struct {
 	lag        prometheus.Gauge
 	proverLag  prometheus.Gauge
 	attested   prometheus.Gauge
+	faults     *prometheus.GaugeVec // fullnode: fault reports by outcome
+	marked     prometheus.Gauge     // fullnode: provers caught filing a report that did not hold
 	rpcCalls   *prometheus.CounterVec
 	rpcLatency *prometheus.HistogramVec
 	lastMicro  uint64
@@ -77,8 +79,14 @@ func newMetrics(role string, p2p func() runtime.P2PMetrics) *metrics {
 	case "fullnode":
 		m.finalized = prometheus.NewGauge(prometheus.GaugeOpts{Name: "meganode_finalized_block", Help: "Newest finalized block (fullnode)."})
 		m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "meganode_fullnode_lag_seconds", Help: "Age of the newest mini-block a fullnode applied."})
+		m.faults = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "meganode_fullnode_fault_reports",
+			Help: "Fault reports a fullnode checked since it started, by outcome: verified (finality stopped), refused (the prover is marked), inconclusive (the evidence's witness lacks data), ignored (from a marked prover)."},
+			[]string{"outcome"})
+		m.marked = prometheus.NewGauge(prometheus.GaugeOpts{Name: "meganode_fullnode_provers_marked", Help: "Provers a fullnode caught filing a fault report its evidence does not show."})
 		add(m.finalized)
 		add(m.lag)
+		add(m.faults)
+		add(m.marked)
 	case "prover":
 		m.proverLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "meganode_prover_lag_blocks", Help: "Blocks a prover has heard of but not yet stated about."})
 		m.attested = prometheus.NewGauge(prometheus.GaugeOpts{Name: "meganode_attestations", Help: "Attestations a prover signed."})
@@ -147,6 +155,12 @@ func (m *metrics) sample(s nodeStatus) {
 	set(m.lag, float64(s.LagMicros)/1e6)
 	set(m.proverLag, float64(s.ProverLag))
 	set(m.attested, float64(s.Attested))
+	set(m.marked, float64(len(s.Marked)))
+	if m.faults != nil {
+		for outcome, n := range map[string]uint64{"verified": s.Faults.Verified, "refused": s.Faults.Refused, "inconclusive": s.Faults.Inconclusive, "ignored": s.Faults.Ignored} { // each label set once: order cannot leak
+			m.faults.WithLabelValues(outcome).Set(float64(n))
+		}
+	}
 	if s.Head > 0 {
 		m.head.Set(float64(s.Head))
 	}

@@ -329,6 +329,11 @@ type nodeStatus struct {
 	Attested  uint64 `json:"attestations,omitempty"`
 	LagMicros int64  `json:"lag_us,omitempty"`
 	Halted    string `json:"halted,omitempty"`
+	// A fullnode's fault reports by outcome, and the provers it marked.
+	Faults struct {
+		Verified, Refused, Inconclusive, Ignored uint64
+	} `json:"-"`
+	Marked []string `json:"provers_marked,omitempty"`
 }
 
 // buildNode makes the role's node from the configuration, and the sampler
@@ -392,6 +397,11 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			if l := f.Ledger(); l != nil {
 				head, _ := l.Head()
 				st.Running, st.Head, st.Safe, st.Finalized = true, head.Number, l.Safe().Header.Number.Uint64(), f.Finalized()
+				fm := f.Metrics()
+				st.Faults.Verified, st.Faults.Refused, st.Faults.Inconclusive, st.Faults.Ignored = fm.FaultsVerified, fm.FaultsRefused, fm.FaultsInconclusive, fm.FaultsIgnored
+				for _, mp := range f.Marked() {
+					st.Marked = append(st.Marked, mp.Prover.Hex()+": "+mp.Reason)
+				}
 				st.LagMicros = time.Now().UnixMicro() - int64(head.TimeMicros)
 			}
 			return st
