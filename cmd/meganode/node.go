@@ -185,7 +185,7 @@ func serveContext(ctx context.Context, role string, cfg *Config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	loop = runtime.NewLoop(id, n, disk, runtime.LoopConfig{Log: log})
+	loop = runtime.NewLoop(id, n, disk, runtime.LoopConfig{Log: log, Precheck: chain.PrecheckSigners})
 	pcfg := runtime.P2PConfig{Key: raw, Listen: cfg.Listen, Peers: cfg.Peers, AllowPeers: cfg.AllowPeers, Log: log}
 	seqAddr, provers, ok, err := gossipIdentities(role, cfg, key)
 	if err != nil {

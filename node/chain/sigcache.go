@@ -59,3 +59,64 @@ func (c *sigCache) recover(h common.Hash, sig []byte) (common.Address, error) {
 	c.m[k] = a
 	return a, nil
 }
+
+// PrecheckSigners recovers the signers of the signed records in msg — a
+// mini-block, a range response's mini-blocks, a bundle's sealing
+// mini-block (each of a block range response's), an attestation or fault
+// report (each of an attestation response's) — so that the role's step,
+// checking them again, finds them in the cache. It is for the network's
+// goroutines (runtime.LoopConfig.Precheck): it checks nothing itself and
+// ignores what does not decode, which the step refuses with its reason.
+func PrecheckSigners(msg []byte) {
+	miniBlock := func(raw []byte) {
+		if mb, err := DecodeMiniBlock(raw); err == nil {
+			_, _ = mb.Signer()
+		}
+	}
+	bundle := func(raw []byte) {
+		if b, err := DecodeBlockBundle(raw); err == nil && len(b.MiniBlocks) > 0 {
+			miniBlock(b.MiniBlocks[len(b.MiniBlocks)-1])
+		}
+	}
+	statement := func(raw []byte) {
+		switch Kind(raw) {
+		case FormatAttestationV1:
+			if a, err := DecodeAttestation(raw); err == nil {
+				_, _ = a.Signer()
+			}
+		case FormatFaultReportV2:
+			if f, err := DecodeFaultReport(raw); err == nil {
+				_, _ = f.Signer()
+			}
+		}
+	}
+	switch Kind(msg) {
+	case FormatMiniBlockV1:
+		miniBlock(msg)
+	case FormatRangeResponseV1:
+		if r, err := DecodeRangeResponse(msg); err == nil {
+			for _, raw := range r.MiniBlocks {
+				miniBlock(raw)
+			}
+		}
+	case FormatBlockBundleV1:
+		bundle(msg)
+	case FormatBlockRangeResponseV1:
+		if r, err := DecodeBlockRangeResponse(msg); err == nil {
+			for _, raw := range r.Bundles {
+				bundle(raw)
+			}
+		}
+	case FormatAttestationV1, FormatFaultReportV2:
+		statement(msg)
+	case FormatAttResponseV1:
+		if r, err := DecodeAttResponse(msg); err == nil {
+			for _, raw := range r.Attestations {
+				statement(raw)
+			}
+			for _, raw := range r.Faults {
+				statement(raw)
+			}
+		}
+	}
+}

@@ -45,3 +45,41 @@ func TestSignerCache(t *testing.T) {
 		t.Fatalf("%d entries, %d in the ring: want the bound %d", len(c.m), len(c.ring), maxSigners)
 	}
 }
+
+// PrecheckSigners leaves a range response's signers in the cache, and
+// takes garbage without a panic.
+func TestPrecheckSigners(t *testing.T) {
+	k, _ := crypto.GenerateKey()
+	var raws [][]byte
+	for n := uint64(1); n <= 3; n++ {
+		mb := &MiniBlock{Header: MiniBlockHeader{Number: n, BlockNumber: 1, Index: n - 1}, Diff: &Diff{}}
+		if err := mb.Seal(k); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := mb.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	PrecheckSigners((&RangeResponse{ID: 1, From: 1, Head: 3, MiniBlocks: raws}).Encode())
+	for _, raw := range raws {
+		mb, err := DecodeMiniBlock(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var key sigKey
+		h := mb.Header.Hash()
+		copy(key[:], h[:])
+		copy(key[common.HashLength:], mb.Signature)
+		signers.mu.Lock()
+		a, ok := signers.m[key]
+		signers.mu.Unlock()
+		if !ok || a != crypto.PubkeyToAddress(k.PublicKey) {
+			t.Fatalf("mini-block %d: cached %v %v", mb.Header.Number, a, ok)
+		}
+	}
+	for _, junk := range [][]byte{nil, {byte(FormatRangeResponseV1)}, {byte(FormatAttResponseV1), 1, 2}, []byte("garbage")} {
+		PrecheckSigners(junk)
+	}
+}

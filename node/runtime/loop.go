@@ -73,7 +73,14 @@ type LoopConfig struct {
 	ReadTimeout time.Duration
 	// Subscribers bounds the mini-block subscriptions. Default 256.
 	Subscribers int
-	Log         *slog.Logger
+	// Precheck, when set, runs on the network's goroutine for each inbound
+	// message before it is queued for the step: the place to do a
+	// message's costly, stateless checks (signature recovery) off the
+	// step, where they parallelise across peers. It must be safe for
+	// concurrent use and leave the outcome of the step's own checks as
+	// it was (chain.PrecheckSigners warms the signer cache).
+	Precheck func(msg []byte)
+	Log      *slog.Logger
 }
 
 func (c LoopConfig) withDefaults() LoopConfig {
@@ -231,6 +238,9 @@ func (l *Loop) SetNetwork(n netPort) { l.net = n }
 // Deliver hands the loop a message from the network. It never blocks: a
 // full inbound queue drops the message.
 func (l *Loop) Deliver(from node.NodeID, msg []byte) {
+	if l.cfg.Precheck != nil {
+		l.cfg.Precheck(msg)
+	}
 	select {
 	case l.msgs <- inbound{from, msg}:
 	default:

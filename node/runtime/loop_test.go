@@ -140,3 +140,21 @@ func TestLoopBackPressure(t *testing.T) {
 		t.Fatalf("first call: %v", err)
 	}
 }
+
+// Precheck runs on the delivering goroutine, before the message is queued
+// for the step, and for every message, even one the full queue drops.
+func TestLoopPrecheckBeforeTheStep(t *testing.T) {
+	n := &echo{started: make(chan struct{}), block: make(chan struct{})}
+	var prechecked []string
+	l := NewLoop("me", n, memdisk.New(), LoopConfig{Inbound: 1, Precheck: func(msg []byte) { prechecked = append(prechecked, string(msg)) }})
+	// Not running: the first message waits in the queue, the second is
+	// dropped; both were prechecked, here, on this goroutine.
+	l.Deliver("a", []byte("one"))
+	l.Deliver("a", []byte("two"))
+	if len(prechecked) != 2 || prechecked[0] != "one" || prechecked[1] != "two" {
+		t.Fatalf("prechecked %q", prechecked)
+	}
+	if m := l.Metrics(); m.MessagesDropped != 1 {
+		t.Fatalf("dropped %d, want 1", m.MessagesDropped)
+	}
+}
