@@ -11,8 +11,11 @@
 // against the header's roots. Blocks are independent, so they are
 // validated in any order and several at once. For a valid block it
 // publishes a signed chain.Attestation on chain.TopicAttestations; for an invalid
-// one a signed chain.FaultReport naming the first mismatch. Fullnodes
-// collect these to finalize blocks. Statements are stored on disk and go
+// one a signed chain.FaultReport naming the first mismatch and carrying the
+// bundle as its evidence, which fullnodes validate themselves (Validate is
+// theirs too) before they stop finality; a failure the witness alone could
+// cause is marked inconclusive (Verdict.Inconclusive). Fullnodes collect
+// these to finalize blocks. Statements are stored on disk and go
 // out (published, or served to a fullnode that asks) only once their sync
 // completed (node.Outbox), so a restarted prover neither forgets nor
 // repeats, and never takes back what it said.
