@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -279,40 +280,103 @@ func nodeFlags(fs *flag.FlagSet) []string {
 	return out
 }
 
+// Supervision of a devnet's nodes: one that exits while the devnet runs is
+// restarted after restartBackoff, doubling up to maxRestartBackoff; more
+// than maxRestarts exits within restartWindow and the devnet gives up on
+// that node and says so (a node that cannot start, for a damaged data
+// directory say, is not restarted forever).
+const (
+	restartBackoff    = 500 * time.Millisecond
+	maxRestartBackoff = 10 * time.Second
+	maxRestarts       = 5
+	restartWindow     = time.Minute
+)
+
 // runDevnet starts every node as a process of this binary, with flags
-// after its config, and waits for a signal, which it passes on; then it
-// waits for them to stop.
+// after its config, restarts one that exits (a crash, a fatal storage
+// error) as a supervisor would, and waits for a signal, which it passes
+// on; then it waits for them to stop.
 func runDevnet(plan *devnetPlan, flags []string, stdout, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
 		return 1
 	}
-	var procs []*exec.Cmd
-	var wg sync.WaitGroup
-	for _, n := range plan.Nodes {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var mu sync.Mutex
+	procs := make([]*exec.Cmd, len(plan.Nodes))
+	start := func(i int) (*exec.Cmd, *os.File, error) {
+		n := plan.Nodes[i]
 		logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
-			return 1
+			return nil, nil, err
 		}
 		cmd := exec.Command(exe, append([]string{n.Role, "--config", n.Config}, flags...)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() != nil {
+			logf.Close()
+			return nil, nil, ctx.Err()
+		}
 		if err := cmd.Start(); err != nil {
-			fmt.Fprintf(stderr, "meganode devnet: starting %s: %v\n", n.Name, err)
+			logf.Close()
+			return nil, nil, fmt.Errorf("starting %s: %w", n.Name, err)
+		}
+		procs[i] = cmd
+		return cmd, logf, nil
+	}
+	var wg sync.WaitGroup
+	for i, n := range plan.Nodes {
+		cmd, logf, err := start(i)
+		if err != nil {
+			fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
+			stop()
+			mu.Lock()
+			for _, p := range procs {
+				if p != nil {
+					_ = p.Process.Kill()
+				}
+			}
+			mu.Unlock()
+			wg.Wait()
 			return 1
 		}
-		procs = append(procs, cmd)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := cmd.Wait()
-			logf.Close()
-			fmt.Fprintf(stderr, "meganode devnet: %s exited: %v (log %s)\n", n.Name, err, n.Log)
+			backoff := restartBackoff
+			var exits []time.Time
+			for {
+				err := cmd.Wait()
+				logf.Close()
+				if ctx.Err() != nil {
+					fmt.Fprintf(stderr, "meganode devnet: %s exited: %v (log %s)\n", n.Name, err, n.Log)
+					return
+				}
+				now := time.Now()
+				exits = append(slices.DeleteFunc(exits, func(t time.Time) bool { return now.Sub(t) > restartWindow }), now)
+				if len(exits) > maxRestarts {
+					fmt.Fprintf(stderr, "meganode devnet: %s exited %d times within %v: not restarting it; see %s\n", n.Name, len(exits), restartWindow, n.Log)
+					return
+				}
+				fmt.Fprintf(stderr, "meganode devnet: %s exited: %v; restarting it in %v (log %s)\n", n.Name, err, backoff, n.Log)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, maxRestartBackoff)
+				if cmd, logf, err = start(i); err != nil {
+					if ctx.Err() == nil {
+						fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
+					}
+					return
+				}
+			}
 		}()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if waitRPC(ctx, "http://"+plan.Nodes[0].RPC, 60*time.Second) {
 		fmt.Fprintln(stdout, "ready: the sequencer answers JSON-RPC; Ctrl-C stops the devnet")
 	} else if ctx.Err() == nil {
@@ -320,17 +384,25 @@ func runDevnet(plan *devnetPlan, flags []string, stdout, stderr io.Writer) int {
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping the devnet")
+	mu.Lock()
 	for _, p := range procs {
-		_ = p.Process.Signal(syscall.SIGTERM)
+		if p != nil {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
 	}
+	mu.Unlock()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(15 * time.Second):
+		mu.Lock()
 		for _, p := range procs {
-			_ = p.Process.Kill()
+			if p != nil {
+				_ = p.Process.Kill()
+			}
 		}
+		mu.Unlock()
 		<-done
 	}
 	return 0
