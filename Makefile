@@ -8,7 +8,7 @@ FUZZMINIMIZETIME ?= 1s
 # rapid runs a fifth of this many cases per property in short mode.
 RAPID_CHECKS ?= 1000
 
-.PHONY: test check conformance bench bench-geth sweep fuzz contracts node-client node-client-if-available devnet
+.PHONY: test check conformance bench bench-geth sweep fuzz contracts node-client node-client-if-available devnet chaos
 
 ## test: formatting and vet, then every test in short mode (the CI command)
 test: check node-client-if-available
@@ -49,6 +49,14 @@ DEVNET_ARGS ?=
 devnet:
 	$(GO) build -o bin/meganode ./cmd/meganode
 	./bin/meganode devnet $(DEVNET_ARGS)
+
+## chaos: build meganode and run a chaos campaign against a fresh devnet (not part of test): CYCLES kill -9s of the
+## sequencer under load, then damaged fullnode data; closes with "N cycles, M acknowledged, L lost" (~5 min); CHAOS_ARGS go to meganode chaos
+CYCLES     ?= 50
+CHAOS_ARGS ?=
+chaos:
+	$(GO) build -o bin/meganode ./cmd/meganode
+	./bin/meganode chaos --cycles $(CYCLES) $(CHAOS_ARGS)
 
 ## sweep: SEEDS seeds of the simulator's PROFILE on every CPU, with an HTML report in REPORT/index.html
 ## (FINGERPRINTS=FILE also writes every seed's fingerprint there: two sweeps of one build write the same file)

@@ -53,7 +53,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 // Every command answers --help with its usage and exits 0; an unknown
 // command or a role without a genesis fails with a clear message.
 func TestCommandsHelp(t *testing.T) {
-	for _, cmd := range []string{"sequencer", "fullnode", "prover", "da", "keygen", "init", "devnet", "load", "bench", "dumpconfig"} {
+	for _, cmd := range []string{"sequencer", "fullnode", "prover", "da", "keygen", "init", "devnet", "load", "bench", "chaos", "dumpconfig"} {
 		var out, errb bytes.Buffer
 		if code := run([]string{cmd, "--help"}, &out, &errb); code != 0 || !strings.Contains(errb.String()+out.String(), "usage: meganode "+cmd) {
 			t.Errorf("%s --help: exit %d, %q", cmd, code, errb.String())

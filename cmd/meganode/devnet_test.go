@@ -101,7 +101,9 @@ func TestDevnetRestartsANodeThatExits(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("restart", func() bool { return strings.Contains(stderr.String(), "sequencer exited") && strings.Contains(stderr.String(), "restarting it") })
+	waitFor("restart", func() bool {
+		return strings.Contains(stderr.String(), "sequencer exited") && strings.Contains(stderr.String(), "restarting it")
+	})
 	waitFor("a new sequencer answering", func() bool {
 		if p := pidOf(t, config); p == 0 || p == pid {
 			return false

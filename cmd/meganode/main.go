@@ -33,6 +33,7 @@ Set-up:
   load        drive ERC-20 transfers at any Ethereum JSON-RPC endpoint and measure
   bench       start a devnet and print its throughput and latency figures
   bench-geth  run geth --dev and meganode side by side under the same load and print both
+  chaos       kill -9 a devnet's nodes under load and check that nothing acknowledged is lost
 
 Operators:
   dumpconfig  print the effective configuration (defaults, --config FILE, flags) as TOML
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return bench(rest, stdout, stderr)
 	case "bench-geth":
 		return benchGeth(rest, stdout, stderr)
+	case "chaos":
+		return chaos(rest, stdout, stderr)
 	case "dumpconfig":
 		return dumpConfig(rest, stdout, stderr)
 	case "version", "--version", "-version":
