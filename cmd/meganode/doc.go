@@ -9,6 +9,7 @@
 //	meganode load [--rpc URL]                             ERC-20 load at any JSON-RPC endpoint: tx/s and latency
 //	meganode bench                                        a devnet under load: the devnet_* figures of make bench
 //	meganode bench-geth --geth PATH                       geth --dev and meganode side by side under that load (make bench-geth)
+//	meganode chaos [--cycles N] [--seed S]                kill -9 a devnet's nodes under load; check nothing acknowledged is lost (make chaos)
 //	meganode dumpconfig [--config FILE] [flags]           the effective configuration as TOML (a valid --config file)
 //	meganode version | --version                          the version, the VCS commit and the Go version
 //
@@ -22,5 +23,10 @@
 // http.api, http.corsdomain and http.vhosts. It stops
 // gracefully on SIGINT or SIGTERM: the current step finishes, the loop
 // stops, the database closes. What was acknowledged was synced before the
-// acknowledgement, so kill -9 loses none of it (e2e_test.go checks this).
+// acknowledgement, so kill -9 loses none of it (e2e_test.go checks this,
+// and make chaos, 50 times). A fatal storage error stops it, exiting
+// non-zero with a message naming its data directory; the devnet, like any
+// supervisor, restarts it. Its gossip validator (gossip.go) rejects
+// forgeries before GossipSub forwards them, and peer scoring graylists
+// their senders.
 package main

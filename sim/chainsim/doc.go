@@ -14,14 +14,21 @@
 // equals the sequencer's), P4 (every acknowledged receipt is in the final
 // chain), P5 (every prover attestation names a block of that re-executed
 // chain with its roots, no honest block is reported, nothing doctored is
-// attested or finalized), P8 (no two nodes hold different mini-blocks at a
+// attested or finalized, and no fullnode's finality stops at a sound
+// block), P8 (no two nodes hold different mini-blocks at a
 // height); the world checks P6 (liveness after heal: fullnodes at the
 // sequencer's head, and DA, every prover and every fullnode's finality at
 // the block the sequencer had sealed at the heal) and tests check P7
 // (determinism).
 //
-// The byzantine profile runs the same cluster with a sequencer that lies
-// about one sealed block, signing a last mini-block whose diff or sealed
-// root disagrees with execution; the run passes only if every prover
-// reports it and every fullnode halts at it or stops finality before it.
+// The byzantine profiles (byzantine.go) run the same cluster with one
+// byzantine actor, drawn per seed in "byzantine" and fixed in each
+// "byz-<kind>": a sequencer that publishes a lie about one block, one whose
+// own state transition is wrong yet self-consistent (only provers can
+// catch it; fullnodes must verify a report's evidence and stop finality),
+// one that gossips two signed versions of a mini-block, a prover that
+// files false fault reports, a prover that attests everything, and a peer
+// that floods forged, replayed and garbage messages. Each kind says what
+// the honest nodes must do, checks it, and adds its line to a sweep's
+// closing figures (ByzantineFigures).
 package chainsim
