@@ -52,7 +52,7 @@ func setFields(ad *chain.AccountDiff, obj *object, ref *mstate.Account) {
 // against the base state.
 func (s *overlay) flushDiff() *chain.Diff {
 	diff := &chain.Diff{Accounts: make([]chain.AccountDiff, 0, len(s.mutated))}
-	for addr := range s.mutated { // each account is handled on its own; the diff is sorted below
+	for addr := range s.mutated { // order: each account is handled on its own; the diff is sorted below
 		obj := s.objects[addr]
 		base, baseExists := s.base.Account(addr)
 		_, gone := s.destructed[addr]

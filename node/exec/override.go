@@ -195,7 +195,7 @@ func (o *Overrides) Apply(cc *params.ChainConfig, st mstate.Reader, header *type
 		ov.precompiles = pre
 	}
 	moved := make(map[common.Address]bool)
-	// In address order, as go-ethereum, so that the first error is the same.
+	// order: in address order (Address.Cmp is a total order), as go-ethereum, so that the first error is the same.
 	for _, addr := range slices.SortedFunc(maps.Keys(o.State), common.Address.Cmp) {
 		a := o.State[addr]
 		if moved[addr] {

@@ -613,7 +613,7 @@ func (s *overlay) SetTxContext(thash common.Hash, ti int, _ uint32) {
 // transaction's exact diff.
 func (s *overlay) Finalise(rules params.Rules) *bal.ConstructionBlockAccessList {
 	diff := &chain.Diff{}
-	for addr := range s.dirties { // each account is handled on its own; the diff is sorted below
+	for addr := range s.dirties { // order: each account is handled on its own; the diff is sorted below
 		obj, ok := s.objects[addr]
 		if !ok {
 			continue // only the RIPEMD-160 mark can survive its object's revert

@@ -93,21 +93,21 @@ func (m *Mem) SaveBatch(disk node.Disk, b node.Batch) (done func(), err error) {
 				return nil, fmt.Errorf("save state: %w", err)
 			}
 		}
-		for addr := range m.accounts { // batch order does not affect its result
+		for addr := range m.accounts { // filling sets: order cannot leak
 			m.unsaved[addr] = struct{}{}
 			a := m.accounts[addr]
-			for k := range a.storage { // batch order does not affect its result
+			for k := range a.storage { // filling a set: order cannot leak
 				a.unsavedSlots[k] = struct{}{}
 			}
 		}
-		for h := range m.codes { // batch order does not affect its result
+		for h := range m.codes { // filling a set: order cannot leak
 			m.unsavedCodes[h] = struct{}{}
 		}
 	}
-	for h := range m.unsavedCodes { // batch order does not affect its result
+	for h := range m.unsavedCodes { // order: distinct keys in a batch that applies atomically: its result does not depend on this order
 		b.Set(join(prefixCode, h[:]), chain.FrameRLP(formatCodeV1, m.codes[h]))
 	}
-	for addr := range m.unsaved { // batch order does not affect its result
+	for addr := range m.unsaved { // order: distinct keys in a batch that applies atomically: its result does not depend on this order
 		a := m.accounts[addr]
 		if a == nil || (a.unsavedWipe && m.saved) {
 			// Deleted or re-created: drop the slots of the old incarnation.
@@ -125,7 +125,7 @@ func (m *Mem) SaveBatch(disk node.Disk, b node.Batch) (done func(), err error) {
 		b.Set(join(prefixAccount, addr[:]), chain.FrameRLP(formatAccountV1, &accountRLP{
 			Nonce: a.Nonce, Balance: a.Balance.Bytes32(), CodeHash: a.CodeHash,
 		}))
-		for k := range a.unsavedSlots { // batch order does not affect its result
+		for k := range a.unsavedSlots { // order: distinct keys in a batch that applies atomically: its result does not depend on this order
 			key := join(prefixSlot, addr[:], k[:])
 			if v, ok := a.storage[k]; ok {
 				b.Set(key, chain.FrameRLP(formatSlotV1, common.TrimLeftZeroes(v[:])))
@@ -267,7 +267,7 @@ func AllocDiff(alloc types.GenesisAlloc) *chain.Diff {
 			ad.Flags |= chain.SetCode
 			ad.Code = bytes.Clone(ga.Code)
 		}
-		for k, v := range ga.Storage { // sorted below
+		for k, v := range ga.Storage { // order: sorted below
 			if v != (common.Hash{}) {
 				ad.Storage = append(ad.Storage, chain.Slot{Key: k, Value: v})
 			}

@@ -209,7 +209,7 @@ func (m *Mem) Root() common.Hash {
 // witness and the proofs of that checkpoint); Checkpoint, which starts a
 // new one at once, needs none.
 func (m *Mem) root(capture bool) common.Hash {
-	for addr := range m.dirty { // trie updates commute: the root does not depend on this order
+	for addr := range m.dirty { // order: trie updates commute, so the root does not depend on this order
 		a := m.accounts[addr]
 		key := crypto.Keccak256(addr[:])
 		if a == nil {
@@ -371,7 +371,7 @@ func (m *Mem) Dump() []DumpAccount {
 	out := make([]DumpAccount, 0, len(m.accounts))
 	for addr, a := range m.accounts { // sorted below: order cannot leak
 		da := DumpAccount{Address: addr, Account: a.Account, Code: m.Code(a.CodeHash)}
-		for k, v := range a.storage { // sorted below
+		for k, v := range a.storage { // order: sorted below
 			da.Storage = append(da.Storage, chain.Slot{Key: k, Value: v})
 		}
 		slices.SortFunc(da.Storage, func(x, y chain.Slot) int { return bytes.Compare(x.Key[:], y.Key[:]) })
