@@ -54,10 +54,24 @@ func (s Shard) Seeds(from uint64, n int) []uint64 {
 	return out
 }
 
+// PropDeterminism is the property a sweep checks by running a seed twice:
+// one seed and one build give one fingerprint (P7).
+const PropDeterminism = "P7 determinism"
+
 // Sweep runs seeds on jobs goroutines, each run on one of them alone, and
 // calls report for every result in seed order, as soon as it and every
 // earlier seed are done.
 func Sweep(p *Profile, seeds []uint64, jobs int, opts Options, report func(*Result)) {
+	SweepUntil(p, seeds, jobs, opts, nil, report)
+}
+
+// SweepUntil is Sweep that can stop early: when a goroutine is free to
+// start seeds[i] it asks stop(i) (from a worker goroutine, one call at a
+// time, concurrently with report), and once stop says true no more seeds
+// start. The seeds already started finish and are reported, so the seeds
+// reported are always a prefix of seeds; SweepUntil returns its length. A
+// nil stop never stops.
+func SweepUntil(p *Profile, seeds []uint64, jobs int, opts Options, stop func(i int) bool, report func(*Result)) int {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -66,30 +80,53 @@ func Sweep(p *Profile, seeds []uint64, jobs int, opts Options, report func(*Resu
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	work := make(chan int)
+	var mu sync.Mutex
+	next, stopped := 0, false
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || next == len(seeds) {
+			return 0, false
+		}
+		if stop != nil && stop(next) {
+			stopped = true
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
 	var wg sync.WaitGroup
 	for range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
+			for i, ok := take(); ok; i, ok = take() {
 				results[i] = Run(p, seeds[i], opts)
 				close(done[i])
 			}
 		}()
 	}
+	// started says how many seeds started, once every worker is done;
+	// until then every seed is one to wait for.
+	started := make(chan int, 1)
 	go func() {
-		for i := range seeds {
-			work <- i
-		}
-		close(work)
+		wg.Wait()
+		started <- next
 	}()
-	for i := range seeds {
-		<-done[i]
+	total := len(seeds)
+	for i := 0; i < total; i++ {
+		select {
+		case <-done[i]:
+		case n := <-started:
+			if total = n; i >= total {
+				continue
+			}
+			<-done[i]
+		}
 		report(results[i])
 		results[i] = nil
 	}
-	wg.Wait()
+	return total
 }
 
 // Replay re-runs a trace's seed and compares the two runs event by event.

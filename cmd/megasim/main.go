@@ -11,14 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/meganode/meganode/properties"
 	"github.com/meganode/meganode/sim"
-	"github.com/meganode/meganode/sim/chainsim"   // the chain profile (the default)
+	_ "github.com/meganode/meganode/sim/chainsim" // the chain profile (the default)
 	_ "github.com/meganode/meganode/sim/register" // the register profile
 	"github.com/meganode/meganode/traces"
 )
@@ -38,6 +36,8 @@ func main() {
 		code, err = cmdRun(os.Args[2:], out, log)
 	case "sweep":
 		code, err = cmdSweep(os.Args[2:], out, log)
+	case "merge":
+		code, err = cmdMerge(os.Args[2:], out, log)
 	case "replay":
 		code, err = cmdReplay(os.Args[2:], out, log)
 	case "shrink":
@@ -68,6 +68,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   megasim run    --seed S [--profile P] [--trace FILE] [-v]
   megasim sweep  --seeds N [--from S] [--shard i/n] [--profile P] [--jobs J] [--traces DIR] [--report DIR]
+                 [--out DIR] [--fingerprints FILE] [--stop-after K] [--time-budget D] [--recheck-share F]
+  megasim merge  [--report DIR] [--fingerprints FILE] DIR...
   megasim replay FILE [-v]
   megasim shrink FILE [--out FILE] [--property P] [--max-runs N]
   megasim explain FILE [--html FILE] [--events N] [--timers] [--artifacts DIR]
@@ -78,9 +80,17 @@ Each command takes --help.
 `)
 }
 
+// buildStamp, when set at link time (go build -ldflags "-X
+// main.buildStamp=ID"), is the build id: for a binary built where neither
+// Go's VCS stamping nor git is at hand, such as a container image.
+var buildStamp string
+
 // buildID is the git commit of the source this binary was built from, with
 // "+dirty" when the tree had uncommitted changes.
 func buildID() string {
+	if buildStamp != "" {
+		return buildStamp
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		var rev, modified string
 		for _, s := range info.Settings {
@@ -208,114 +218,6 @@ func parseShard(s string) (sim.Shard, error) {
 		return sim.Shard{}, fmt.Errorf("--shard %q: want i/n with 0 ≤ i < n", s)
 	}
 	return sim.Shard{I: i, N: n}, nil
-}
-
-func cmdSweep(args []string, out, log io.Writer) (int, error) {
-	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
-	fs.SetOutput(log)
-	seeds := fs.Int("seeds", 100, "how many seeds")
-	from := fs.Uint64("from", 1, "the first seed")
-	shardFlag := fs.String("shard", "", "run shard i of n (i/n): the seeds whose index is i modulo n")
-	profile := fs.String("profile", defaultProfile, "the profile (see megasim profiles)")
-	jobs := fs.Int("jobs", runtime.NumCPU(), "seeds run in parallel")
-	dir := fs.String("traces", "megasim-traces", "where the traces of failing seeds go")
-	reportDir := fs.String("report", "", "write an HTML report of the sweep (outcomes, faults, coverage marks, throughput, latencies, catch-up) to `DIR`/index.html")
-	prints := fs.String("fingerprints", "", "write each seed's fingerprint to this file, one \"seed fingerprint\" line each, in seed order (two sweeps of one build must write the same file)")
-	if err := fs.Parse(args); err != nil {
-		return 2, nil
-	}
-	p, err := sim.Lookup(*profile)
-	if err != nil {
-		return 2, err
-	}
-	var fpOut *os.File
-	if *prints != "" {
-		if fpOut, err = os.Create(*prints); err != nil {
-			return 2, err
-		}
-		defer fpOut.Close()
-	}
-	shard, err := parseShard(*shardFlag)
-	if err != nil {
-		return 2, err
-	}
-	list := shard.Seeds(*from, *seeds)
-	id := buildID()
-	var passed, failed, unsound int
-	var simTime time.Duration
-	start := time.Now()
-	var writeErr error
-	figures := map[string][]float64{}
-	var names []string
-	note := func(name string, v float64) {
-		if _, ok := figures[name]; !ok {
-			names = append(names, name)
-		}
-		figures[name] = append(figures[name], v)
-	}
-	var rep *sweepReport
-	if *reportDir != "" {
-		rep = newSweepReport(p.Name, id)
-	}
-	sim.Sweep(p, list, *jobs, sim.Options{BuildID: id}, func(r *sim.Result) {
-		simTime += r.SimTime
-		if rep != nil {
-			rep.add(r, filepath.Join(*dir, fmt.Sprintf("%s-seed%d.trace", p.Name, r.Config.Seed)))
-		}
-		if fpOut != nil {
-			if _, err := fmt.Fprintf(fpOut, "%d %x\n", r.Config.Seed, r.Fingerprint); err != nil && writeErr == nil {
-				writeErr = err
-			}
-		}
-		note("events", float64(r.Events))
-		if r.Converged > 0 {
-			note("catch_up_after_heal_ms", float64((r.Converged-r.HealedAt).Microseconds())/1000)
-		}
-		for _, st := range r.Stats {
-			note(st.Name, st.Value)
-		}
-		if !r.Failed() {
-			passed++
-			return
-		}
-		failed++
-		if slices.ContainsFunc(r.Violations, func(v traces.Violation) bool { return v.Property == properties.PropProverSoundness }) {
-			unsound++
-		}
-		// Runs are deterministic: run the seed again, keeping its events.
-		full := sim.Run(p, r.Config.Seed, sim.Options{Keep: true, BuildID: id, ArtifactDir: *dir})
-		path := filepath.Join(*dir, fmt.Sprintf("%s-seed%d.trace", p.Name, r.Config.Seed))
-		if err := writeTrace(path, full.Trace); err != nil && writeErr == nil {
-			writeErr = err
-		}
-		fmt.Fprintf(out, "FAIL seed %d: %s\n  replay: megasim replay %s\n", r.Config.Seed, r.Violations[0], path)
-	})
-	wall := time.Since(start)
-	fmt.Fprintf(log, "sweep: %d seeds of %s in %v (%.0f seeds/hour, %.0f simulated seconds per wall second, %d jobs)\n",
-		len(list), p.Name, wall.Round(time.Millisecond), float64(len(list))/wall.Hours(), simTime.Seconds()/wall.Seconds(), *jobs)
-	for _, name := range names {
-		v := figures[name]
-		slices.Sort(v)
-		fmt.Fprintf(log, "sweep: %-24s median %10.1f   p90 %10.1f   max %10.1f   (%d runs)\n", name, v[len(v)/2], v[len(v)*9/10], v[len(v)-1], len(v))
-	}
-	for _, line := range chainsim.ByzantineFigures(figures, unsound) {
-		fmt.Fprintln(out, line)
-	}
-	if rep != nil {
-		path, err := rep.write(*reportDir, figures, names)
-		if err != nil && writeErr == nil {
-			writeErr = err
-		}
-		fmt.Fprintf(out, "report: %s\n", path)
-	}
-	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
-	if writeErr != nil {
-		return 2, writeErr
-	}
-	if failed > 0 {
-		return 1, nil
-	}
-	return 0, nil
 }
 
 func cmdReplay(args []string, out, log io.Writer) (int, error) {

@@ -25,6 +25,7 @@ type sweepReport struct {
 	latency []int          // client call latencies, by latencyEdges bucket
 	calls   int            // completed client calls, over every seed
 	simTime time.Duration
+	notes   []string // said under the title: shards merged, an early stop
 }
 
 // seedSummary is what the report keeps of one seed.
@@ -50,43 +51,27 @@ func newSweepReport(profile, build string) *sweepReport {
 		marks: map[string]int{}, latency: make([]int, len(latencyEdges)+1)}
 }
 
-// add takes in one seed's result; trace is where its trace goes if it
-// failed.
-func (s *sweepReport) add(r *sim.Result, trace string) {
-	sum := seedSummary{seed: r.Config.Seed, failed: r.Failed(), catchUp: -1}
+// add takes in one seed; seeds come in seed order.
+func (s *sweepReport) add(r *seedRecord) {
+	sum := seedSummary{seed: r.Seed, failed: r.failed(), catchUp: -1}
 	if sum.failed {
-		sum.violation, sum.trace = r.Violations[0].String(), trace
+		sum.violation, sum.trace = r.Violations[0].String(), r.Trace
 	}
-	if r.Converged > 0 {
-		sum.catchUp = float64((r.Converged - r.HealedAt).Microseconds()) / 1000
+	if r.ConvergedNS > 0 {
+		sum.catchUp = float64((time.Duration(r.ConvergedNS) - time.Duration(r.HealedAtNS)).Microseconds()) / 1000
 	}
-	done := 0
-	for _, op := range r.History {
-		if op.TimedOut {
-			continue
-		}
-		done++
-		ms := float64((op.Return - op.Call).Nanoseconds()) / 1e6
-		i, _ := slices.BinarySearch(latencyEdges, ms)
-		if i < len(latencyEdges) && latencyEdges[i] == ms {
-			i++ // the bounds are exclusive
-		}
-		s.latency[i]++
+	for i, n := range r.Latency {
+		s.latency[i] += n
 	}
-	s.calls += done
-	if sec := r.SimTime.Seconds(); sec > 0 {
-		sum.throughput = float64(done) / sec
+	s.calls += r.Calls
+	simTime := time.Duration(r.SimTimeNS)
+	if sec := simTime.Seconds(); sec > 0 {
+		sum.throughput = float64(r.Calls) / sec
 	}
-	s.simTime += r.SimTime
-	if r.Trace != nil && r.Trace.Plan != nil {
-		kinds := map[string]bool{}
-		for _, f := range r.Trace.Plan.Faults {
-			s.faults[f.Kind]++
-			kinds[f.Kind] = true
-		}
-		for k := range kinds {
-			s.faultIn[k]++
-		}
+	s.simTime += simTime
+	for k, n := range r.Faults {
+		s.faults[k] += n
+		s.faultIn[k]++
 	}
 	for name, n := range r.Marks {
 		if n > 0 {
@@ -124,6 +109,9 @@ func (s *sweepReport) html(figures map[string][]float64, names []string) string 
 		esc(s.profile), n-failed, map[bool]string{true: "bad", false: "ok"}[failed > 0], failed)
 	fmt.Fprintf(&b, "<p class=\"meta\">%d runs (%s), %.0f simulated seconds, %d completed client calls, build %s.</p>\n",
 		n, span, s.simTime.Seconds(), s.calls, esc(s.build))
+	for _, note := range s.notes {
+		fmt.Fprintf(&b, "<p class=\"meta\">%s</p>\n", esc(note))
+	}
 
 	s.outcomes(&b)
 	s.faultChart(&b)
