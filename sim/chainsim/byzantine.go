@@ -110,6 +110,10 @@ type byzantine struct {
 	eqFrom, eqNumber uint64
 	eqAlt            common.Hash
 	eqAltFirst       bool
+	// and to DA: bundles it put, by block, and whether it sent DA a second
+	// bundle for a held block, and a put beyond a gap.
+	daSeen                           map[uint64][]byte
+	daEquivocated, daGap, daWithheld bool
 
 	// ByzFalseReports, ByzAttestAll: the prover that lies, an index in
 	// Scenario.provers, and the reports it filed (by block).
@@ -300,6 +304,21 @@ func (e *byzEnv) Publish(topic node.Topic, msg []byte) {
 }
 
 func (e *byzEnv) Send(to node.NodeID, msg []byte) {
+	if b := e.s.byz; b.kind == ByzEquivocation {
+		if chain.Kind(msg) == chain.FormatDAPutV1 && !b.daWithheld {
+			// Withhold one put, as a lost message: its retry carries the
+			// blocks sealed since, for the put beyond a gap below.
+			if p, err := chain.DecodeDAPut(msg); err == nil && len(p.Bundles) == 1 {
+				b.daWithheld = true
+				return
+			}
+		}
+		e.Env.Send(to, msg)
+		if chain.Kind(msg) == chain.FormatDAPutV1 {
+			e.s.equivocateToDA(e.Env, to, msg)
+		}
+		return
+	}
 	if e.s.byz.kind != ByzPublishedLie {
 		e.Env.Send(to, msg)
 		return
@@ -357,6 +376,72 @@ func (s *Scenario) equivocate(msg []byte) []byte {
 	}
 	b.eqNumber, b.eqAlt = mb.Header.Number, mb.Hash()
 	return alt
+}
+
+// equivocateToDA makes the equivocating sequencer lie to DA too, once
+// each way, after the honest put: a second, different bundle for the
+// block before the put's first (DA acknowledged that one already, since
+// the sequencer puts in order: DA refuses it as equivocation), and the
+// put's bundles without its first (beyond a gap, unless DA holds the
+// first already: DA refuses it). Both carry an id the sequencer never
+// used, so their acknowledgements are ignored.
+func (s *Scenario) equivocateToDA(env node.Env, to node.NodeID, msg []byte) {
+	b := s.byz
+	put, err := chain.DecodeDAPut(msg)
+	if err != nil || len(put.Bundles) == 0 {
+		return
+	}
+	if b.daSeen == nil {
+		b.daSeen = map[uint64][]byte{}
+	}
+	first := uint64(0)
+	for i, raw := range put.Bundles {
+		if bb, err := chain.DecodeBlockBundle(raw); err == nil {
+			if i == 0 {
+				first = bb.Number
+			}
+			b.daSeen[bb.Number] = raw
+		}
+	}
+	for n := range b.daSeen { // deleting: order cannot leak
+		if n+maxLiarBundles < first {
+			delete(b.daSeen, n)
+		}
+	}
+	const fake = 1 << 63
+	if !b.daEquivocated && first > 1 && b.daSeen[first-1] != nil {
+		if alt := s.altBundle(b.daSeen[first-1]); alt != nil {
+			b.daEquivocated = true
+			env.Send(to, (&chain.DAPut{ID: put.ID | fake, Bundles: [][]byte{alt}}).Encode())
+		}
+	}
+	if !b.daGap && len(put.Bundles) > 1 {
+		b.daGap = true
+		env.Send(to, (&chain.DAPut{ID: put.ID | fake, Bundles: put.Bundles[1:]}).Encode())
+	}
+}
+
+// altBundle is a bundle whose last mini-block is signed again with its
+// timestamp moved: another bundle of the same block, as the sequencer
+// could sign it.
+func (s *Scenario) altBundle(raw []byte) []byte {
+	bb, err := chain.DecodeBlockBundle(raw)
+	if err != nil {
+		return nil
+	}
+	last := len(bb.MiniBlocks) - 1
+	mb, err := chain.DecodeMiniBlock(bb.MiniBlocks[last])
+	if err != nil {
+		return nil
+	}
+	mb.Header.TimeMicros++
+	if err := mb.Seal(s.cast.SeqKey); err != nil {
+		panic(err)
+	}
+	if bb.MiniBlocks[last], err = mb.Encode(); err != nil {
+		panic(err)
+	}
+	return bb.Encode()
 }
 
 // liarProver is a real prover whose attestations of some blocks become

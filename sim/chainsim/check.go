@@ -325,7 +325,7 @@ func (s *Scenario) sendOp(h *sim.Op, m *callMeta, a *api.Answer, included map[co
 		in.Describe += fmt.Sprintf(" nonce %d", m.tx.Nonce())
 	}
 	switch m.kind {
-	case kindTransfer:
+	case kindTransfer, kindQueued:
 		in.Send, in.To = model.SendTransfer, m.to
 		in.Value.SetFromBig(m.amount)
 	case kindToken:

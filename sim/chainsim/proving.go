@@ -73,7 +73,7 @@ func (s *Scenario) ProverConfig(i int) prover.Config {
 		Genesis: s.cast.Genesis, Key: s.cast.ProverKeys[i], Sequencer: s.cast.SeqAddr, DA: DAID,
 		PollEvery: 100 * time.Millisecond, FetchTimeout: 200 * time.Millisecond,
 	}
-	if s.v.Tight {
+	if s.v.Tight || s.bug.prover {
 		cfg.MaxPending, cfg.MaxConcurrent, cfg.MaxAhead = 2, 1, 8
 	}
 	return cfg

@@ -101,6 +101,7 @@ type Scenario struct {
 	provers   []node.NodeID
 	pfaults   proverFaults
 	byz       *byzantine // nil: an honest sequencer
+	bug       buggify    // the knobs this seed turned
 	finTarget uint64     // the safe block when the liveness phase began: it must be finalized
 	skewed    bool       // clocks jump in this run: node-measured delays mean nothing
 	interval  time.Duration
@@ -145,11 +146,16 @@ const (
 	kindNoFunds
 	kindOversized
 	kindMalformed
+	kindQueued // a transfer a few nonces ahead (buggify's small pool): it waits in the pool
 )
+
+// queuedShare is the share of sends ahead of their nonce when the seed's
+// pool is small (buggify).
+const queuedShare = 0.15
 
 var kindNames = map[sendKind]string{
 	kindTransfer: "transfer", kindToken: "token transfer", kindSwap: "swap", kindDeploy: "deploy", kindRevert: "reverting call",
-	kindBadSig: "bad signature", kindWrongChain: "wrong chain id", kindNonceLow: "nonce too low", kindNonceGap: "nonce gap",
+	kindBadSig: "bad signature", kindWrongChain: "wrong chain id", kindNonceLow: "nonce too low", kindNonceGap: "nonce gap", kindQueued: "ahead of its nonce",
 	kindNoFunds: "insufficient funds", kindOversized: "oversized", kindMalformed: "malformed",
 }
 
@@ -200,6 +206,21 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	s.skewed = cfg.Faults.ClockJump > 0
 	if len(v.Byzantine) > 0 {
 		s.byz = newByzantine(rng, v.Byzantine, s.perBlock, len(s.provers))
+	}
+	// Drawn last, so that every draw above is the same with or without
+	// them.
+	if !v.Tight {
+		s.bug = drawBuggify(rng)
+		if s.bug.byzantine && s.byz == nil {
+			s.byz = newByzantine(rng, ByzKinds, s.perBlock, len(s.provers))
+		}
+		if s.bug.buffer > 0 && s.blockGap >= 0 {
+			// As in the tight profile: a fullnode that repairs a few
+			// mini-blocks a round trip cannot follow seals between closes.
+			s.blockGap = max(s.blockGap, 2*s.interval)
+		}
+	}
+	if s.byz != nil {
 		for len(s.provers) < s.byz.needsProvers() {
 			s.provers = append(s.provers, node.NodeID(fmt.Sprintf("prover%d", len(s.provers)+1)))
 		}
@@ -217,6 +238,9 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	if s.byz != nil {
 		cfg.Scenario += "; " + s.byz.String()
 	}
+	if b := s.bug.String(); b != "" {
+		cfg.Scenario += "; " + b
+	}
 	return s
 }
 
@@ -232,6 +256,18 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 	}
 	if s.byz != nil && (s.byz.kind == ByzConsistentLie || s.byz.kind == ByzAttestAll) {
 		cfg.AlterDiff = s.byz.alter
+	}
+	if b := s.bug; b.pool > 0 {
+		cfg.Pool.MaxTotal, cfg.Pool.MaxPerAccount, cfg.Pool.Lifetime = b.pool, b.pool, b.lifetime
+	}
+	if b := s.bug; b.waiters > 0 {
+		cfg.MaxWaiters, cfg.MaxWaitersPerTx = b.waiters, 1
+	}
+	if b := s.bug; b.inFlight > 0 {
+		cfg.MaxInFlight = b.inFlight
+	}
+	if b := s.bug; b.syncWait > 0 {
+		cfg.SyncTimeout = b.syncWait
 	}
 	if s.v.Tight {
 		cfg.Pool = mempool.Config{MaxGap: 4, MaxTotal: 4, MaxPerAccount: 4}
@@ -256,6 +292,11 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 		Genesis: s.cast.Genesis, Sequencer: s.cast.SeqAddr, Sources: sources,
 		Ledger:  ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		Provers: s.cast.ProverAddrs[:len(s.provers)], ProverNodes: s.provers,
+	}
+	if b := s.bug; b.buffer > 0 {
+		// A range answer beyond the buffer is dropped as gossip is: the
+		// repair batch is the buffer.
+		cfg.MaxBuffered, cfg.RepairBatch = b.buffer, uint64(b.buffer)
 	}
 	if s.v.Tight {
 		cfg.MaxBuffered, cfg.RepairBatch, cfg.Ledger.Cache, cfg.MaxAttAhead, cfg.MaxInFlight = 4, 4, 4, 8, 2
@@ -364,8 +405,10 @@ func (s *Scenario) Converged(w *sim.World) (bool, string) {
 	if !ok || seq.Ledger() == nil {
 		return false, "the sequencer is down"
 	}
-	if n := seq.Pool().Len(); n > 0 {
-		pending, queued := seq.Pool().Content()
+	// What the pool holds ahead of a gap cannot run: only what it could
+	// execute must be gone.
+	if pending, queued := seq.Pool().Content(); len(pending) > 0 {
+		n := len(pending) + len(queued)
 		detail := ""
 		for _, e := range append(pending, queued...)[:min(n, 3)] {
 			acct, _ := seq.Ledger().State().Account(e.From)
@@ -461,6 +504,12 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 	if m == nil {
 		return
 	}
+	if m.kind == kindQueued {
+		// Sent ahead of its nonce on purpose: it runs if the client's
+		// own sends fill the gap before the pool lets it go; the client
+		// neither waits for it nor sends it again.
+		return
+	}
 	if last.TimedOut {
 		// The call got no answer: a send is undecided (below); a read
 		// taught nothing.
@@ -550,13 +599,16 @@ func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
 	} else {
 		m.kind = sendKind(int(kindTransfer) + r.IntN(int(kindRevert)))
 	}
+	if s.bug.pool > 0 && r.Float64() < queuedShare {
+		m.kind = kindQueued
+	}
 	toMember := func() common.Address {
 		j := members[r.IntN(len(members))]
 		_, m.to = groupOf(j)
 		return s.cast.Addrs[j]
 	}
 	switch m.kind {
-	case kindTransfer, kindBadSig, kindWrongChain, kindNonceLow, kindNonceGap:
+	case kindTransfer, kindBadSig, kindWrongChain, kindNonceLow, kindNonceGap, kindQueued:
 		to := toMember()
 		tx.To, tx.Value = &to, big.NewInt(1+r.Int64N(1e15))
 		m.amount = tx.Value
@@ -592,6 +644,11 @@ func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
 	if m.kind == kindNonceGap {
 		tx.Nonce = nonce + poolGap + 1 + uint64(r.IntN(100))
 	}
+	if m.kind == kindQueued {
+		// Within the pool's gap: held until the nonces before it run
+		// (the client's own next sends), or until the pool lets it go.
+		tx.Nonce = nonce + 1 + uint64(r.IntN(3))
+	}
 
 	if m.kind == kindMalformed {
 		raw := make([]byte, 1+r.IntN(200))
@@ -603,6 +660,16 @@ func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
 	signed, err := types.SignNewTx(key, signer, tx)
 	if err != nil {
 		panic(err)
+	}
+	if m.kind == kindQueued {
+		// Sent as wallets send: answered with its hash at once, it waits
+		// in the pool.
+		m.tx = signed
+		raw, err := signed.MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		return s.record(m, &api.Call{Method: api.MethodSendTx, Raw: raw})
 	}
 	if m.kind == kindBadSig {
 		v, _, ss := signed.RawSignatureValues()
