@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"strconv"
 	"time"
 
+	"github.com/meganode/meganode/node/cover"
 	"github.com/meganode/meganode/properties"
 	"github.com/meganode/meganode/sim"
 	"github.com/meganode/meganode/sim/chainsim"
@@ -325,7 +327,45 @@ func (t *tally) closingLines() (body []string, last string) {
 		}
 	}
 	body = append(body, line)
+	if c := t.coverageLine(); c != "" {
+		body = append(body, c)
+	}
 	return body, fmt.Sprintf("%d passed, %d failed", t.passed, t.failed)
+}
+
+// coverageLine says how many of node/cover's marks the seeds reached, the
+// rarest reached, and the ones missed; "" when no seed reached any (a
+// profile without the node code).
+func (t *tally) coverageLine() string {
+	seeds := map[string]int{}
+	for _, rec := range t.records {
+		for m := range rec.Marks { // counting: order cannot leak
+			seeds[m]++
+		}
+	}
+	if len(seeds) == 0 {
+		return ""
+	}
+	all := cover.All()
+	var missed []string
+	rarest, least := "", 0
+	for _, m := range all {
+		n := seeds[m.Name]
+		switch {
+		case n == 0:
+			missed = append(missed, m.Name)
+		case rarest == "" || n < least:
+			rarest, least = m.Name, n
+		}
+	}
+	line := fmt.Sprintf("coverage: %d of %d marks reached", len(all)-len(missed), len(all))
+	if rarest != "" {
+		line += fmt.Sprintf(" (the rarest, %s, in %d seeds)", rarest, least)
+	}
+	if len(missed) > 0 {
+		line += "; never reached: " + strings.Join(missed, ", ")
+	}
+	return line
 }
 
 // writeShard writes res to DIR/sweep.json.
