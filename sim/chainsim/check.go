@@ -1,6 +1,7 @@
 package chainsim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -160,6 +161,7 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 	w.Stat("history_calls", float64(len(w.History())))
 	w.Stat("p1_operations", float64(len(ops)))
 	w.Stat("p1_largest_partition", float64(largestPartition(s.Model(), ops)))
+	w.Stat("p1_concurrency", float64(maxConcurrency(s.Model(), ops)))
 	w.Stat("p2_reads", float64(len(reads)))
 	w.Stat("porcupine_ms", float64(time.Since(start).Microseconds())/1000)
 	return out
@@ -386,6 +388,35 @@ func (s *Scenario) groupIndex(addr common.Address) (int, int) {
 
 func be8(n uint64) []byte {
 	return []byte{byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+// maxConcurrency is the most operations of one partition in flight at one
+// instant: what porcupine has to order (1: a sequential history).
+func maxConcurrency(m porcupine.Model, ops []porcupine.Operation) int {
+	most := 0
+	for _, p := range m.Partition(ops) {
+		type edge struct {
+			at    int64
+			delta int
+		}
+		edges := make([]edge, 0, 2*len(p))
+		for _, op := range p {
+			edges = append(edges, edge{op.Call, 1}, edge{op.Return, -1})
+		}
+		// At one instant, returns before calls: touching is not overlapping.
+		slices.SortFunc(edges, func(a, b edge) int {
+			if a.at != b.at {
+				return cmp.Compare(a.at, b.at)
+			}
+			return cmp.Compare(a.delta, b.delta)
+		})
+		n := 0
+		for _, e := range edges {
+			n += e.delta
+			most = max(most, n)
+		}
+	}
+	return most
 }
 
 func largestPartition(m porcupine.Model, ops []porcupine.Operation) int {
