@@ -217,3 +217,26 @@ func TestUntrustingVerifierIsTheGuard(t *testing.T) {
 		t.Fatalf("finalized %d, fault %v: the trusting verifier was not used", got, h.fn.Fault())
 	}
 }
+
+// Fault reports are kept only within MaxAttAhead of the finalized block,
+// and from this chain: one further ahead, or of another chain, is not
+// held (memory stays bounded); a report in the window is.
+func TestFaultReportsOutsideTheWindowAreNotKept(t *testing.T) {
+	s := chaintest.Produce(t, 15, 3)
+	h := newHarness(t, s, func(c *Config) { withProvers(c); c.MaxAttAhead = 2 })
+	h.feed(1, 15)
+	keys := proverKeys()
+	h.fn.OnMessage("p2", report(t, s, keys[2], 3, s.Bundles[2])) // 3 > 0 + 2
+	other := &chain.FaultReport{ChainID: nodetest.ChainID + 1, Number: 2, Hash: s.Seq.Ledger().BlockHash(2), Evidence: s.Bundles[1]}
+	if err := other.Sign(keys[2]); err != nil {
+		t.Fatal(err)
+	}
+	h.fn.OnMessage("p2", other.Encode())
+	if n := len(h.fn.fin.faults); n != 0 {
+		t.Fatalf("%d blocks with reports held, want none: out of the window or of another chain", n)
+	}
+	h.fn.OnMessage("p2", report(t, s, keys[2], 2, s.Bundles[1]))
+	if n := len(h.fn.fin.faults[2]); n != 1 {
+		t.Fatalf("%d reports of block 2 held, want the one in the window", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/internal/chaintest"
@@ -251,4 +252,29 @@ func TestPendingIsBounded(t *testing.T) {
 		t.Fatal("a garbled bundle was not counted as dropped")
 	}
 	var _ node.Node = h.p
+}
+
+// A configuration without a genesis, a chain config or a key is refused
+// by name, not run.
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	s := chaintest.Produce(t, 1, 1)
+	noChain := *s.Gen
+	noChain.Config = nil
+	key := nodetest.Key("prover", 0)
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no genesis", Config{Key: key}, "genesis"},
+		{"no chain config", Config{Genesis: &noChain, Key: key}, "genesis"},
+		{"no key", Config{Genesis: s.Gen}, "signing key"},
+	} {
+		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming the %s", c.name, err, c.want)
+		}
+	}
+	if p, err := New(Config{Genesis: s.Gen, Key: key}); err != nil || p.Address() != crypto.PubkeyToAddress(key.PublicKey) {
+		t.Fatalf("a complete config: %v", err)
+	}
 }

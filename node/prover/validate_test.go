@@ -1,6 +1,7 @@
 package prover
 
 import (
+	"math/big"
 	"strings"
 	"testing"
 
@@ -80,6 +81,13 @@ func TestValidateCatchesLies(t *testing.T) {
 	resign(o, 3, func(mb *chain.MiniBlock) { mb.Sealed.Root = common.Hash{1} })
 	if v := Validate(cc, o); !strings.Contains(v.Fault, "state root") {
 		t.Fatalf("doctored root: fault %q", v.Fault)
+	}
+	// A header with proof-of-work difficulty: go-ethereum's stateless
+	// execution does not look at it, so the header check must.
+	o = opened(t, s, s.Bundles[1])
+	resign(o, 3, func(mb *chain.MiniBlock) { mb.Sealed.Difficulty = big.NewInt(1) })
+	if v := Validate(cc, o); !strings.Contains(v.Fault, "difficulty 1") || v.Inconclusive {
+		t.Fatalf("difficulty 1: verdict %+v", v)
 	}
 }
 

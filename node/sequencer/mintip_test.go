@@ -88,3 +88,27 @@ func TestMinTip(t *testing.T) {
 		t.Fatal("a negative minimum tip was taken")
 	}
 }
+
+// A configuration without a genesis, a chain config or a key is refused
+// by name, not run.
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	f := newFixture()
+	noChain := *f.gen
+	noChain.Config = nil
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no genesis", Config{Key: f.seqKey}, "genesis"},
+		{"no chain config", Config{Genesis: &noChain, Key: f.seqKey}, "genesis"},
+		{"no key", Config{Genesis: f.gen}, "signing key"},
+	} {
+		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming the %s", c.name, err, c.want)
+		}
+	}
+	if _, err := New(Config{Genesis: f.gen, Key: f.seqKey}); err != nil {
+		t.Fatalf("a complete config: %v", err)
+	}
+}
