@@ -1,44 +1,37 @@
 package fullnode
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/meganode/meganode/node/api"
-	"github.com/meganode/meganode/node/internal/chaintest"
-	"github.com/meganode/meganode/node/internal/nodetest"
+	"github.com/meganode/meganode/node/chain"
 )
 
-// meganode_getAttestations: the fullnode answers the attestations it
-// accepted of a block, one per configured prover (the newest), by prover;
-// not an impostor's, and they outlive the block's finality.
-func TestAttestationsAreServed(t *testing.T) {
-	s := chaintest.Produce(t, 12, 3)
-	h := newHarness(t, s, withProvers)
-	h.feed(1, 12)
-	keys := proverKeys()
-	wrong := attest(t, s, keys[0], 1, common.Hash{9})
-	h.fn.OnMessage("p0", wrong)
-	right0 := attest(t, s, keys[0], 1, common.Hash{})
-	h.fn.OnMessage("p0", right0) // replaces its wrong one
-	h.fn.OnMessage("x", attest(t, s, nodetest.Key("impostor", 0), 1, common.Hash{}))
-	right1 := attest(t, s, keys[1], 1, common.Hash{})
-	h.fn.OnMessage("p1", right1)
-	if got := h.fn.Finalized(); got != 1 {
-		t.Fatalf("finalized %d, want 1", got)
+// The store keeps each block's attestations from attestationRetain below
+// the finalized block up, and drops the older ones: memory stays bounded
+// however long the chain runs.
+func TestAttestationStoreKeepsAWindow(t *testing.T) {
+	var s attestationStore
+	signer := common.Address{1}
+	const top = attestationRetain + 100
+	for n := uint64(1); n <= top; n++ {
+		s.add(signer, &chain.Attestation{Number: n}, []byte{byte(n)})
 	}
-	a := h.call(&api.Call{Method: api.MethodAttestations, Number: 1})
-	if a.Err != nil || len(a.Txs) != 2 {
-		t.Fatalf("attestations of block 1: %+v", a)
+	s.prune(attestationRetain) // nothing is old enough yet
+	if len(s.of(1)) != 1 {
+		t.Fatal("block 1 dropped before it was attestationRetain below the finalized block")
 	}
-	want := map[string]bool{string(right0): true, string(right1): true}
-	for _, raw := range a.Txs {
-		if !want[string(raw)] || bytes.Equal(raw, wrong) {
-			t.Fatalf("served an attestation the node did not keep: %x", raw)
+	s.prune(top)
+	floor := uint64(top - attestationRetain)
+	for _, c := range []struct {
+		n    uint64
+		kept bool
+	}{{1, false}, {floor - 1, false}, {floor, true}, {floor + 1, true}, {top, true}} {
+		if got := len(s.of(c.n)) == 1; got != c.kept {
+			t.Errorf("block %d kept %v, want %v (finalized %d, window %d)", c.n, got, c.kept, top, attestationRetain)
 		}
 	}
-	if a := h.call(&api.Call{Method: api.MethodAttestations, Number: 2}); a.Err != nil || len(a.Txs) != 0 {
-		t.Fatalf("attestations of block 2, none sent: %+v", a)
+	if n := len(s.byBlock); n != attestationRetain+1 {
+		t.Fatalf("%d blocks held, want %d", n, attestationRetain+1)
 	}
 }
