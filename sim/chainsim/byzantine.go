@@ -72,6 +72,10 @@ var byzNames = map[ByzKind]string{
 
 func (k ByzKind) String() string { return byzNames[k] }
 
+// StatPrefix is the prefix of the names of the kind's run figures
+// (sim.World.Stat), e.g. "byz_consistent_lie_".
+func (k ByzKind) StatPrefix() string { return "byz_" + strings.ReplaceAll(k.String(), "-", "_") + "_" }
+
 // ByzantineProfile draws one byzantine kind per seed; each kind also has
 // its own profile, "byz-<kind>", for a sweep of that kind alone.
 var ByzantineProfile = NewProfile("byzantine", Variants{Byzantine: ByzKinds})
@@ -809,7 +813,7 @@ func (s *Scenario) checkByzantine(w *sim.World, seq *ledger.Ledger, stmts []prop
 	fail := func(prop, format string, args ...any) {
 		out = append(out, traces.Violation{Property: prop, At: w.Now(), Detail: fmt.Sprintf(format, args...)})
 	}
-	stat := func(name string, v float64) { w.Stat("byz_"+strings.ReplaceAll(b.kind.String(), "-", "_")+"_"+name, v) }
+	stat := func(name string, v float64) { w.Stat(b.kind.StatPrefix()+name, v) }
 	fullnodes := func(each func(id node.NodeID, f *fullnode.Fullnode)) {
 		for _, id := range s.fullnodes {
 			if f, ok := w.Node(id).(*fullnode.Fullnode); ok && f.Ledger() != nil {
@@ -915,7 +919,7 @@ func ByzantineFigures(figures map[string][]float64, unsound int) []string {
 	runs := func(name string) int { return len(figures[name]) }
 	var out []string
 	for _, k := range ByzKinds {
-		p := "byz_" + strings.ReplaceAll(k.String(), "-", "_") + "_"
+		p := k.StatPrefix()
 		switch k {
 		case ByzPublishedLie, ByzConsistentLie, ByzAttestAll:
 			if runs(p+"told") == 0 {

@@ -36,7 +36,7 @@ func TestByzantineShortSweepDetectsEveryLie(t *testing.T) {
 		}
 		for _, s := range r.Stats {
 			for _, k := range chainsim.ByzKinds {
-				if strings.HasPrefix(s.Name, "byz_"+strings.ReplaceAll(k.String(), "-", "_")+"_") {
+				if strings.HasPrefix(s.Name, k.StatPrefix()) {
 					kinds[k.String()] = true
 				}
 			}
