@@ -128,6 +128,11 @@ func APIModel(initial []GroupState, maxGap uint64) porcupine.Model {
 				s = st
 			}
 			ok, next := step(s, in, out, maxGap)
+			if in.Kind != OpSend || !out.Receipt {
+				// A read or a refusal changes nothing: the state it was
+				// given, as it was given (an ordered check compares them).
+				return ok, state
+			}
 			return ok, next
 		},
 		Equal: equalStates,

@@ -7,6 +7,8 @@
 // (model.Reference) and requires, for every transaction, the same verdict
 // (executed or refused), the same receipt and the same state root as the
 // node's: the heart of P3, state-diff equivalence (DESIGN.md §5).
-// Linearizability, durability, prover soundness, liveness and determinism
-// join it with the simulator.
+// Linearizability (checked in the chain's own order, O(n log n), with
+// porcupine's search for what has no place), durability, prover
+// soundness, the sequencer's ordering (P9, over its pool record), liveness
+// and determinism join it with the simulator.
 package properties

@@ -64,6 +64,8 @@ type Config struct {
 	BlockGap           Duration `toml:"block-gap" help:"least time between the seals of blocks that hold transactions: a block seals at the first mini-block close that finds a transaction in it this long after the last seal (receipts wait for their block's seal), and at its mini-blocks-per-block-th interval in any case; negative: at that interval only (sequencer)"`
 	MaxSealShare       float64  `toml:"max-seal-share" help:"most of the sequencer's time sealing blocks may take: after a seal that took d, the next waits d×(1−share)/share at least, so that under load blocks grow rather than seal more often (sequencer)"`
 	MinGap             Duration `toml:"min-gap" help:"least time between mini-blocks: a mini-block closes early, once the sequencer is idle with executed transactions, this long after the last at the earliest; negative: on the interval only (sequencer)"`
+	MaxMiniBlockGas    uint64   `toml:"max-mini-block-gas" help:"most gas (the transactions' gas limits) one mini-block executes; what the pool holds beyond it waits for the next mini-block and runs then, best tip first; a larger transaction runs alone; 0: the block's gas limit only (sequencer)"`
+	TxPoolOrder        string   `toml:"txpool.order" help:"how the pool ranks executable transactions: tip (effective tip, then arrival: the chain's ordering property) or arrival (first come, first served) (sequencer)"`
 	Workers            int      `toml:"workers" help:"blocks validated at once; 0: the number of CPUs (prover)"`
 }
 
@@ -87,7 +89,7 @@ func defaultConfig() Config {
 	return Config{
 		DataDir: "meganode-data", Listen: []string{"/ip4/127.0.0.1/tcp/30300"}, LogFormat: "text", LogLevel: "info",
 		MiniBlockInterval: Duration{10 * time.Millisecond}, MiniBlocksPerBlock: 100, MinGap: Duration{time.Millisecond}, BlockGap: Duration{sequencer.DefaultBlockGap}, MaxSealShare: sequencer.DefaultMaxSealShare,
-		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip,
+		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip, TxPoolOrder: "tip",
 		HTTPAPI: slices.Clone(rpc.Namespaces), HTTPVHosts: []string{"localhost"},
 		PProfAddr: "127.0.0.1", PProfPort: 6060, HealthMaxLag: Duration{2 * time.Second},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/meganode/meganode/node/mempool"
 	"github.com/meganode/meganode/node/sequencer"
 )
 
@@ -192,6 +193,36 @@ func TestProtectionFlags(t *testing.T) {
 		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
 			t.Errorf("%v, tip %d: %v, want %q", c.flags, c.tip, err, c.want)
 		}
+	}
+
+	// txpool.order and max-mini-block-gas reach the sequencer; an order
+	// it does not know is refused by name.
+	for _, c := range []struct {
+		flags []string
+		order mempool.Order
+		gas   uint64
+	}{
+		{nil, mempool.OrderTip, 0},
+		{[]string{"--txpool.order", "arrival", "--max-mini-block-gas", "63000"}, mempool.OrderArrival, 63_000},
+	} {
+		cfg, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), c.flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := buildNode("sequencer", cfg, gen, DevKey(0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.(*sequencer.Sequencer).Config(); got.Pool.Order != c.order || got.MaxMiniBlockGas != c.gas {
+			t.Errorf("%v: order %d, mini-block gas %d; want %d, %d", c.flags, got.Pool.Order, got.MaxMiniBlockGas, c.order, c.gas)
+		}
+	}
+	cfg, err := loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), []string{"--txpool.order", "fifo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := buildNode("sequencer", cfg, gen, DevKey(0), nil); err == nil || !strings.Contains(err.Error(), `txpool.order "fifo"`) {
+		t.Fatalf("an unknown order: %v, want an error naming txpool.order", err)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/mempool"
 	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/rpc"
 	"github.com/meganode/meganode/node/runtime"
@@ -349,9 +350,14 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 				return nil, nil, err
 			}
 		}
+		order, err := poolOrder(cfg.TxPoolOrder)
+		if err != nil {
+			return nil, nil, err
+		}
 		s, err := sequencer.New(sequencer.Config{
 			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer),
 			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock, MinGap: cfg.MinGap.Duration, BlockGap: cfg.BlockGap.Duration, MaxSealShare: cfg.MaxSealShare,
+			MaxMiniBlockGas: cfg.MaxMiniBlockGas, Pool: mempool.Config{Order: order},
 			MinTip: new(big.Int).SetUint64(cfg.MinerGasPrice), OnMiniBlock: onMiniBlock,
 		})
 		if err != nil {
@@ -554,4 +560,15 @@ func (w *p2pWarnings) check(now runtime.P2PMetrics) {
 		w.log.Warn("p2p peers graylisted for invalid gossip", "graylisted", now.Graylisted)
 	}
 	w.last = now
+}
+
+// poolOrder parses txpool.order.
+func poolOrder(name string) (mempool.Order, error) {
+	switch name {
+	case "", "tip":
+		return mempool.OrderTip, nil
+	case "arrival":
+		return mempool.OrderArrival, nil
+	}
+	return 0, fmt.Errorf("txpool.order %q: want tip or arrival", name)
 }

@@ -41,7 +41,7 @@ func merge(args ...string) cmdOutput {
 
 // wallFigures are figures measured in wall time: two runs of one seed
 // differ in them, so they are left out of comparisons.
-var wallFigures = regexp.MustCompile(`porcupine_ms`)
+var wallFigures = regexp.MustCompile(`p1_check_ms`)
 
 // closing are a sweep's or a merge's lines that must not depend on how
 // the seeds were split: stdout but the lines naming files, and the figure

@@ -50,6 +50,7 @@ var marks = []Mark{
 	{SeqLateTick, "sequencer's tick came late by more than an interval and skipped slots"},
 	{SeqKeptWaiters, "sequencer reopened its ledger with receipts still owed to waiting clients"},
 	{SeqDuplicateInFlight, "a send repeated a transaction whose mini-block was still syncing"},
+	{SeqMiniBlockFull, "sequencer held executable transactions for the next mini-block: its gas bound was reached"},
 	{ReleaseAfterReopen, "a node released a view after reopening its ledger in the same process"},
 	{FullSyncBackpressure, "fullnode held mini-blocks: too many syncs in flight"},
 	{ProverStatementsInFlight, "prover was asked for statements still syncing"},
@@ -87,6 +88,7 @@ const (
 	SeqLateTick              = "sequencer/late-tick"
 	SeqKeptWaiters           = "sequencer/kept-waiters-over-reopen"
 	SeqDuplicateInFlight     = "sequencer/duplicate-while-syncing"
+	SeqMiniBlockFull         = "sequencer/miniblock-gas-full"
 	ReleaseAfterReopen       = "ledger/release-after-reopen"
 	FullSyncBackpressure     = "fullnode/sync-backpressure"
 	ProverStatementsInFlight = "prover/statements-in-flight"

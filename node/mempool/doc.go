@@ -10,10 +10,12 @@
 // usually empty or nearly so. What it holds is what had to wait: a
 // transaction whose nonce is ahead of its sender's next nonce (a nonce gap),
 // one whose fee cap is below the current base fee, or one that did not fit
-// the block's gas. When several are ready, Pop hands out the one paying the
-// highest effective tip at the base fee, earliest arrival first among
-// equals, and the sequencer executes it and tells the pool the sender's new
-// nonce with SetNonce, which may make the sender's next transaction ready.
+// the block's gas or the mini-block's. When several are ready, Peek shows
+// and Pop hands out the one paying the highest effective tip at the base
+// fee, earliest arrival first among equals (Config.Order may make it
+// arrival alone), and the sequencer executes it and tells the pool the
+// sender's new nonce with SetNonce, which may make the sender's next
+// transaction ready. That order is the chain's P9.
 //
 // The pool trusts its caller for everything that needs the chain or the
 // cryptography: the sender is recovered and the transaction checked

@@ -59,7 +59,24 @@ type Config struct {
 	// Lifetime is how long a transaction may wait: Expire drops those
 	// added longer ago than this. Default 1 minute.
 	Lifetime time.Duration
+	// Order is how Pop ranks the executable transactions: by effective
+	// tip (OrderTip, the default, as go-ethereum's miner) or by arrival
+	// alone (OrderArrival: first come, first served, as Arbitrum's
+	// sequencer). The chain's ordering property, P9, is OrderTip's.
+	Order Order
 }
+
+// Order is a ranking of executable transactions (Config.Order).
+type Order uint8
+
+// The orders.
+const (
+	// OrderTip ranks by effective tip, min(tip, feeCap-baseFee), highest
+	// first; the earliest arrival first among equals.
+	OrderTip Order = iota
+	// OrderArrival ranks by arrival alone, earliest first.
+	OrderArrival
+)
 
 // DefaultConfig returns the default bounds.
 func DefaultConfig() Config {
@@ -323,6 +340,14 @@ func (a *account) find(nonce uint64) (int, bool) {
 
 // headTip returns the effective tip at base of a's lowest held
 // transaction, and whether that transaction is executable at base.
+func (p *Pool) headTip(a *account, base *uint256.Int) (uint256.Int, bool) {
+	tip, ok := headTip(a, base)
+	if p.cfg.Order == OrderArrival {
+		tip.Clear() // every tip ties: arrival decides
+	}
+	return tip, ok
+}
+
 func headTip(a *account, base *uint256.Int) (uint256.Int, bool) {
 	var tip uint256.Int
 	if len(a.txs) == 0 {
@@ -341,7 +366,7 @@ func headTip(a *account, base *uint256.Int) (uint256.Int, bool) {
 
 // fix puts a where it belongs in ready after its head or next nonce changed.
 func (p *Pool) fix(a *account) {
-	tip, ok := headTip(a, &p.base)
+	tip, ok := p.headTip(a, &p.base)
 	switch {
 	case ok && a.idx >= 0:
 		a.tip = tip
@@ -361,7 +386,7 @@ func (p *Pool) rebuild(base uint256.Int) {
 	p.ready = p.ready[:0]
 	for _, a := range p.accounts { // heap.Init orders by (tip, unique Arrival), a total order: map order cannot leak
 		a.idx = -1
-		if tip, ok := headTip(a, &p.base); ok {
+		if tip, ok := p.headTip(a, &p.base); ok {
 			a.tip = tip
 			a.idx = len(p.ready)
 			p.ready = append(p.ready, a)
@@ -381,16 +406,27 @@ func (p *Pool) rebuild(base uint256.Int) {
 // one, says the new nonce with SetNonce. O(log senders), plus a rebuild in
 // O(senders) when baseFee differs from the previous call's.
 func (p *Pool) Pop(baseFee *big.Int) *Entry {
+	e := p.Peek(baseFee)
+	if e == nil {
+		return nil
+	}
+	p.take(e)
+	p.maybeCompact()
+	return e
+}
+
+// Peek returns what Pop would return at baseFee, and leaves it held: a
+// caller that finds it does not fit (the block's gas) leaves it, and every
+// transaction ranked below it, for later, so that nothing executes ahead
+// of a better one. O(1) at the base fee of the last call, else as Pop.
+func (p *Pool) Peek(baseFee *big.Int) *Entry {
 	if base := saturate(baseFee); !base.Eq(&p.base) {
 		p.rebuild(base)
 	}
 	if len(p.ready) == 0 {
 		return nil
 	}
-	e := p.ready[0].txs[0]
-	p.take(e)
-	p.maybeCompact()
-	return e
+	return p.ready[0].txs[0]
 }
 
 // Executable returns how many transactions Pop could return at baseFee
@@ -563,7 +599,7 @@ func (p *Pool) Check() error {
 			}
 		}
 		total += len(a.txs)
-		tip, ok := headTip(a, &p.base)
+		tip, ok := p.headTip(a, &p.base)
 		switch {
 		case ok != (a.idx >= 0):
 			return fmt.Errorf("account %v: executable %v but heap index %d", addr, ok, a.idx)

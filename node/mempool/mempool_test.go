@@ -235,6 +235,48 @@ func TestPopOrdersByEffectiveTipThenArrival(t *testing.T) {
 	}
 }
 
+func TestOrderArrivalIgnoresTheTip(t *testing.T) {
+	p := New(Config{Order: OrderArrival})
+	mustAdd(t, p, 0, tx(0, 0, 100, 5), 0, t0)
+	mustAdd(t, p, 1, tx(1, 0, 100, 9), 0, t0)
+	mustAdd(t, p, 2, tx(2, 0, 100, 7), 0, t0)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pops(t, p, 0), []string{"0/0", "1/0", "2/0"}; !slices.Equal(got, want) {
+		t.Fatalf("Pop order %v, want %v (arrival alone)", got, want)
+	}
+}
+
+func TestPeekIsWhatPopReturns(t *testing.T) {
+	p := New(Config{})
+	if p.Peek(big.NewInt(0)) != nil {
+		t.Fatal("Peek of an empty pool returned an entry")
+	}
+	mustAdd(t, p, 0, tx(0, 0, 100, 5), 0, t0)
+	mustAdd(t, p, 1, tx(1, 0, 95, 9), 0, t0)
+	mustAdd(t, p, 2, tx(2, 1, 100, 50), 0, t0) // not executable: nonce 1
+	for range 3 {
+		e := p.Peek(big.NewInt(0))
+		if e == nil || e.From != addrs[1] {
+			t.Fatalf("Peek = %v, want sender 1's (tip 9)", e)
+		}
+		if p.Len() != 3 {
+			t.Fatalf("Peek removed an entry: Len %d", p.Len())
+		}
+	}
+	// At another base fee the ranking is that base fee's.
+	if e := p.Peek(big.NewInt(93)); e == nil || e.From != addrs[0] {
+		t.Fatalf("Peek at 93 = %v, want sender 0 (effective tip 5 over 2)", e)
+	}
+	if e, want := p.Pop(big.NewInt(93)), p.Peek(big.NewInt(93)); e == nil || e.From != addrs[0] || want == e {
+		t.Fatalf("Pop after Peek = %v, want sender 0's, then another", e)
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEffectiveTipDependsOnBaseFee(t *testing.T) {
 	build := func() *Pool {
 		p := New(Config{})

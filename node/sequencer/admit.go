@@ -109,7 +109,7 @@ func (s *Sequencer) send(req node.Request, c *api.Call) {
 	}
 	h := tx.Hash()
 	known := false
-	if _, ok := s.executed[h]; ok || s.pool.Get(h) != nil || (s.carry != nil && s.carry.Tx.Hash() == h) {
+	if _, ok := s.executed[h]; ok || s.pool.Get(h) != nil {
 		if !sync {
 			// As go-ethereum: a pending duplicate (pooled, or executed in
 			// the open block, not sealed yet) is "already known". A sync
@@ -201,6 +201,10 @@ func (s *Sequencer) admit(tx *types.Transaction, from common.Address) error {
 		return poolError(err)
 	}
 	if replaced != nil {
+		s.observe(PoolEvent{Kind: PoolDropped, Tx: replaced.Tx, From: replaced.From})
+	}
+	s.observe(PoolEvent{Kind: PoolAdmitted, Tx: tx, From: from, Nonce: nonce})
+	if replaced != nil {
 		s.answer(replaced.Tx.Hash(), api.Failed(api.Errorf(api.KindReplaced, "transaction replaced by %v", tx.Hash())))
 	}
 	return nil
@@ -240,4 +244,44 @@ func poolError(err error) *api.Error {
 		k = api.KindPoolFull
 	}
 	return api.Errorf(k, "%v", err)
+}
+
+// PoolEvent is one decision of the sequencer about its pool
+// (Config.ObservePool).
+type PoolEvent struct {
+	Kind PoolEventKind
+	Tx   *types.Transaction // not for PoolReset
+	From common.Address     // Tx's sender
+	// Nonce (PoolAdmitted) is the sender's nonce in the executed state
+	// at admission: the nonce its next transaction to run must have.
+	Nonce uint64
+	// BaseFee (PoolExecuted) is the open block's base fee, at which the
+	// transaction was ranked.
+	BaseFee *big.Int
+	// Failed (PoolExecuted): the block refused the transaction (it is
+	// dropped, and its nonce stays unused).
+	Failed bool
+}
+
+// PoolEventKind is what a PoolEvent says.
+type PoolEventKind uint8
+
+// The pool events.
+const (
+	// PoolReset: the sequencer starts over with an empty pool (it started,
+	// or reopened its ledger after a disk error).
+	PoolReset PoolEventKind = iota + 1
+	// PoolAdmitted: Tx joined the pool.
+	PoolAdmitted
+	// PoolDropped: Tx left the pool without running (replaced, expired,
+	// or its nonce was used).
+	PoolDropped
+	// PoolExecuted: Tx left the pool to run, now, in the open block.
+	PoolExecuted
+)
+
+func (s *Sequencer) observe(ev PoolEvent) {
+	if s.cfg.ObservePool != nil {
+		s.cfg.ObservePool(ev)
+	}
 }

@@ -77,6 +77,14 @@ type Config struct {
 	// under another minimum stays valid.
 	MinTip *big.Int
 
+	// MaxMiniBlockGas bounds the gas (the transactions' gas limits) one
+	// mini-block executes: beyond it, what the pool holds waits for the
+	// next mini-block, and runs then best first. A transaction larger
+	// than the bound runs alone in a mini-block. It keeps each
+	// mini-block's work, and so its latency, bounded under load. Default
+	// (0): the block's gas limit is the only bound.
+	MaxMiniBlockGas uint64
+
 	Pool   mempool.Config
 	Ledger ledger.Config
 	Policy exec.Policy // zero: exec.DefaultPolicy()
@@ -106,6 +114,13 @@ type Config struct {
 	// RetryRecovery is how long the sequencer waits before reopening its
 	// ledger after a disk error. Default 50 ms.
 	RetryRecovery time.Duration
+
+	// ObservePool, when set, is told every decision the sequencer makes
+	// about its pool, in order, inside its step: what it admits, drops
+	// and executes, and when it starts over with an empty pool. The
+	// simulator records them to check the ordering property (P9); the
+	// production runtime leaves it nil. It must not block.
+	ObservePool func(PoolEvent)
 
 	// AlterDiff, when set, replaces each mini-block's diff with what it
 	// returns, before the sequencer applies, roots, witnesses and signs

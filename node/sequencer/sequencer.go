@@ -92,7 +92,7 @@ type Sequencer struct {
 	pending    []*types.Transaction
 	receipts   []*types.Receipt
 	executed   map[common.Hash]int // pending transactions by hash
-	carry      *mempool.Entry      // popped but did not fit the block's gas
+	miniGas    uint64              // the gas limits of the transactions the mini-block being filled executed
 	access     *blockAccess        // what the open block read, for its witness
 
 	// The schedule: the next tick's due time, the last close, and whether
@@ -145,6 +145,9 @@ func (s *Sequencer) Ledger() *ledger.Ledger {
 	return s.led
 }
 
+// Config is the sequencer's configuration, defaults filled in.
+func (s *Sequencer) Config() Config { return s.cfg }
+
 // Pool is the sequencer's mempool.
 func (s *Sequencer) Pool() *mempool.Pool { return s.pool }
 
@@ -182,7 +185,8 @@ func (s *Sequencer) recover() error {
 	reopen := s.led != nil
 	s.led, s.down = led, nil
 	s.pool = mempool.New(s.cfg.Pool)
-	s.blk, s.header, s.pending, s.receipts, s.carry, s.access, s.ticks = nil, nil, nil, nil, nil, nil, 0
+	s.blk, s.header, s.pending, s.receipts, s.access, s.ticks, s.miniGas = nil, nil, nil, nil, nil, 0, 0
+	s.observe(PoolEvent{Kind: PoolReset})
 	s.pub = publisher{id: s.pub.id}
 	s.executed = map[common.Hash]int{}
 	head, _ := led.Head()
@@ -402,7 +406,7 @@ func (s *Sequencer) close(last bool) {
 	}
 	s.lastClose = s.env.Now()
 	s.showPool()
-	s.pending, s.receipts = nil, nil
+	s.pending, s.receipts, s.miniGas = nil, nil, 0
 	clear(s.executed)
 	if last {
 		s.blk, s.access = nil, nil
@@ -412,7 +416,6 @@ func (s *Sequencer) close(last bool) {
 		s.sealGap = max(s.cfg.BlockGap, time.Duration(float64(cost)*(1-s.cfg.MaxSealShare)/s.cfg.MaxSealShare))
 		return
 	}
-	s.armSeal()
 	// Hash the state root as the block goes, not all at its seal: the
 	// seal's step stays short however much the block holds.
 	if s.unhashed += len(mb.Txs); s.unhashed >= rootEvery {
@@ -420,6 +423,9 @@ func (s *Sequencer) close(last bool) {
 		s.unhashed = 0
 	}
 	s.access.readAhead(s.led.State())
+	// What the mini-block's gas bound held back runs now, in the next.
+	s.pump()
+	s.armSeal()
 }
 
 // rootEvery is how many transactions a block executes between two
@@ -591,35 +597,44 @@ func (s *Sequencer) answerBlock(v *ledger.View, n uint64) {
 	}
 }
 
-// pump executes what the pool has ready, best first, until the pool is
-// empty or the block is full, and arms an early close when it executed
-// something.
+// pump executes what the pool has ready, best first, until the pool has
+// nothing executable, the block's gas is spent or the mini-block's
+// (Config.MaxMiniBlockGas), and arms an early close when it executed
+// something. It looks at the best before it takes it: what does not fit
+// stays in the pool, and so does everything ranked below it, so that no
+// transaction ever runs ahead of a better one the sequencer holds (P9).
 func (s *Sequencer) pump() {
 	if s.blk == nil || s.down != nil {
 		return
 	}
 	before := len(s.pending)
+	base := s.header.BaseFee
 	for {
-		e := s.carry
-		s.carry = nil
-		if e == nil {
-			e = s.pool.Pop(s.header.BaseFee)
-		}
+		e := s.pool.Peek(base)
 		if e == nil {
 			break
 		}
-		if e.Tx.Gas() > s.blk.GasLeft() {
-			s.carry = e // the next block
-			break
+		gas := e.Tx.Gas()
+		if gas > s.blk.GasLeft() {
+			break // the next block
+		}
+		if s.cfg.MaxMiniBlockGas > 0 && s.miniGas > 0 && s.miniGas+gas > s.cfg.MaxMiniBlockGas {
+			s.env.Mark(cover.SeqMiniBlockFull)
+			break // the next mini-block
+		}
+		if got := s.pool.Pop(base); got != e {
+			node.Broken("sequencer: the pool popped %v after peeking %v", got.Tx.Hash(), e.Tx.Hash())
 		}
 		r, _, err := s.blk.ApplyTx(e.Tx)
 		h := e.Tx.Hash()
+		s.observe(PoolEvent{Kind: PoolExecuted, Tx: e.Tx, From: e.From, BaseFee: base, Failed: err != nil})
 		if err != nil {
 			s.answer(h, ledger.Failed(err))
 			nonce, _ := s.blk.Account(e.From)
 			s.dropped(s.pool.SetNonce(e.From, nonce), "its nonce was used")
 			continue
 		}
+		s.miniGas += gas
 		s.executed[h] = len(s.pending)
 		s.pending = append(s.pending, e.Tx)
 		s.receipts = append(s.receipts, r)
@@ -637,6 +652,7 @@ func (s *Sequencer) pump() {
 // dropped tells the waiters of transactions the pool let go.
 func (s *Sequencer) dropped(es []*mempool.Entry, why string) {
 	for _, e := range es {
+		s.observe(PoolEvent{Kind: PoolDropped, Tx: e.Tx, From: e.From})
 		s.answer(e.Tx.Hash(), api.Failed(api.Errorf(api.KindNonceTooLow, "transaction dropped: %s", why)))
 	}
 }
@@ -698,6 +714,7 @@ func (s *Sequencer) expire() {
 		return
 	}
 	for _, e := range s.pool.Expire(now) {
+		s.observe(PoolEvent{Kind: PoolDropped, Tx: e.Tx, From: e.From})
 		s.answer(e.Tx.Hash(), api.Failed(api.Errorf(api.KindTimeout, "transaction %v expired from the pool", e.Tx.Hash())))
 	}
 }

@@ -22,6 +22,7 @@ type buggify struct {
 	buffer    int           // a fullnode's buffer (0: off)
 	prover    bool          // a prover's pending set and look-ahead
 	byzantine bool          // one byzantine actor (drawn as the byzantine profile draws)
+	miniGas   uint64        // the sequencer's gas bound per mini-block (0: off): executable transactions wait together, and P9 ranks them
 }
 
 // buggifyShare is the share of seeds that turn each knob.
@@ -30,6 +31,11 @@ const buggifyShare = 0.12
 // byzantineShare is the share of seeds of the honest profiles that run
 // with one byzantine actor.
 const byzantineShare = 0.1
+
+// miniGasShare is the share of seeds whose sequencer bounds a
+// mini-block's gas: more than the other knobs, since it is what makes the
+// sequencer hold executable transactions together, for P9 to rank.
+const miniGasShare = 0.25
 
 func drawBuggify(rng *rand.Rand) buggify {
 	var b buggify
@@ -51,6 +57,10 @@ func drawBuggify(rng *rand.Rand) buggify {
 	}
 	b.prover = on()
 	b.byzantine = rng.Float64() < byzantineShare
+	// Drawn last, so that the knobs above draw the same as before it.
+	if rng.Float64() < miniGasShare {
+		b.miniGas = uint64(21_000 * (1 + rng.IntN(4)))
+	}
 	return b
 }
 
@@ -73,6 +83,9 @@ func (b buggify) String() string {
 	}
 	if b.prover {
 		on = append(on, "provers hold 2 bundles")
+	}
+	if b.miniGas > 0 {
+		on = append(on, fmt.Sprintf("%d gas a mini-block", b.miniGas))
 	}
 	if len(on) == 0 {
 		return ""

@@ -11,6 +11,7 @@ import (
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/fullnode"
+	"github.com/meganode/meganode/node/mempool"
 	"github.com/meganode/meganode/node/prover"
 	"github.com/meganode/meganode/node/sequencer"
 	"github.com/meganode/meganode/properties"
@@ -197,6 +198,15 @@ var bugs = []struct {
 			}
 			return mustFull(c)
 		}}},
+	// A mempool that ignores the tip: first come, first served (P9).
+	{"chain-bug-ignores-tip", []string{properties.PropOrdering},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node {
+			c.Pool.Order = mempool.OrderArrival
+			return mustSeq(c)
+		}}},
+	// Latest reads from a lagging cache (readbugs_test.go): stale (P1).
+	{"chain-bug-stale-reads", []string{properties.PropLinearizability},
+		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return staleReads{mustSeq(c)} }}},
 	// The order of IO (iobugs_test.go).
 	{"chain-bug-acks-before-sync", []string{properties.PropDurability},
 		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return newEarlyAck(mustSeq(c)) }}},

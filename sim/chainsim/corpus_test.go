@@ -89,6 +89,8 @@ func TestWriteCorpus(t *testing.T) {
 		"chain-bug-acks-before-sync":         "a sequencer that answers a sync send once the mini-block is committed, before its sync completes, loses the receipt on a crash (P4)",
 		"chain-bug-publishes-before-sync":    "a sequencer that gossips a mini-block before its sync completes signs another one at that height after a crash (P8)",
 		"chain-bug-drops-outputs-on-restart": "a sequencer that restarts afresh after a disk error drops the receipts of its syncs in flight: clients wait in silence (P6)",
+		"chain-bug-ignores-tip":              "a sequencer whose pool serves first come, first served runs a lower tip while it holds a higher one executable (P9)",
+		"chain-bug-stale-reads":              "a sequencer whose latest reads lag a block answers a client's read after its receipt with the state before it (P1)",
 	}
 	for _, b := range bugs {
 		t.Run(b.name, func(t *testing.T) {

@@ -6,9 +6,14 @@
 // plus the proving side's own (prover crash and restart, slow provers, DA
 // unreachable).
 //
-// At the end of each run it checks P1 (porcupine over the sequencer's sync
-// sends and latest reads, with model.APIModel partitioned by account
-// group), P2 (every read equals the chain's state at the height it was
+// Clients share their account group's accounts in a share of seeds (many
+// clients racing on one nonce sequence), and a share of seeds bounds a
+// mini-block's gas, so that the sequencer holds executable transactions
+// together.
+//
+// At the end of each run it checks P1 (the sequencer's sync sends and
+// latest reads against model.APIModel, partitioned by account group, in
+// the chain's own order: properties.CheckLinearizableInOrder), P2 (every read equals the chain's state at the height it was
 // served at; latest reads monotonic per client and node), P3 (re-execution
 // of the sequencer's chain on go-ethereum's StateDB; every fullnode's root
 // equals the sequencer's), P4 (every acknowledged receipt is in the final
@@ -16,7 +21,8 @@
 // chain with its roots, no honest block is reported, nothing doctored is
 // attested or finalized, and no fullnode's finality stops at a sound
 // block), P8 (no two nodes hold different mini-blocks at a
-// height); the world checks P6 (liveness after heal: fullnodes at the
+// height), P9 (the sequencer runs the best executable transaction it
+// holds: properties.CheckOrdering over its pool record); the world checks P6 (liveness after heal: fullnodes at the
 // sequencer's head, and DA, every prover and every fullnode's finality at
 // the block the sequencer had sealed at the heal) and tests check P7
 // (determinism).

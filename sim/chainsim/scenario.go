@@ -112,9 +112,15 @@ type Scenario struct {
 	badShare  float64
 	seed      uint64
 	nclients  int
+	perGroup  int    // clients per account group (P1 checks each group on its own)
+	shared    bool   // clients send from every account of their group, on shared nonce sequences
 	lag       uint64 // mini-blocks a caught-up fullnode may trail by: those in flight
 
 	meta map[common.Hash]*callMeta // by keccak of the call's body
+
+	// poolEvents is the sequencer's record of its pool decisions, over
+	// every incarnation (P9).
+	poolEvents []sequencer.PoolEvent
 }
 
 // callMeta is what the scenario knows of a call it made, for the checkers.
@@ -122,6 +128,7 @@ type callMeta struct {
 	client  int
 	group   int
 	account int // index in the group
+	from    int // a send's sender, by global index
 	send    bool
 	kind    sendKind
 	tx      *types.Transaction // nil for malformed input
@@ -225,6 +232,14 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 			s.provers = append(s.provers, node.NodeID(fmt.Sprintf("prover%d", len(s.provers)+1)))
 		}
 	}
+	// The workload's shape, drawn last of all: with shared accounts, many
+	// clients send from one account group's accounts, on the same nonce
+	// sequences, and read them as they go.
+	s.perGroup = clientsPerGroup
+	if rng.Float64() < sharedShare {
+		s.shared = true
+		s.perGroup = 2 + rng.IntN(maxClients-1)
+	}
 	early := "on the interval only"
 	if s.minGap > 0 {
 		early = fmt.Sprintf("early when idle, %v apart at least", s.minGap)
@@ -241,8 +256,15 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	if b := s.bug.String(); b != "" {
 		cfg.Scenario += "; " + b
 	}
+	if s.shared {
+		cfg.Scenario += fmt.Sprintf("; shared accounts: %d clients a group", min(s.perGroup, s.nclients))
+	}
 	return s
 }
+
+// sharedShare is the share of seeds whose clients share their group's
+// accounts.
+const sharedShare = 0.4
 
 // SequencerConfig is the sequencer's configuration in this scenario.
 func (s *Scenario) SequencerConfig() sequencer.Config {
@@ -269,12 +291,17 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 	if b := s.bug; b.syncWait > 0 {
 		cfg.SyncTimeout = b.syncWait
 	}
+	if b := s.bug; b.miniGas > 0 {
+		cfg.MaxMiniBlockGas = b.miniGas
+	}
+	cfg.ObservePool = func(e sequencer.PoolEvent) { s.poolEvents = append(s.poolEvents, e) }
 	if s.v.Tight {
 		cfg.Pool = mempool.Config{MaxGap: 4, MaxTotal: 4, MaxPerAccount: 4}
 		cfg.MaxWaiters, cfg.MaxWaitersPerTx = 4, 1
 		cfg.Ledger.Cache = 4
 		cfg.MaxPutBytes = 1 // one block a put
 		cfg.MaxInFlight = 2 // syncs in flight
+		cfg.MaxMiniBlockGas = 42_000
 	}
 	return cfg
 }
@@ -366,15 +393,15 @@ func (s *Scenario) Nodes() []sim.NodeSpec {
 }
 
 // groupOf gives an account's group and index in the group.
-func groupOf(account int) (group, index int) {
+func (s *Scenario) groupOf(account int) (group, index int) {
 	client := account / accountsPerClient
-	g := client / clientsPerGroup
-	return g, account - g*clientsPerGroup*accountsPerClient
+	g := client / s.perGroup
+	return g, account - g*s.perGroup*accountsPerClient
 }
 
 func (s *Scenario) groupAccounts(g int) []int {
 	var out []int
-	for c := g * clientsPerGroup; c < (g+1)*clientsPerGroup && c < s.nclients; c++ {
+	for c := g * s.perGroup; c < (g+1)*s.perGroup && c < s.nclients; c++ {
 		for a := range accountsPerClient {
 			out = append(out, c*accountsPerClient+a)
 		}
@@ -382,13 +409,13 @@ func (s *Scenario) groupAccounts(g int) []int {
 	return out
 }
 
-func (s *Scenario) groups() int { return (s.nclients + clientsPerGroup - 1) / clientsPerGroup }
+func (s *Scenario) groups() int { return (s.nclients + s.perGroup - 1) / s.perGroup }
 
 type clientState struct {
 	idx      int
-	nonce    [accountsPerClient]uint64
-	known    [accountsPerClient]bool // the nonce is known
-	resend   []byte                  // an undecided send, sent again
+	nonce    map[int]uint64 // by account: the nonce its next send takes
+	known    map[int]bool   // the nonce is known
+	resend   []byte         // an undecided send, sent again
 	tries    int
 	lastAt   uint64      // newest safe block seen, for reads at a block
 	lastMini uint64      // newest mini-block seen, for reads of a mini-block
@@ -458,7 +485,7 @@ func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
 	if st == nil {
 		var id int
 		fmt.Sscanf(string(c.ID), "client%d", &id)
-		st = &clientState{idx: id - 1}
+		st = &clientState{idx: id - 1, nonce: map[int]uint64{}, known: map[int]bool{}}
 		c.Data = st
 	}
 	if st.idx >= maxClients {
@@ -473,17 +500,32 @@ func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
 		st.resend = nil
 	}
 	for a := range accountsPerClient {
-		if !st.known[a] {
-			return SequencerID, s.record(&callMeta{client: st.idx, read: s.cast.Addrs[st.idx*accountsPerClient+a]},
-				// At pending, as wallets ask: latest does not count the
-				// open block's transactions yet.
-				&api.Call{Method: api.MethodNonce, Address: s.cast.Addrs[st.idx*accountsPerClient+a], Tag: api.Pending}), true
+		if acct := st.idx*accountsPerClient + a; !st.known[acct] {
+			return SequencerID, s.nonceRead(st, acct), true
 		}
 	}
 	if c.Rand.Float64() < s.sendShare {
-		return SequencerID, s.send(c, st), true
+		if !s.shared {
+			return SequencerID, s.send(c, st, -1), true
+		}
+		// Any account of the group, at the nonce this client believes;
+		// others send from it too.
+		g, _ := s.groupOf(st.idx * accountsPerClient)
+		members := s.groupAccounts(g)
+		acct := members[c.Rand.IntN(len(members))]
+		if !st.known[acct] {
+			return SequencerID, s.nonceRead(st, acct), true
+		}
+		return SequencerID, s.send(c, st, acct), true
 	}
 	return s.read(c, st)
+}
+
+// nonceRead asks the sequencer for an account's nonce, at pending, as
+// wallets ask: latest does not count the open block's transactions yet.
+func (s *Scenario) nonceRead(st *clientState, acct int) []byte {
+	addr := s.cast.Addrs[acct]
+	return s.record(&callMeta{client: st.idx, read: addr}, &api.Call{Method: api.MethodNonce, Address: addr, Tag: api.Pending})
 }
 
 // record remembers a call's meaning and returns its encoding.
@@ -514,7 +556,7 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 		// The call got no answer: a send is undecided (below); a read
 		// taught nothing.
 		if m.send {
-			s.undecided(st, last, m.account%accountsPerClient)
+			s.undecided(st, last, m.from)
 		}
 		return
 	}
@@ -529,22 +571,35 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 		st.lastMini = a.At.MiniBlock
 	}
 	if !m.send {
+		if s.shared {
+			// Several clients may ask the same; the answer is this
+			// client's to learn from only if it is a pending nonce.
+			if call, err := api.DecodeCall(last.Input); a.Err == nil && err == nil && call.Method == api.MethodNonce && call.Tag.Kind == api.TagPending && last.Node == SequencerID {
+				if acct := s.accountIndex(call.Address); acct >= 0 && !st.known[acct] {
+					st.nonce[acct], st.known[acct] = a.Nonce, true
+				}
+			}
+			return
+		}
 		if a.Err == nil && m.client == st.idx && m.read != (common.Address{}) && last.Node == SequencerID {
 			for i := range accountsPerClient {
-				if s.cast.Addrs[st.idx*accountsPerClient+i] == m.read && !st.known[i] && !m.token {
-					st.nonce[i], st.known[i] = a.Nonce, true
+				acct := st.idx*accountsPerClient + i
+				if s.cast.Addrs[acct] == m.read && !st.known[acct] && !m.token {
+					st.nonce[acct], st.known[acct] = a.Nonce, true
 				}
 			}
 		}
 		return
 	}
-	acct := m.account % accountsPerClient
+	acct := m.from
 	switch {
 	case a.Err == nil && a.Receipt != nil:
 		st.resend = nil
 		st.lastTx = a.Receipt.TxHash
 		if m.tx != nil && m.tx.Nonce() == st.nonce[acct] {
 			st.nonce[acct]++
+		} else if m.tx != nil && s.shared {
+			st.nonce[acct] = max(st.nonce[acct], m.tx.Nonce()+1)
 		}
 	case a.Err != nil && definite(a.Err.Kind):
 		st.resend = nil
@@ -582,15 +637,18 @@ func definite(k api.Kind) bool {
 
 const gasPrice = 2_000_000_000 // fee cap: 2 gwei; tips 1–1000 wei
 
-func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
+// send draws a send from account (its global index; negative: one of
+// the client's own, drawn).
+func (s *Scenario) send(c *sim.Client, st *clientState, account int) []byte {
 	r := c.Rand
-	acct := r.IntN(accountsPerClient)
-	account := st.idx*accountsPerClient + acct
-	g, gi := groupOf(account)
+	if account < 0 {
+		account = st.idx*accountsPerClient + r.IntN(accountsPerClient)
+	}
+	g, gi := s.groupOf(account)
 	members := s.groupAccounts(g)
 	key := s.cast.Keys[account]
-	m := &callMeta{client: st.idx, group: g, account: gi, send: true}
-	nonce := st.nonce[acct]
+	m := &callMeta{client: st.idx, group: g, account: gi, from: account, send: true}
+	nonce := st.nonce[account]
 	tip := big.NewInt(1 + r.Int64N(1000))
 	tx := &types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip, GasFeeCap: big.NewInt(gasPrice), Gas: 21000}
 	signer := s.cast.Signer
@@ -604,7 +662,7 @@ func (s *Scenario) send(c *sim.Client, st *clientState) []byte {
 	}
 	toMember := func() common.Address {
 		j := members[r.IntN(len(members))]
-		_, m.to = groupOf(j)
+		_, m.to = s.groupOf(j)
 		return s.cast.Addrs[j]
 	}
 	switch m.kind {
@@ -693,7 +751,13 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 		to = s.fullnodes[r.IntN(len(s.fullnodes))]
 	}
 	account := r.IntN(s.nclients * accountsPerClient)
-	g, gi := groupOf(account)
+	if s.shared && r.Float64() < 0.7 {
+		// Mostly the group's own accounts: reads racing the group's sends.
+		g, _ := s.groupOf(st.idx * accountsPerClient)
+		members := s.groupAccounts(g)
+		account = members[r.IntN(len(members))]
+	}
+	g, gi := s.groupOf(account)
 	addr := s.cast.Addrs[account]
 	m := &callMeta{client: st.idx, group: g, account: gi, read: addr}
 	tag := api.Latest
