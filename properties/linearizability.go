@@ -51,6 +51,14 @@ const (
 	OpPositioned OpClass = iota + 1 // changed the state, at a known place in the system's total order (pos)
 	OpReadOnly                      // changed nothing (a read, a refusal): placed between positioned ones
 	OpUnknown                       // may have changed the state, place unknown: its partition falls back to porcupine
+	// OpPending changed nothing, and was decided on the system's newest
+	// state, which may be ahead of what its plain reads show (Ethereum's
+	// pending state against latest: a send refused because a transaction
+	// not yet sealed used its nonce). It is placed like OpReadOnly, but
+	// its gap bounds only the OpPending operations called after it
+	// returned, not the OpReadOnly ones: a plain read after it may still
+	// see the state before what it saw.
+	OpPending
 )
 
 // OrderStats says how a history was checked.
@@ -85,7 +93,9 @@ type OrderStats struct {
 //     every positioned operation and every read-only one that returned
 //     before it was called, before every positioned operation called after
 //     it returned, and m.Step(S_k, op) must accept it and leave a state
-//     m.Equal to S_k (== when m.Equal is nil, as porcupine does). A model
+//     m.Equal to S_k (== when m.Equal is nil, as porcupine does). An
+//     OpPending operation is placed the same way, but bounds from below
+//     only the OpPending operations called after it returned. A model
 //     whose Step rewrites a state it does not change (an initial marker
 //     turned into the real initial state, say) fails this: for read-only
 //     operations it must return the state it was given.
@@ -130,7 +140,7 @@ func CheckLinearizableInOrder(m porcupine.Model, ops []porcupine.Operation, clas
 		unknown := false
 		for j, op := range part {
 			p.class[j], p.pos[j] = classify(op)
-			if p.class[j] != OpPositioned && p.class[j] != OpReadOnly {
+			if p.class[j] != OpPositioned && p.class[j] != OpReadOnly && p.class[j] != OpPending {
 				unknown = true
 			}
 		}
@@ -260,9 +270,10 @@ func (c *inOrderChecker) describeState(s any) string {
 // time until the operations called after it returned take it as a lower
 // bound.
 type inOrderPlaced struct {
-	ret int64
-	gap int
-	op  int // index in the partition
+	ret     int64
+	gap     int
+	op      int  // index in the partition
+	pending bool // OpPending: it bounds only later OpPending operations
 }
 
 type inOrderHeap []inOrderPlaced
@@ -361,22 +372,35 @@ func (c *inOrderChecker) check(p inOrderPart) (string, []porcupine.Operation) {
 
 	sort.SliceStable(r, func(a, b int) bool { return ops[r[a]].Call < ops[r[b]].Call })
 	var done inOrderHeap
-	floor, floorOp := 0, -1 // the largest gap of a placed read-only operation that returned before the current one was called
+	// The largest gap of a placed read-only operation that returned
+	// before the current one was called: of the OpReadOnly ones (floor),
+	// which bound every later one, and of the OpPending ones (floorP),
+	// which bound only later OpPending ones.
+	floor, floorOp := 0, -1
+	floorP, floorPOp := 0, -1
 	for _, i := range r {
 		o := ops[i]
+		pending := p.class[i] == OpPending
 		for done.Len() > 0 && done[0].ret < o.Call {
 			d := heap.Pop(&done).(inOrderPlaced)
-			if d.gap > floor {
+			switch {
+			case d.pending && d.gap > floorP:
+				floorP, floorPOp = d.gap, d.op
+			case !d.pending && d.gap > floor:
 				floor, floorOp = d.gap, d.op
 			}
+		}
+		fl, flOp := floor, floorOp
+		if pending && floorP > fl {
+			fl, flOp = floorP, floorPOp
 		}
 		lo, loOp := 0, -1 // loOp: the positioned operation (index in w) that sets lo, or -1
 		if before := sort.Search(n, func(k int) bool { return retTime[k] >= o.Call }); before > 0 {
 			lo, loOp = prefMax[before-1]+1, prefMax[before-1]
 		}
 		loByRead := false
-		if floor > lo {
-			lo, loByRead = floor, true
+		if fl > lo {
+			lo, loByRead = fl, true
 		}
 		hi := n
 		if after := sort.Search(n, func(k int) bool { return callTime[k] > o.Return }); after < n {
@@ -398,7 +422,7 @@ func (c *inOrderChecker) check(p inOrderPart) (string, []porcupine.Operation) {
 			}
 		}
 		if gap >= 0 {
-			heap.Push(&done, inOrderPlaced{ret: o.Return, gap: gap, op: i})
+			heap.Push(&done, inOrderPlaced{ret: o.Return, gap: gap, op: i, pending: pending})
 			continue
 		}
 
@@ -409,8 +433,8 @@ func (c *inOrderChecker) check(p inOrderPart) (string, []porcupine.Operation) {
 		fmt.Fprintf(&b, "; real time allows gaps [%d, %d]", lo, hi)
 		switch {
 		case loByRead:
-			fmt.Fprintf(&b, "; from %d: read-only operation %s, placed in gap %d, returned before it was called", lo, c.describeOp(ops[floorOp]), lo)
-			at = append(at, ops[floorOp])
+			fmt.Fprintf(&b, "; from %d: read-only operation %s, placed in gap %d, returned before it was called", lo, c.describeOp(ops[flOp]), lo)
+			at = append(at, ops[flOp])
 		case loOp >= 0:
 			fmt.Fprintf(&b, "; from %d: positioned operation %s at position %d returned before it was called", lo, c.describeOp(ops[w[loOp]]), p.pos[w[loOp]])
 			at = append(at, ops[w[loOp]])

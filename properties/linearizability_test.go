@@ -676,3 +676,34 @@ func TestInOrderLargeHistory(t *testing.T) {
 	}
 	t.Logf("with a wrong read: %v", time.Since(start))
 }
+
+// An OpPending operation saw the system's newest state, ahead of what
+// plain reads show: a plain read after it may see the state before what
+// it saw, but another OpPending operation after it may not.
+func TestInOrderPendingBoundsOnlyPending(t *testing.T) {
+	h := &regHistory{}
+	h.write(0, 100, 0, 7, 1) // decided at once, published (returned) late
+	h.read(1, 2, 0, 7)       // saw it: decided on the newest state
+	h.read(3, 4, 0, 0)       // a plain read after it: the published state, before it
+	h.ops[1].Metadata = regMeta{class: OpPending}
+	if v, _ := checkInOrder(regModel, h); v != nil {
+		t.Fatalf("a plain read after a pending one was held to it: %v", v)
+	}
+	// The same plain read as a pending one must see at least as much.
+	h.ops[2].Metadata = regMeta{class: OpPending}
+	wantInOrderRejected(t, regModel, h, "read k0 -> 0", "read-only operation [read k0 -> 7]", "placed in gap 1")
+	// A plain read bounds a later pending one from below.
+	h = &regHistory{}
+	h.write(0, 100, 0, 7, 1)
+	h.read(1, 2, 0, 7)
+	h.read(3, 4, 0, 0)
+	h.ops[2].Metadata = regMeta{class: OpPending}
+	wantInOrderRejected(t, regModel, h, "read k0 -> 0", "placed in gap 1")
+	// And a positioned operation that returned before a pending one was
+	// called bounds it as it bounds a plain one.
+	h = &regHistory{}
+	h.write(0, 1, 0, 7, 1)
+	h.read(2, 3, 0, 0)
+	h.ops[1].Metadata = regMeta{class: OpPending}
+	wantInOrderRejected(t, regModel, h, "read k0 -> 0", "write k0 := 7")
+}

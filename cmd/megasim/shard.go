@@ -314,10 +314,11 @@ func (t *tally) figureLines() []string {
 }
 
 // closingLines are the lines on stdout after the failures: the byzantine
-// figures, the determinism line, and last "N passed, M failed" (the report
+// figures, P1's and P9's, the determinism line, and last "N passed, M failed" (the report
 // line, when there is a report, comes before the last).
 func (t *tally) closingLines() (body []string, last string) {
 	body = chainsim.ByzantineFigures(t.figures, t.unsound)
+	body = append(body, chainsim.CheckFigures(t.figures)...)
 	line := fmt.Sprintf("determinism (P7): %d of %d seeds run twice", t.runTwice, t.passed+t.failed)
 	if t.runTwice > 0 {
 		if t.mismatch == 0 {

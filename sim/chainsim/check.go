@@ -168,6 +168,7 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 	w.Stat("history_calls", float64(len(w.History())))
 	w.Stat("p1_operations", float64(len(ops)))
 	w.Stat("p1_largest_partition", float64(largestPartition(s.Model(), ops)))
+	w.Stat("p1_median_partition", float64(medianPartition(s.Model(), ops)))
 	w.Stat("p1_concurrency", float64(maxConcurrency(s.Model(), ops)))
 	w.Stat("p2_reads", float64(len(reads)))
 	w.Stat("p1_check_ms", float64(time.Since(start).Microseconds())/1000)
@@ -177,7 +178,11 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 // positions classifies P1's operations for the ordered check: a send with
 // a receipt changed the state at its transaction's place in the chain
 // (mini-block, index), written mini-block×10⁶+index, so that a detail's
-// position reads as both; reads and refusals changed nothing. A receipt for
+// position reads as both; reads and refusals changed nothing. A refusal
+// was decided on the open block (a nonce too low because a transaction
+// not sealed yet used it), which latest reads show only once the block
+// seals: a read after it may still see the state before, so it is
+// OpPending. A receipt for
 // a transaction the final chain lacks has no place (P4 fails it too): its
 // partition is left to porcupine's search.
 func positions(final []*chain.MiniBlock) func(porcupine.Operation) (properties.OpClass, uint64) {
@@ -189,8 +194,13 @@ func positions(final []*chain.MiniBlock) func(porcupine.Operation) (properties.O
 	}
 	return func(op porcupine.Operation) (properties.OpClass, uint64) {
 		in, out := op.Input.(model.APIInput), op.Output.(model.APIOutput)
-		if in.Kind != model.OpSend || !out.Receipt {
-			return properties.OpReadOnly, 0
+		switch {
+		case in.Kind != model.OpSend:
+			return properties.OpReadOnly, 0 // a latest read: the newest sealed block
+		case !out.Receipt:
+			// A refusal is decided on the open block's state (pending),
+			// which latest reads see only once it seals.
+			return properties.OpPending, 0
 		}
 		if p, ok := at[in.Hash]; ok {
 			return properties.OpPositioned, p
@@ -214,7 +224,9 @@ func (s *Scenario) Model() porcupine.Model {
 		}
 		initial = append(initial, gs)
 	}
-	return model.APIModel(initial, poolGap)
+	// The gap the sequencer's pool really allows (the tight profile's is
+	// smaller than poolGap).
+	return model.APIModel(initial, s.SequencerConfig().Pool.MaxGap)
 }
 
 // classify turns the history into porcupine operations (P1: sends and
@@ -461,10 +473,67 @@ func maxConcurrency(m porcupine.Model, ops []porcupine.Operation) int {
 	return most
 }
 
+// medianPartition is the median size of the history's partitions (0
+// for an empty history).
+func medianPartition(m porcupine.Model, ops []porcupine.Operation) int {
+	var sizes []int
+	for _, p := range m.Partition(ops) {
+		sizes = append(sizes, len(p))
+	}
+	if len(sizes) == 0 {
+		return 0
+	}
+	slices.Sort(sizes)
+	return sizes[len(sizes)/2]
+}
+
 func largestPartition(m porcupine.Model, ops []porcupine.Operation) int {
 	n := 0
 	for _, p := range m.Partition(ops) {
 		n = max(n, len(p))
 	}
 	return n
+}
+
+// CheckFigures are the closing lines of a sweep of chain runs for P1 and
+// P9: what the checkers had to work with. figures are the runs' figures
+// by name; nothing when the runs were not chain runs.
+func CheckFigures(figures map[string][]float64) []string {
+	sum := func(name string) float64 {
+		t := 0.0
+		for _, x := range figures[name] {
+			t += x
+		}
+		return t
+	}
+	median := func(name string) float64 {
+		v := slices.Clone(figures[name])
+		if len(v) == 0 {
+			return 0
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	most := func(name string) float64 {
+		if len(figures[name]) == 0 {
+			return 0
+		}
+		return slices.Max(figures[name])
+	}
+	var out []string
+	if n := len(figures["p1_operations"]); n > 0 {
+		out = append(out, fmt.Sprintf("linearizability (P1): %.0f operations in %d runs, %.0f placed by the chain's order, %.0f left to porcupine's search; operations per account group median %.0f, max %.0f; operations of one group in flight at once median %.0f, max %.0f",
+			sum("p1_operations"), n, sum("p1_positioned"), sum("p1_searched"), median("p1_median_partition"), most("p1_largest_partition"), median("p1_concurrency"), most("p1_concurrency")))
+	}
+	if n := len(figures["p9_executions"]); n > 0 {
+		runs := 0
+		for _, x := range figures["p9_contended"] {
+			if x > 0 {
+				runs++
+			}
+		}
+		out = append(out, fmt.Sprintf("ordering (P9): %.0f executions checked in %d runs, %.0f of them while the sequencer held another executable transaction (in %d runs)",
+			sum("p9_executions"), n, sum("p9_contended"), runs))
+	}
+	return out
 }
