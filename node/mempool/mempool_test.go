@@ -1030,3 +1030,85 @@ func TestContentSplitsPendingAndQueued(t *testing.T) {
 		t.Fatalf("pending %v after one left", labels(pending))
 	}
 }
+
+// Version changes with every change to what the pool holds (txpool_content
+// is served again only when it does), and not on a call that changes
+// nothing.
+func TestVersionCountsEveryChange(t *testing.T) {
+	p := New(Config{})
+	last := p.Version()
+	changed := func(what string) {
+		t.Helper()
+		if v := p.Version(); v <= last {
+			t.Fatalf("%s: version %d, not above %d", what, v, last)
+		}
+		last = p.Version()
+	}
+	same := func(what string) {
+		t.Helper()
+		if v := p.Version(); v != last {
+			t.Fatalf("%s: version %d, want %d (nothing changed)", what, v, last)
+		}
+	}
+	mustAdd(t, p, 0, tx(0, 0, 100, 5), 0, t0)
+	changed("Add")
+	mustAdd(t, p, 1, tx(1, 0, 100, 5), 0, t0)
+	changed("a second Add")
+	mustAdd(t, p, 1, tx(1, 0, 200, 50), 0, t0)
+	changed("a replacement")
+	p.Peek(big.NewInt(0))
+	same("Peek")
+	p.Pop(big.NewInt(0))
+	changed("Pop")
+	third := tx(2, 0, 100, 5)
+	mustAdd(t, p, 2, third, 0, t0)
+	changed("Add")
+	p.Remove(third.Hash())
+	changed("Remove")
+	p.Remove(third.Hash())
+	same("Remove of what is gone")
+	mustAdd(t, p, 3, tx(3, 1, 100, 5), 0, t0)
+	changed("Add")
+	p.SetNonce(addrs[3], 2)
+	changed("SetNonce dropping one")
+	mustAdd(t, p, 4, tx(4, 0, 100, 5), 0, t0)
+	changed("Add")
+	p.Expire(t0.Add(time.Hour))
+	changed("Expire")
+}
+
+// Check finds a pool whose bookkeeping is broken: each inconsistency it
+// guards against, planted by hand, is reported.
+func TestCheckFindsCorruption(t *testing.T) {
+	build := func() *Pool {
+		p := New(Config{})
+		mustAdd(t, p, 0, tx(0, 0, 100, 5), 0, t0)
+		mustAdd(t, p, 0, tx(0, 1, 100, 5), 0, t0)
+		mustAdd(t, p, 1, tx(1, 0, 100, 9), 0, t0)
+		p.Peek(big.NewInt(0))
+		if err := p.Check(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name   string
+		break_ func(p *Pool)
+	}{
+		{"an account under another address", func(p *Pool) { p.accounts[addrs[0]].addr = addrs[5] }},
+		{"an account holding nothing", func(p *Pool) { p.accounts[addrs[2]] = &account{addr: addrs[2], idx: -1} }},
+		{"an account over its bound", func(p *Pool) { p.cfg.MaxPerAccount = 1 }},
+		{"a heap index that points elsewhere", func(p *Pool) {
+			a, b := p.accounts[addrs[0]], p.accounts[addrs[1]]
+			a.idx, b.idx = b.idx, a.idx
+		}},
+		{"a heap index past the heap", func(p *Pool) { p.accounts[addrs[0]].idx = len(p.ready) + 3 }},
+		{"a stale tip in the heap", func(p *Pool) { p.accounts[addrs[1]].tip.SetUint64(1) }},
+	} {
+		p := build()
+		c.break_(p)
+		if err := p.Check(); err == nil {
+			t.Errorf("%s: Check found nothing", c.name)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sequencer
 
 import (
+	"context"
 	"math/big"
 	"slices"
 	"testing"
@@ -96,5 +97,33 @@ func TestObservedReplacement(t *testing.T) {
 	want := []PoolEventKind{PoolAdmitted, PoolDropped, PoolAdmitted}
 	if !slices.Equal(got, want) || events[2].Tx.Hash() != first.Hash() || events[3].Tx.Hash() != second.Hash() {
 		t.Fatalf("events %v, want %v (the first dropped, then the second admitted)", got, want)
+	}
+}
+
+// Serve takes every read, answering it once, so that the runtime never
+// hands a read to the step; it declines a send without answering it.
+func TestServeTakesReadsAndDeclinesSends(t *testing.T) {
+	f := newFixture()
+	h := newHarness(t, f, nil)
+	h.tick()
+	for _, c := range []*api.Call{
+		{Method: api.MethodHead},
+		{Method: api.MethodBalance, Address: sink, Tag: api.Latest},
+		{Method: api.MethodNonce, Address: sink, Tag: api.Pending},
+		{Method: api.MethodMiniBlock, Number: 1},
+	} {
+		r := &fakeReq{Call: c.Encode()}
+		if !h.seq.Serve(context.Background(), r) {
+			t.Fatalf("%v: Serve declined a read", c.Method)
+		}
+		if len(r.Answers) != 1 {
+			t.Fatalf("%v: %d answers, want 1", c.Method, len(r.Answers))
+		}
+	}
+	for _, m := range []api.Method{api.MethodSendTx, api.MethodSendTxSync} {
+		r := &fakeReq{Call: (&api.Call{Method: m, Raw: enc(t, f.tipped(f.keys[0], 0, big.NewInt(1)))}).Encode()}
+		if h.seq.Serve(context.Background(), r) || len(r.Answers) != 0 {
+			t.Fatalf("%v: Serve took a send (%d answers)", m, len(r.Answers))
+		}
 	}
 }
