@@ -1103,6 +1103,7 @@ func TestCheckFindsCorruption(t *testing.T) {
 			a.idx, b.idx = b.idx, a.idx
 		}},
 		{"a heap index past the heap", func(p *Pool) { p.accounts[addrs[0]].idx = len(p.ready) + 3 }},
+		{"a heap index just past the heap", func(p *Pool) { p.accounts[addrs[0]].idx = len(p.ready) }},
 		{"a stale tip in the heap", func(p *Pool) { p.accounts[addrs[1]].tip.SetUint64(1) }},
 	} {
 		p := build()

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/memdisk"
 	"github.com/meganode/meganode/node/mempool"
 )
 
@@ -104,6 +105,24 @@ func TestObservedReplacement(t *testing.T) {
 // hands a read to the step; it declines a send without answering it.
 func TestServeTakesReadsAndDeclinesSends(t *testing.T) {
 	f := newFixture()
+	// Before its first sync, a sequencer has no view to read from: it
+	// answers that it is starting, and still takes the read.
+	early, err := New(Config{Genesis: f.gen, Key: f.seqKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newFakeEnv("seq", nil, t0)
+	env.Store = memdisk.New()
+	if err := early.Start(env); err != nil {
+		t.Fatal(err)
+	}
+	r := &fakeReq{Call: (&api.Call{Method: api.MethodBalance, Address: sink, Tag: api.Latest}).Encode()}
+	if !early.Serve(context.Background(), r) || len(r.Answers) != 1 {
+		t.Fatalf("a read before the first sync: taken %v, %d answers; want taken, 1", len(r.Answers) > 0, len(r.Answers))
+	}
+	if a := answer(t, r); a.Err == nil || a.Err.Kind != api.KindUnavailable {
+		t.Fatalf("a read before the first sync: %+v, want unavailable (starting)", a)
+	}
 	h := newHarness(t, f, nil)
 	h.tick()
 	for _, c := range []*api.Call{
