@@ -59,7 +59,7 @@ func gossipValidator(sequencer common.Address, provers []common.Address, head fu
 			if err != nil {
 				return err
 			}
-			_, err = b.OpenSealed(sequencer)
+			_, err = b.OpenSealed(chain.KeySet{sequencer})
 			return err
 		case chain.TopicAttestations:
 			var signer common.Address

@@ -389,7 +389,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			sources = append(sources, node.NodeID(cfg.DAPeer))
 		}
 		f, err := fullnode.New(fullnode.Config{
-			Genesis: gen, Sequencer: sa, Sources: sources, Provers: provers, ProverNodes: peerIDs(cfg.ProverPeers),
+			Genesis: gen, Sequencers: chain.KeySet{sa}, Sources: sources, Provers: provers, ProverNodes: peerIDs(cfg.ProverPeers),
 			Quorum: cfg.Quorum, OnMiniBlock: onMiniBlock,
 		})
 		if err != nil {
@@ -422,7 +422,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			workers = goruntime.NumCPU()
 		}
 		p, err := prover.New(prover.Config{
-			Genesis: gen, Key: key, Sequencer: sa, DA: node.NodeID(cfg.DAPeer),
+			Genesis: gen, Key: key, Sequencers: chain.KeySet{sa}, DA: node.NodeID(cfg.DAPeer),
 			MaxConcurrent: workers, Parallel: parallel(workers),
 		})
 		if err != nil {
@@ -437,7 +437,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := da.New(da.Config{Sequencer: node.NodeID(cfg.SequencerPeer), SequencerKey: sa})
+		d, err := da.New(da.Config{Sequencers: []node.NodeID{node.NodeID(cfg.SequencerPeer)}, SequencerKeys: chain.KeySet{sa}})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -53,6 +53,12 @@ const (
 	FormatDABlobsV1            Format = 0xA6
 	FormatDAHeadV1             Format = 0xA7 // node/da: what the store holds contiguously
 	FormatDARefV1              Format = 0xA8 // node/da: an index entry naming a stored blob
+
+	// A sequencer group (node/sequencer over node/raftlog): raft's
+	// messages between members, and the data of a raft entry (a
+	// mini-block and its block's witness).
+	FormatRaftV1       Format = 0xE1
+	FormatGroupEntryV1 Format = 0xE2
 )
 
 func (f Format) String() string {
@@ -101,6 +107,10 @@ func (f Format) String() string {
 		return "da-head/v1"
 	case FormatDARefV1:
 		return "da-ref/v1"
+	case FormatRaftV1:
+		return "raft/v1"
+	case FormatGroupEntryV1:
+		return "group-entry/v1"
 	}
 	return fmt.Sprintf("unknown format 0x%02x", byte(f))
 }

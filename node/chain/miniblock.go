@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -30,6 +31,12 @@ type MiniBlockHeader struct {
 	// when it is the last mini-block of its block; zero otherwise. The
 	// header itself travels in MiniBlock.Sealed.
 	SealHash common.Hash
+	// Term is the raft term of the sequencer group's leader that built
+	// the mini-block (node/raftlog); 0 for a lone sequencer. Along the
+	// chain it never goes down: a fullnode refuses a mini-block from a
+	// term older than one it applied (the fencing of a deposed leader).
+	// An optional field: a lone sequencer's header encodes as before.
+	Term uint64 `rlp:"optional"`
 }
 
 // Hash is keccak256 of the header's RLP encoding.
@@ -104,14 +111,48 @@ func (m *MiniBlock) Signer() (common.Address, error) {
 
 // VerifySigner checks that the mini-block was signed by want.
 func (m *MiniBlock) VerifySigner(want common.Address) error {
+	return m.VerifyKeys(KeySet{want})
+}
+
+// VerifyKeys checks that the mini-block was signed by one of keys: a
+// lone sequencer's key, or a sequencer group's.
+func (m *MiniBlock) VerifyKeys(keys KeySet) error {
 	got, err := m.Signer()
 	if err != nil {
 		return err
 	}
-	if got != want {
-		return fmt.Errorf("%w: mini-block %d signed by %v, want %v", ErrInvalidSigner, m.Header.Number, got, want)
+	if !keys.Has(got) {
+		return fmt.Errorf("%w: mini-block %d signed by %v, want %v", ErrInvalidSigner, m.Header.Number, got, keys)
 	}
 	return nil
+}
+
+// KeySet is the keys a chain's mini-blocks may be signed with: one for a
+// lone sequencer, one per member for a sequencer group (any member may
+// lead, and signs with its own key). It is configuration, the same on
+// every node of a chain; rotating a key is a change of it (see the
+// README, "Sequencer failover").
+type KeySet []common.Address
+
+// Has reports whether a is one of the keys.
+func (k KeySet) Has(a common.Address) bool {
+	for _, x := range k {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (k KeySet) String() string {
+	if len(k) == 1 {
+		return k[0].Hex()
+	}
+	parts := make([]string, len(k))
+	for i, a := range k {
+		parts[i] = a.Hex()
+	}
+	return "one of [" + strings.Join(parts, " ") + "]"
 }
 
 // miniBlockRLP is the wire layout of a mini-block.

@@ -87,18 +87,18 @@ type Opened struct {
 // decodes the witness and checks that its headers are the chain of
 // ancestors of the sealed block, newest (the parent) first. It does not
 // execute anything: receipts and state roots are for a prover to check.
-func (b *BlockBundle) Open(sequencer common.Address) (*Opened, error) { return b.open(sequencer, true) }
+func (b *BlockBundle) Open(sequencer KeySet) (*Opened, error) { return b.open(sequencer, true) }
 
 // OpenSealed is Open checking only the last mini-block's signature: that
 // signed header names its parent's hash, which names its own parent's, and
 // every header commits to its body, so one signature authenticates the
 // whole bundle. A validator uses it; a node that serves the mini-blocks
 // one by one (DA) uses Open, since each must carry a valid signature.
-func (b *BlockBundle) OpenSealed(sequencer common.Address) (*Opened, error) {
+func (b *BlockBundle) OpenSealed(sequencer KeySet) (*Opened, error) {
 	return b.open(sequencer, false)
 }
 
-func (b *BlockBundle) open(sequencer common.Address, every bool) (*Opened, error) {
+func (b *BlockBundle) open(sequencer KeySet, every bool) (*Opened, error) {
 	fail := func(format string, args ...any) (*Opened, error) {
 		return nil, fmt.Errorf("open bundle of block %d: "+format, append([]any{b.Number}, args...)...)
 	}
@@ -118,7 +118,7 @@ func (b *BlockBundle) open(sequencer common.Address, every bool) (*Opened, error
 		}
 		h := &mb.Header
 		if every || i == n-1 {
-			if err := mb.VerifySigner(sequencer); err != nil {
+			if err := mb.VerifyKeys(sequencer); err != nil {
 				return fail("mini-block %d: %w", i, err)
 			}
 		}
@@ -129,6 +129,9 @@ func (b *BlockBundle) open(sequencer common.Address, every bool) (*Opened, error
 			}
 			if h.ParentHash != prev.Hash() {
 				return fail("mini-block %d: %w: parent %v, mini-block %d is %v", i, ErrInvalidPayload, h.ParentHash, prev.Header.Number, prev.Hash())
+			}
+			if h.Term < prev.Header.Term {
+				return fail("mini-block %d: %w: term %d after term %d", i, ErrInvalidPayload, h.Term, prev.Header.Term)
 			}
 		}
 		if h.BlockNumber != b.Number || h.Index != uint64(i) {

@@ -16,12 +16,13 @@ import (
 
 // Config configures a DA node.
 type Config struct {
-	// Sequencer is the node whose puts are accepted; puts from any other
-	// node are ignored.
-	Sequencer node.NodeID
-	// SequencerKey is the key every mini-block of a stored bundle must be
-	// signed with (chain.BlockBundle.Open).
-	SequencerKey common.Address
+	// Sequencers are the nodes whose puts are accepted (a lone sequencer,
+	// or every member of a sequencer group: whichever leads puts); puts
+	// from any other node are ignored.
+	Sequencers []node.NodeID
+	// SequencerKeys are the keys every mini-block of a stored bundle must
+	// be signed with one of (chain.BlockBundle.Open).
+	SequencerKeys chain.KeySet
 	// MaxServeBytes bounds the bytes of one response (mini-block ranges,
 	// block ranges, blobs); a response carries at least one item if it has
 	// any. Default 4 MiB; at most chain.MaxRecordSize/2.
@@ -31,10 +32,10 @@ type Config struct {
 const defaultMaxServeBytes = 4 << 20
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Sequencer == "" {
+	if len(c.Sequencers) == 0 || slices.Contains(c.Sequencers, "") {
 		return c, errors.New("da: the sequencer's node id is required")
 	}
-	if c.SequencerKey == (common.Address{}) {
+	if len(c.SequencerKeys) == 0 || c.SequencerKeys.Has(common.Address{}) {
 		return c, errors.New("da: the sequencer's key is required")
 	}
 	if c.MaxServeBytes <= 0 {
@@ -196,7 +197,7 @@ func (d *DA) reply(to node.NodeID, msg []byte) {
 // in one batch, and acknowledges it once the batch is durable.
 func (d *DA) onPut(from node.NodeID, msg []byte) {
 	log := d.env.Log()
-	if from != d.cfg.Sequencer {
+	if !slices.Contains(d.cfg.Sequencers, from) {
 		d.metrics.Refused++
 		log.Warn("ignored a DA put from a node other than the sequencer", "from", from)
 		return
@@ -254,7 +255,7 @@ func (d *DA) onPut(from node.NodeID, msg []byte) {
 			log.Warn("refused bundles beyond a gap", "put", put.ID, "block", n, "head", next.Block)
 			break
 		}
-		o, err := bundle.Open(d.cfg.SequencerKey)
+		o, err := bundle.Open(d.cfg.SequencerKeys)
 		if err != nil {
 			log.Warn("refused a bundle that does not open", "block", n, "err", err)
 			break
@@ -471,7 +472,7 @@ func (d *DA) headAt(n uint64) (head, error) {
 	if err != nil {
 		return head{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	o, err := b.Open(d.cfg.SequencerKey)
+	o, err := b.Open(d.cfg.SequencerKeys)
 	if err != nil || b.Number != n {
 		return head{}, fmt.Errorf("%w: bundle of block %d: %v", ErrCorrupt, n, err)
 	}

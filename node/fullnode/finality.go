@@ -241,7 +241,7 @@ func (f *Fullnode) verifyFault(r *chain.FaultReport) FaultCheck {
 	if b.Number != r.Number {
 		return FaultCheck{Reason: fmt.Sprintf("evidence is block %d, the report is about %d", b.Number, r.Number)}
 	}
-	o, err := b.OpenSealed(f.cfg.Sequencer)
+	o, err := b.OpenSealed(f.cfg.Sequencers)
 	if err != nil {
 		return FaultCheck{Reason: fmt.Sprintf("evidence: %v", err)}
 	}

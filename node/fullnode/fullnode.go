@@ -21,8 +21,10 @@ import (
 
 // Config configures a fullnode.
 type Config struct {
-	Genesis   *core.Genesis
-	Sequencer common.Address // the key mini-blocks must be signed with
+	Genesis *core.Genesis
+	// Sequencers are the keys mini-blocks must be signed with one of: the
+	// sequencer's, or each member's of a sequencer group.
+	Sequencers chain.KeySet
 	// Sources are asked, in turn, for missing mini-blocks: the sequencer
 	// first, then other fullnodes.
 	Sources []node.NodeID
@@ -426,7 +428,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	head, hash := f.led.Head()
 	n := mb.Header.Number
 	switch {
-	case n == head.Number && mb.Hash() != hash && mb.VerifySigner(f.cfg.Sequencer) == nil:
+	case n == head.Number && mb.Hash() != hash && mb.VerifyKeys(f.cfg.Sequencers) == nil:
 		f.metrics.Conflicts++
 		f.env.Mark(cover.FullConflict)
 		f.halted = fmt.Errorf("%w: mini-block %d is %v here and %v from %s", ErrConflict, n, hash, mb.Hash(), from)
@@ -438,7 +440,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 	case n > head.Number+uint64(f.cfg.MaxBuffered):
 		f.metrics.Dropped++
 		f.env.Mark(cover.FullBufferFull)
-		if n > f.seen && mb.VerifySigner(f.cfg.Sequencer) == nil {
+		if n > f.seen && mb.VerifyKeys(f.cfg.Sequencers) == nil {
 			f.seen = n // what repair must reach
 		}
 		return
@@ -447,7 +449,7 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 		return
 	}
 	// The signature is checked last: it is the expensive check.
-	if err := mb.VerifySigner(f.cfg.Sequencer); err != nil {
+	if err := mb.VerifyKeys(f.cfg.Sequencers); err != nil {
 		f.metrics.BadMiniBlocks++
 		f.env.Log().Warn("refused a mini-block", "from", from, "err", err)
 		return

@@ -31,7 +31,7 @@ type harness struct {
 
 func newHarness(t *testing.T, s *chaintest.Stream, mutate func(*Config)) *harness {
 	t.Helper()
-	cfg := Config{Genesis: s.Gen, Sequencer: crypto.PubkeyToAddress(s.SeqKey.PublicKey), Sources: []node.NodeID{"seq", "peer"}}
+	cfg := Config{Genesis: s.Gen, Sequencers: chain.KeySet{crypto.PubkeyToAddress(s.SeqKey.PublicKey)}, Sources: []node.NodeID{"seq", "peer"}}
 	if mutate != nil {
 		mutate(&cfg)
 	}

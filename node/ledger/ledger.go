@@ -425,6 +425,12 @@ func (l *Ledger) apply(mb *chain.MiniBlock, raw []byte) error {
 	if h.BlockNumber != wantBlock || h.Index != uint64(len(l.open)) {
 		return fmt.Errorf("%w: mini-block %d is #%d of block %d, want #%d of block %d", ErrNotNext, h.Number, h.Index, h.BlockNumber, len(l.open), wantBlock)
 	}
+	if h.Term < l.head.Term {
+		// A sequencer group's terms never go back along the chain: a
+		// mini-block from an older term than the head's is a deposed
+		// leader's (fencing; see chain.MiniBlockHeader.Term).
+		return fmt.Errorf("%w: mini-block %d is from term %d, the head from term %d", ErrNotNext, h.Number, h.Term, l.head.Term)
+	}
 	if l.hist.Height() != h.Number-1 {
 		return fmt.Errorf("%w: state at %d, mini-block %d", ErrNotNext, l.hist.Height(), h.Number)
 	}

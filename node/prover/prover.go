@@ -19,9 +19,9 @@ import (
 
 // Config configures a prover.
 type Config struct {
-	Genesis   *core.Genesis
-	Key       *ecdsa.PrivateKey // signs attestations and fault reports
-	Sequencer common.Address    // the key mini-blocks must be signed with
+	Genesis    *core.Genesis
+	Key        *ecdsa.PrivateKey // signs attestations and fault reports
+	Sequencers chain.KeySet      // the keys mini-blocks must be signed with one of
 	// DA is where blocks gossip did not bring are fetched from; empty:
 	// gossip only.
 	DA node.NodeID
@@ -320,7 +320,7 @@ func (p *Prover) step() {
 	for _, n := range nums {
 		b := p.pending[n]
 		delete(p.pending, n)
-		o, err := b.OpenSealed(p.cfg.Sequencer)
+		o, err := b.OpenSealed(p.cfg.Sequencers)
 		if err != nil {
 			// Not the sequencer's block: no statement about it; DA's copy
 			// is fetched again.

@@ -7,14 +7,17 @@ import (
 	"math"
 	"slices"
 
+	"github.com/meganode/meganode/node/chain"
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
 
-// The wire format of a message between members:
+// The wire format of a message between members is a chain frame of
+// format raft/v1 (chain.FormatRaftV1), so that a role tells it from its
+// other messages by its first byte:
 //
-//	version (1 byte, 1) | raftpb.Message, protobuf | crc32c of what precedes (4 bytes, big endian)
+//	format (1 byte, 0xE1) | raftpb.Message, protobuf | crc32c of what precedes (4 bytes, big endian)
 //
 // The disk format of a record, under key prefix + kind (+ index):
 //
@@ -28,7 +31,7 @@ import (
 //	snap    prefix "s":           index(8) | term(8)   (the compaction point)
 //	guard   prefix "g":           counter(8)           (written first in every batch; never read)
 const (
-	wireVersion   = 1
+	wireVersion   = byte(chain.FormatRaftV1)
 	recordVersion = 1
 	crcLen        = 4
 )

@@ -598,7 +598,7 @@ func (p *AttestAll) OnMessage(from node.NodeID, msg []byte) {
 	if err != nil || p.stmts[b.Number] != nil {
 		return
 	}
-	o, err := b.OpenSealed(p.cfg.Sequencer)
+	o, err := b.OpenSealed(p.cfg.Sequencers)
 	if err != nil {
 		return
 	}

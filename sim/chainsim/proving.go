@@ -70,7 +70,7 @@ func (s *Scenario) Faults() []sim.FaultKind {
 // ProverConfig is prover i's configuration in this scenario.
 func (s *Scenario) ProverConfig(i int) prover.Config {
 	cfg := prover.Config{
-		Genesis: s.cast.Genesis, Key: s.cast.ProverKeys[i], Sequencer: s.cast.SeqAddr, DA: DAID,
+		Genesis: s.cast.Genesis, Key: s.cast.ProverKeys[i], Sequencers: s.SeqKeys(), DA: DAID,
 		PollEvery: 100 * time.Millisecond, FetchTimeout: 200 * time.Millisecond,
 	}
 	if s.v.Tight || s.bug.prover {
@@ -81,7 +81,7 @@ func (s *Scenario) ProverConfig(i int) prover.Config {
 
 // DAConfig is the DA node's configuration in this scenario.
 func (s *Scenario) DAConfig() da.Config {
-	cfg := da.Config{Sequencer: SequencerID, SequencerKey: s.cast.SeqAddr}
+	cfg := da.Config{Sequencers: s.SeqIDs(), SequencerKeys: s.SeqKeys()}
 	if s.v.Tight {
 		cfg.MaxServeBytes = 1 // one item a response
 	}

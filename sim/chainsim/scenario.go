@@ -13,6 +13,7 @@ import (
 	"github.com/meganode/meganode/model/contracts"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
+	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
 	"github.com/meganode/meganode/node/ledger"
@@ -316,7 +317,7 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 	}
 	sources = append(sources, DAID)
 	cfg := fullnode.Config{
-		Genesis: s.cast.Genesis, Sequencer: s.cast.SeqAddr, Sources: sources,
+		Genesis: s.cast.Genesis, Sequencers: s.SeqKeys(), Sources: sources,
 		Ledger:  ledger.Config{SnapshotEvery: uint64(2 * s.perBlock)},
 		Provers: s.cast.ProverAddrs[:len(s.provers)], ProverNodes: s.provers,
 	}
@@ -804,3 +805,9 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 }
 
 func tokenSlot(holder common.Address) common.Hash { return contracts.TokenBalanceSlot(holder) }
+
+// SeqIDs are the sequencer's node names: one, or the group's members.
+func (s *Scenario) SeqIDs() []node.NodeID { return []node.NodeID{SequencerID} }
+
+// SeqKeys are the keys mini-blocks may be signed with.
+func (s *Scenario) SeqKeys() chain.KeySet { return chain.KeySet{s.cast.SeqAddr} }
