@@ -56,6 +56,14 @@ func DerivePlan(p *Profile, seed uint64) *Plan {
 	for _, spec := range sc.Nodes() {
 		ids = append(ids, string(spec.ID))
 	}
+	if ft, ok := sc.(FaultTargeter); ok {
+		// The world's own faults hit these nodes only; the scenario aims
+		// its own (ScenarioFaults) where it wants.
+		ids = ids[:0]
+		for _, id := range ft.FaultTargets() {
+			ids = append(ids, string(id))
+		}
+	}
 	plan := &Plan{Seed: seed, Profile: p.Name, Nodes: cfg.Nodes, Duration: cfg.Duration}
 	g := st.nemesis
 	downFor := func() time.Duration { return cfg.Faults.DownFor.draw(g) }
@@ -156,6 +164,19 @@ func RunPlan(p *Profile, plan *Plan, opts Options) *Result {
 func (w *World) applyFault(f traces.PlannedFault) {
 	if !w.faultsOn {
 		return
+	}
+	if strings.HasPrefix(f.Node, "@") {
+		// A role, not a node: the scenario says which node holds it now
+		// (the sequencer group's leader), or that none may be hit now.
+		r, ok := w.sc.(TargetResolver)
+		if !ok {
+			return
+		}
+		id, ok := r.Resolve(w, f)
+		if !ok {
+			return
+		}
+		f.Node = string(id)
 	}
 	n := w.byID[node.NodeID(f.Node)]
 	switch f.Kind {

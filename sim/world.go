@@ -943,6 +943,27 @@ type ScenarioFaults interface {
 	Faults() []FaultKind
 }
 
+// FaultTargeter is implemented by a scenario whose world faults (crashes,
+// pauses, partitions, clogs, clock jumps, disk faults) may hit only some
+// of its nodes: the others are left to the scenario's own faults.
+type FaultTargeter interface {
+	FaultTargets() []node.NodeID
+}
+
+// TargetResolver is implemented by a scenario whose own faults name a role
+// ("@leader") rather than a node: when the fault comes, Resolve says which
+// node it hits, or that it is skipped (ok false). The plan stays the same
+// for a seed; what it hits follows the run.
+type TargetResolver interface {
+	Resolve(w *World, f traces.PlannedFault) (id node.NodeID, ok bool)
+}
+
+// Running reports whether a node is up and not paused.
+func (w *World) Running(id node.NodeID) bool {
+	n := w.byID[id]
+	return n != nil && n.up && !n.paused
+}
+
 // FaultKind is a scenario's fault: planned every Every on average (0:
 // off). Plan draws one, its target and parameters, from the nemesis's
 // random stream; a zero For takes the configuration's DownFor.

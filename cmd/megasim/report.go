@@ -235,7 +235,12 @@ func (s *sweepReport) faultChart(b *strings.Builder) {
 
 // coverage is the table of coverage marks: how many seeds reached each.
 func (s *sweepReport) coverage(b *strings.Builder) {
-	all := cover.All()
+	var all []cover.Mark
+	for _, m := range cover.All() {
+		if m.InScope(func(name string) bool { return s.marks[name] > 0 }) {
+			all = append(all, m)
+		}
+	}
 	reached := 0
 	for _, m := range all {
 		if s.marks[m.Name] > 0 {

@@ -347,7 +347,12 @@ func (t *tally) coverageLine() string {
 	if len(seeds) == 0 {
 		return ""
 	}
-	all := cover.All()
+	var all []cover.Mark
+	for _, m := range cover.All() {
+		if m.InScope(func(name string) bool { return seeds[name] > 0 }) {
+			all = append(all, m)
+		}
+	}
 	var missed []string
 	rarest, least := "", 0
 	for _, m := range all {

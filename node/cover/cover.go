@@ -19,43 +19,70 @@ import (
 type Mark struct {
 	Name string
 	What string
+	// Scope is empty for a path every chain run may reach, or names the
+	// setups that can reach it (ScopeGroup: a sequencer group). A sweep
+	// counts a scope's marks only once a seed reached one of them.
+	Scope string
+}
+
+// ScopeGroup is the scope of the marks of a sequencer group.
+const ScopeGroup = "group"
+
+// InScope reports whether the mark counts in a sweep whose seeds reached
+// the named marks.
+func (m Mark) InScope(reached func(name string) bool) bool {
+	if m.Scope == "" {
+		return true
+	}
+	for _, o := range marks {
+		if o.Scope == m.Scope && reached(o.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // The marks. Node code calls env.Mark with these names only.
 var marks = []Mark{
-	{SeqRecoveredOpenBlock, "sequencer restarted inside a block and continued it"},
-	{SeqDiskError, "sequencer hit a disk error and reopened its ledger"},
-	{SeqPoolFull, "sequencer refused a transaction: mempool full"},
-	{SeqWaitersFull, "sequencer refused a sync send: too many waiters"},
-	{SeqSyncTimeout, "a sync send timed out before its receipt"},
-	{SeqDARetry, "sequencer sent a DA put again after no answer"},
-	{LedgerTornTail, "a ledger dropped a torn last record on recovery"},
-	{FullGapRepair, "fullnode asked for missing mini-blocks"},
-	{FullSourceRotated, "fullnode moved to its next repair source"},
-	{FullBufferFull, "fullnode dropped a mini-block: buffer full"},
-	{FullRootMismatch, "fullnode detected a sealed root mismatch and halted"},
-	{FullConflict, "fullnode detected conflicting signed mini-blocks and halted"},
-	{FullDiskError, "fullnode hit a disk error and reopened its ledger"},
-	{FullFinalityStopped, "fullnode stopped finality on a prover's fault report"},
-	{ProverFault, "prover reported a block faulty"},
-	{ProverFetchedFromDA, "prover validated a block fetched from DA"},
-	{ProverPendingFull, "prover dropped a bundle: pending full"},
-	{ProverResumed, "prover restarted with statements on disk"},
-	{DAEquivocation, "DA refused a second bundle for a held block"},
-	{DAGapRefused, "DA refused a bundle beyond a gap"},
-	{SeqSyncBackpressure, "sequencer held a mini-block open: too many syncs in flight"},
-	{SeqPipelined, "sequencer closed a mini-block while an earlier one was still syncing"},
-	{SeqEarlyClose, "sequencer closed a mini-block early, idle with executed transactions"},
-	{SeqEarlySeal, "sequencer sealed a block ahead of its last tick, for the receipts waiting in it"},
-	{SeqLateTick, "sequencer's tick came late by more than an interval and skipped slots"},
-	{SeqKeptWaiters, "sequencer reopened its ledger with receipts still owed to waiting clients"},
-	{SeqDuplicateInFlight, "a send repeated a transaction whose mini-block was still syncing"},
-	{SeqMiniBlockFull, "sequencer held executable transactions for the next mini-block: its gas bound was reached"},
-	{ReleaseAfterReopen, "a node released a view after reopening its ledger in the same process"},
-	{FullSyncBackpressure, "fullnode held mini-blocks: too many syncs in flight"},
-	{ProverStatementsInFlight, "prover was asked for statements still syncing"},
-	{DAPutWhileSyncing, "DA took a put while an earlier one was still syncing"},
-	{ProverRebuiltLow, "prover rebuilt its torn progress record from its statements"},
+	{SeqRecoveredOpenBlock, "sequencer restarted inside a block and continued it", ""},
+	{SeqDiskError, "sequencer hit a disk error and reopened its ledger", ""},
+	{SeqPoolFull, "sequencer refused a transaction: mempool full", ""},
+	{SeqWaitersFull, "sequencer refused a sync send: too many waiters", ""},
+	{SeqSyncTimeout, "a sync send timed out before its receipt", ""},
+	{SeqDARetry, "sequencer sent a DA put again after no answer", ""},
+	{LedgerTornTail, "a ledger dropped a torn last record on recovery", ""},
+	{FullGapRepair, "fullnode asked for missing mini-blocks", ""},
+	{FullSourceRotated, "fullnode moved to its next repair source", ""},
+	{FullBufferFull, "fullnode dropped a mini-block: buffer full", ""},
+	{FullRootMismatch, "fullnode detected a sealed root mismatch and halted", ""},
+	{FullConflict, "fullnode detected conflicting signed mini-blocks and halted", ""},
+	{FullDiskError, "fullnode hit a disk error and reopened its ledger", ""},
+	{FullFinalityStopped, "fullnode stopped finality on a prover's fault report", ""},
+	{ProverFault, "prover reported a block faulty", ""},
+	{ProverFetchedFromDA, "prover validated a block fetched from DA", ""},
+	{ProverPendingFull, "prover dropped a bundle: pending full", ""},
+	{ProverResumed, "prover restarted with statements on disk", ""},
+	{DAEquivocation, "DA refused a second bundle for a held block", ""},
+	{DAGapRefused, "DA refused a bundle beyond a gap", ""},
+	{SeqSyncBackpressure, "sequencer held a mini-block open: too many syncs in flight", ""},
+	{SeqPipelined, "sequencer closed a mini-block while an earlier one was still syncing", ""},
+	{SeqEarlyClose, "sequencer closed a mini-block early, idle with executed transactions", ""},
+	{SeqEarlySeal, "sequencer sealed a block ahead of its last tick, for the receipts waiting in it", ""},
+	{SeqLateTick, "sequencer's tick came late by more than an interval and skipped slots", ""},
+	{SeqKeptWaiters, "sequencer reopened its ledger with receipts still owed to waiting clients", ""},
+	{SeqDuplicateInFlight, "a send repeated a transaction whose mini-block was still syncing", ""},
+	{SeqMiniBlockFull, "sequencer held executable transactions for the next mini-block: its gas bound was reached", ""},
+	{ReleaseAfterReopen, "a node released a view after reopening its ledger in the same process", ""},
+	{FullSyncBackpressure, "fullnode held mini-blocks: too many syncs in flight", ""},
+	{ProverStatementsInFlight, "prover was asked for statements still syncing", ""},
+	{DAPutWhileSyncing, "DA took a put while an earlier one was still syncing", ""},
+	{ProverRebuiltLow, "prover rebuilt its torn progress record from its statements", ""},
+	{SeqGroupLed, "a sequencer group member was elected and took over the chain's head", ScopeGroup},
+	{SeqGroupSteppedDown, "a sequencer group's leader stepped down", ScopeGroup},
+	{SeqGroupLost, "a deposed leader's proposal was not committed: another took its place", ScopeGroup},
+	{SeqGroupBackpressure, "a group's leader held a mini-block open: the previous one was still in the raft log", ScopeGroup},
+	{SeqGroupReopen, "a group member reopened its raft log after raft broke on a message", ScopeGroup},
+	{SeqGroupGap, "a group member lagged beyond the raft log's kept entries", ScopeGroup},
 }
 
 // Mark names.
@@ -94,6 +121,13 @@ const (
 	ProverStatementsInFlight = "prover/statements-in-flight"
 	DAPutWhileSyncing        = "da/put-while-syncing"
 	ProverRebuiltLow         = "prover/rebuilt-progress"
+
+	SeqGroupLed          = "sequencer-group/led"
+	SeqGroupSteppedDown  = "sequencer-group/stepped-down"
+	SeqGroupLost         = "sequencer-group/proposal-lost"
+	SeqGroupBackpressure = "sequencer-group/proposal-backpressure"
+	SeqGroupReopen       = "sequencer-group/raft-reopened"
+	SeqGroupGap          = "sequencer-group/beyond-the-log"
 )
 
 // All lists every mark, sorted by name.

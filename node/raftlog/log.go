@@ -438,6 +438,20 @@ func (l *Log) Leader() (id uint64, n node.NodeID, term uint64) {
 // IsLeader reports whether this member leads the group.
 func (l *Log) IsLeader() bool { return l.rn.BasicStatus().RaftState == raft.StateLeader }
 
+// CaughtUp reports whether this member leads the group and has handed
+// out everything committed, up to an entry of its own term: every entry a
+// previous leader may have committed is then out, and what the owner
+// builds next follows the whole committed log. (A new leader's first
+// entry, raft's empty one, commits everything before it.)
+func (l *Log) CaughtUp() bool {
+	st := l.rn.BasicStatus()
+	if st.RaftState != raft.StateLeader || l.failed != nil || len(l.out) > 0 || l.handed < st.GetCommit() {
+		return false
+	}
+	t, err := l.store.Term(st.GetCommit())
+	return err == nil && t == st.GetTerm()
+}
+
 // Err is what stopped the log (it wraps ErrFailed), or nil.
 func (l *Log) Err() error { return l.failed }
 

@@ -122,6 +122,16 @@ type Config struct {
 	// production runtime leaves it nil. It must not block.
 	ObservePool func(PoolEvent)
 
+	// Group, when set, makes the sequencer one member of a replicated
+	// sequencer group (group.go): only the elected leader executes, and a
+	// mini-block is acknowledged and published only once the group's
+	// raft log has it on a quorum's disks. Nil: a lone sequencer.
+	Group *GroupConfig
+	// ObserveGroup, when set, is told what a group member sees of the
+	// group's leadership and commits (the simulator measures failovers
+	// from it; the runtime logs and counts). It must not block.
+	ObserveGroup func(GroupEvent)
+
 	// AlterDiff, when set, replaces each mini-block's diff with what it
 	// returns, before the sequencer applies, roots, witnesses and signs
 	// it: a byzantine sequencer whose state transition is wrong yet

@@ -97,7 +97,7 @@ func (s *Sequencer) gossipBlock(v *ledger.View, n uint64) {
 // only, durable here before they go.
 func (s *Sequencer) publish() {
 	p := &s.pub
-	if s.cfg.DA == "" || p.inflight || s.down != nil {
+	if s.cfg.DA == "" || p.inflight || s.down != nil || (s.grp != nil && !s.grp.ready) {
 		return
 	}
 	v := s.led.View()

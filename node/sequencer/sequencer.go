@@ -114,6 +114,10 @@ type Sequencer struct {
 
 	admitHeader atomic.Pointer[types.Header] // what Admit checks against
 
+	// grp is the member's state in a sequencer group; nil for a lone
+	// sequencer.
+	grp *group
+
 	waiters  map[common.Hash][]waiter
 	nwaiters int
 	order    []common.Hash // waiters' transactions in arrival order, for expiry
@@ -133,7 +137,13 @@ func New(cfg Config) (*Sequencer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sequencer{cfg: cfg, ex: ex, genesis: gb, gstate: gs, signer: crypto.PubkeyToAddress(cfg.Key.PublicKey)}, nil
+	signer := crypto.PubkeyToAddress(cfg.Key.PublicKey)
+	if cfg.Group != nil {
+		if cfg.Group, err = cfg.Group.withDefaults(signer); err != nil {
+			return nil, err
+		}
+	}
+	return &Sequencer{cfg: cfg, ex: ex, genesis: gb, gstate: gs, signer: signer}, nil
 }
 
 // Ledger is the sequencer's applied chain (for tests and the simulator's
@@ -169,6 +179,10 @@ func (s *Sequencer) Start(env node.Env) error {
 	s.due = env.Now().Add(s.cfg.MiniBlockInterval)
 	env.After(s.cfg.MiniBlockInterval, timerTick)
 	env.After(expireEvery, timerExpire)
+	if s.cfg.Group != nil {
+		env.After(s.cfg.Group.Tick, timerRaft)
+		return s.startGroup()
+	}
 	return nil
 }
 
@@ -214,7 +228,16 @@ func (s *Sequencer) recover() error {
 	if led.TornTail() {
 		s.env.Mark(cover.LedgerTornTail)
 	}
-	if open := led.OpenBlock(); len(open) > 0 {
+	if s.cfg.Group != nil && s.grp != nil {
+		// A group member reopening its ledger reopens its raft log too:
+		// the log hands out again what the reopened ledger lacks. It
+		// leads again, if it does, once it applied everything.
+		s.grp.leading, s.grp.ready, s.grp.proposed = false, false, nil
+		if err := s.startGroup(); err != nil {
+			return err
+		}
+	}
+	if open := led.OpenBlock(); len(open) > 0 && s.cfg.Group == nil {
 		s.env.Mark(cover.SeqRecoveredOpenBlock)
 		if err := s.resume(open); err != nil {
 			return fmt.Errorf("sequencer: resume block: %w", err)
@@ -327,6 +350,12 @@ func (s *Sequencer) OnTimer(id node.TimerID) {
 	case timerExpire:
 		s.expire()
 		s.env.After(expireEvery, timerExpire)
+	case timerRaft:
+		if s.grp != nil {
+			s.onGroupTimer()
+		} else {
+			s.env.After(s.cfg.Group.Tick, timerRaft) // the log opens at the next tick
+		}
 	default:
 		if id >= timerDA {
 			s.onDATimer(id)
@@ -351,7 +380,7 @@ func (s *Sequencer) tick() {
 		s.due = now.Add(iv) // the clock jumped: start the schedule again
 	}
 	s.env.After(s.due.Sub(now), timerTick)
-	if s.down != nil {
+	if s.down != nil || (s.grp != nil && !s.grp.ready) {
 		return
 	}
 	if s.blk == nil {
@@ -387,6 +416,12 @@ func (s *Sequencer) close(last bool) {
 		s.env.Mark(cover.SeqSyncBackpressure)
 		return
 	}
+	if s.groupBusy() {
+		if s.grp.ready {
+			s.env.Mark(cover.SeqGroupBackpressure)
+		}
+		return
+	}
 	if s.blk == nil {
 		s.openBlock()
 	}
@@ -400,10 +435,27 @@ func (s *Sequencer) close(last bool) {
 		s.fail(err)
 		return
 	}
+	if s.grp != nil {
+		if err := s.propose(mb, raw, witness, last, start); err != nil {
+			// The executor flushed what the mini-block holds: without it
+			// in the log, the block starts again from the ledger.
+			s.env.Log().Warn("sequencer: cannot propose a mini-block", "mini-block", mb.Header.Number, "err", err)
+			s.dropWork(api.Errorf(api.KindUnavailable, "the sequencer group could not take the mini-block (%v); send again", err))
+			s.grp.ready = false
+			s.drainGroup()
+		}
+		return // closed runs once the group committed it
+	}
 	if err := s.persist(mb, raw, witness); err != nil {
 		s.fail(err)
 		return
 	}
+	s.closed(mb, last, start)
+}
+
+// closed finishes a close once the mini-block is in the ledger: the next
+// mini-block starts, or, after a seal, the next block.
+func (s *Sequencer) closed(mb *chain.MiniBlock, last bool, start time.Time) {
 	s.lastClose = s.env.Now()
 	s.showPool()
 	s.pending, s.receipts, s.miniGas = nil, nil, 0
@@ -460,10 +512,14 @@ func (s *Sequencer) seal(last bool) (*chain.MiniBlock, []byte, []byte, error) {
 	if index == 0 {
 		micros = s.openMicros
 	}
+	var term uint64
+	if s.grp != nil {
+		term = s.grp.term
+	}
 	mb := &chain.MiniBlock{
 		Header: chain.MiniBlockHeader{
 			Number: head.Number + 1, BlockNumber: s.header.Number.Uint64(), Index: index, TimeMicros: micros,
-			ParentHash: headHash, GasUsed: gasUsed, TxOffset: txOffset, LogOffset: logOffset,
+			ParentHash: headHash, GasUsed: gasUsed, TxOffset: txOffset, LogOffset: logOffset, Term: term,
 		},
 		Txs: s.pending, Receipts: s.receipts, Diff: s.blk.Flush(),
 	}
@@ -552,19 +608,26 @@ func (s *Sequencer) announce(n uint64) {
 	}
 	s.served.Store(s.led)
 	head, _ := v.Head()
+	// A group member that does not lead answers its waiters and feeds its
+	// own subscribers; only the leader gossips.
+	gossip := s.grp == nil || s.grp.leading
 	for m := s.announced + 1; m <= head.Number; m++ {
 		mb, raw, err := v.MiniBlock(m)
 		if err != nil {
 			s.env.Log().Error("cannot read a released mini-block to announce it", "mini-block", m, "err", err)
 			break
 		}
-		s.env.Publish(chain.TopicMiniBlocks, raw)
+		if gossip {
+			s.env.Publish(chain.TopicMiniBlocks, raw)
+		}
 		if s.cfg.OnMiniBlock != nil {
 			s.cfg.OnMiniBlock(mb)
 		}
 		if mb.Sealed != nil {
 			s.answerBlock(v, mb.Sealed.Number.Uint64())
-			s.gossipBlock(v, mb.Sealed.Number.Uint64())
+			if gossip {
+				s.gossipBlock(v, mb.Sealed.Number.Uint64())
+			}
 		}
 		s.announced = m
 	}
@@ -604,7 +667,7 @@ func (s *Sequencer) answerBlock(v *ledger.View, n uint64) {
 // stays in the pool, and so does everything ranked below it, so that no
 // transaction ever runs ahead of a better one the sequencer holds (P9).
 func (s *Sequencer) pump() {
-	if s.blk == nil || s.down != nil {
+	if s.blk == nil || s.down != nil || s.groupBusy() {
 		return
 	}
 	before := len(s.pending)
@@ -734,11 +797,23 @@ func (s *Sequencer) compactOrder() {
 
 // OnSynced implements node.Node: a sync completed; what waited for it goes
 // out.
-func (s *Sequencer) OnSynced(id node.SyncID) { s.out.Synced(id) }
+func (s *Sequencer) OnSynced(id node.SyncID) {
+	s.out.Synced(id)
+	if s.grp != nil {
+		s.grp.log.OnSynced(id)
+		s.drainGroup()
+	}
+}
 
 // OnMessage implements node.Node: range requests from fullnodes, served
 // from the released view, and DA's acknowledgements.
 func (s *Sequencer) OnMessage(from node.NodeID, msg []byte) {
+	if chain.Kind(msg) == chain.FormatRaftV1 {
+		if s.grp != nil {
+			s.onGroupMessage(from, msg)
+		}
+		return
+	}
 	if s.down != nil {
 		return
 	}
@@ -834,6 +909,14 @@ func (s *Sequencer) OnRequest(req node.Request) {
 	}
 	if s.down != nil {
 		api.Reply(req, api.Failed(api.Errorf(api.KindUnavailable, "sequencer recovering from a disk error")), nil)
+		return
+	}
+	if s.grp != nil && !s.grp.ready {
+		api.Reply(req, api.Failed(s.notLeader()), nil)
+		return
+	}
+	if s.grp != nil && s.grp.proposed != nil {
+		s.deferSend(req, c)
 		return
 	}
 	s.send(req, c)

@@ -63,8 +63,8 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 			out = append(out, s.violation(w, v))
 		}
 	}
-	seq, ok := w.Node(SequencerID).(ledgerNode)
-	if !ok || seq.Ledger() == nil {
+	_, seq := s.newest(w)
+	if seq == nil {
 		return []traces.Violation{{Property: sim.PropLiveness, At: w.Now(), Detail: "the sequencer is down at the end of the run: nothing to check against"}}
 	}
 	final, err := chainOf(seq.Ledger())
@@ -145,10 +145,19 @@ func (s *Scenario) check(w *sim.World) []traces.Violation {
 		out = append(out, traces.Violation{Property: properties.PropNoFork, At: w.Now(), Detail: fmt.Sprintf("%d blocks or mini-blocks served unlike the sequencer's chain; first: %s", len(served), served[0])})
 	}
 	add(properties.CheckDurability(acks, final))
-	ordering, ost := properties.CheckOrdering(s.poolEvents)
-	add(ordering)
-	w.Stat("p9_executions", float64(ost.Executions))
-	w.Stat("p9_contended", float64(ost.Contended))
+	w.Stat("acks_checked", float64(len(acks)))
+	w.Stat("acks_lost", float64(lostAcks(acks, final)))
+	out = append(out, s.checkGroup(w, hashes)...)
+	var executions, contended int
+	for _, id := range s.SeqIDs() {
+		// Each member's pool is its own: P9 holds for each leader.
+		ordering, ost := properties.CheckOrdering(s.poolEvents[id])
+		add(ordering)
+		executions += ost.Executions
+		contended += ost.Contended
+	}
+	w.Stat("p9_executions", float64(executions))
+	w.Stat("p9_contended", float64(contended))
 	add(properties.CheckReads(s.cast.Alloc, final, reads))
 	out = append(out, s.checkProving(w, seq.Ledger())...)
 	html := ""
@@ -329,7 +338,11 @@ func (s *Scenario) classify(history []sim.Op, final []*chain.MiniBlock, blockHas
 			r.Kind, r.Address, r.Key = properties.ReadStorage, tokenAddr, tokenSlot(m.read)
 		}
 		reads = append(reads, r)
-		if h.Node != SequencerID || !r.Latest {
+		if !s.isSeq(h.Node) || !r.Latest || s.v.Group > 0 {
+			// In a group, a member answers latest reads from its own
+			// committed view, which may trail the leader's (a follower, a
+			// deposed leader not yet told): P2 checks them at their
+			// height; P1 takes the sends.
 			continue
 		}
 		g, gi := s.groupIndex(m.read)
@@ -534,6 +547,16 @@ func CheckFigures(figures map[string][]float64) []string {
 		}
 		out = append(out, fmt.Sprintf("ordering (P9): %.0f executions checked in %d runs, %.0f of them while the sequencer held another executable transaction (in %d runs)",
 			sum("p9_executions"), n, sum("p9_contended"), runs))
+	}
+	if n := len(figures["leader_losses"]); n > 0 {
+		line := fmt.Sprintf("failover: %.0f leader losses in %d runs, %.0f failovers to a new leader, %.0f resumed under the same leader; leaders elected %.0f",
+			sum("leader_losses"), n, sum("failovers"), sum("resumed_same_leader"), sum("leaders_elected"))
+		if len(figures["failover_ms"]) > 0 {
+			line += fmt.Sprintf("; failover time (loss to the next term's first committed mini-block, raft tick %v) p50 %.1f ms, max %.1f ms",
+				groupTick, median("failover_ms"), most("failover_ms"))
+		}
+		line += fmt.Sprintf("; acknowledged transactions lost: %.0f of %.0f", sum("acks_lost"), sum("acks_checked"))
+		out = append(out, line)
 	}
 	return out
 }

@@ -16,8 +16,8 @@ import (
 // differing account or slot, the value on each side, and the mini-blocks
 // that last wrote it on each side.
 func (s *Scenario) Explain(w *sim.World) []string {
-	seq, ok := w.Node(SequencerID).(ledgerNode)
-	if !ok || seq.Ledger() == nil {
+	_, seq := s.newest(w)
+	if seq == nil {
 		return []string{"the sequencer is down: no reference state to compare with"}
 	}
 	var out []string

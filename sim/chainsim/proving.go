@@ -54,7 +54,7 @@ func (p proverFaults) String() string {
 // unreachable.
 func (s *Scenario) Faults() []sim.FaultKind {
 	pick := func(rng *rand.Rand) string { return string(s.provers[rng.IntN(len(s.provers))]) }
-	return []sim.FaultKind{
+	return append([]sim.FaultKind{
 		{Name: "prover crash", Every: s.pfaults.crash, Plan: func(rng *rand.Rand) traces.PlannedFault {
 			return traces.PlannedFault{Kind: sim.FaultCrash, Node: pick(rng)}
 		}},
@@ -64,7 +64,7 @@ func (s *Scenario) Faults() []sim.FaultKind {
 		{Name: "DA down", Every: s.pfaults.daDown, Plan: func(*rand.Rand) traces.PlannedFault {
 			return traces.PlannedFault{Kind: sim.FaultIsolate, Node: string(DAID)}
 		}},
-	}
+	}, s.leaderFaults()...)
 }
 
 // ProverConfig is prover i's configuration in this scenario.

@@ -13,7 +13,6 @@ import (
 	"github.com/meganode/meganode/model/contracts"
 	"github.com/meganode/meganode/node"
 	"github.com/meganode/meganode/node/api"
-	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/da"
 	"github.com/meganode/meganode/node/fullnode"
 	"github.com/meganode/meganode/node/ledger"
@@ -74,6 +73,9 @@ type Variants struct {
 	// Byzantine are the byzantine behaviours a run draws one of (see
 	// byzantine.go); none: every node is honest.
 	Byzantine []ByzKind
+	// Group is the size of the sequencer group (the failover profile);
+	// 0: a lone sequencer.
+	Group int
 	// Tight shrinks every bound (pool, waiters, buffers, caches, pending
 	// bundles, response sizes) so that runs reach them: the tight profile.
 	Tight bool
@@ -116,12 +118,21 @@ type Scenario struct {
 	perGroup  int    // clients per account group (P1 checks each group on its own)
 	shared    bool   // clients send from every account of their group, on shared nonce sequences
 	lag       uint64 // mini-blocks a caught-up fullnode may trail by: those in flight
+	// electionTicks is a sequencer group's election timeout, in ticks of
+	// groupTick.
+	electionTicks int
 
 	meta map[common.Hash]*callMeta // by keccak of the call's body
 
-	// poolEvents is the sequencer's record of its pool decisions, over
-	// every incarnation (P9).
-	poolEvents []sequencer.PoolEvent
+	// poolEvents is each sequencer's record of its pool decisions, over
+	// every incarnation (P9): one record per group member.
+	poolEvents map[node.NodeID][]sequencer.PoolEvent
+
+	// A sequencer group's run: what its members saw, the leader faults
+	// as they happened, and when the next may come.
+	groupEvents []groupObs
+	losses      []leaderLoss
+	faultFree   time.Duration
 }
 
 // callMeta is what the scenario knows of a call it made, for the checkers.
@@ -171,12 +182,13 @@ var kindNames = map[sendKind]string{
 func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	s := &Scenario{
 		cast: TheCast(), v: v, seed: cfg.Seed, nclients: min(cfg.Clients, maxClients),
-		interval:  time.Duration(5+rng.IntN(16)) * time.Millisecond,
-		perBlock:  5 + rng.IntN(16),
-		minGap:    -1,
-		sendShare: 0.2 + 0.4*rng.Float64(),
-		badShare:  0.05 + 0.2*rng.Float64(),
-		meta:      map[common.Hash]*callMeta{},
+		interval:   time.Duration(5+rng.IntN(16)) * time.Millisecond,
+		perBlock:   5 + rng.IntN(16),
+		minGap:     -1,
+		sendShare:  0.2 + 0.4*rng.Float64(),
+		badShare:   0.05 + 0.2*rng.Float64(),
+		meta:       map[common.Hash]*callMeta{},
+		poolEvents: map[node.NodeID][]sequencer.PoolEvent{},
 	}
 	switch rng.IntN(3) {
 	case 1:
@@ -200,6 +212,11 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 		// would outrun its catch-up for good.
 		s.blockGap = max(s.blockGap, 2*s.interval)
 	}
+	// A group's election timeout: three of its slowest round trips (two
+	// one-way latencies and two syncs: an acknowledgement waits for the
+	// sync before it), and 10 ticks at least.
+	rtt := 2*time.Duration(float64(cfg.Latency.Max)*(1+cfg.Jitter)) + 2*cfg.SyncLatency.Max
+	s.electionTicks = max(10, int((3*rtt+groupTick-1)/groupTick))
 	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
 	if s.minGap > 0 {
 		s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.minGap))
@@ -249,8 +266,12 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	if s.blockGap >= 0 {
 		seal = fmt.Sprintf("sooner with transactions, %v apart at least", s.blockGap)
 	}
-	cfg.Scenario = fmt.Sprintf("chain: 1 sequencer, %d fullnodes, %d provers, DA, mini-block every %v (%s), %d intervals per block (sealed %s), %.0f%% sends (%.0f%% of them bad input); %s",
-		len(s.fullnodes), len(s.provers), s.interval, early, s.perBlock, seal, 100*s.sendShare, 100*s.badShare, s.pfaults)
+	seqs := "1 sequencer"
+	if v.Group > 0 {
+		seqs = fmt.Sprintf("a group of %d sequencers (raft tick %v, election timeout %d ticks; the leader crashed, killed, paused or cut off)", v.Group, groupTick, s.electionTicks)
+	}
+	cfg.Scenario = fmt.Sprintf("chain: %s, %d fullnodes, %d provers, DA, mini-block every %v (%s), %d intervals per block (sealed %s), %.0f%% sends (%.0f%% of them bad input); %s",
+		seqs, len(s.fullnodes), len(s.provers), s.interval, early, s.perBlock, seal, 100*s.sendShare, 100*s.badShare, s.pfaults)
 	if s.byz != nil {
 		cfg.Scenario += "; " + s.byz.String()
 	}
@@ -267,8 +288,14 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 // accounts.
 const sharedShare = 0.4
 
-// SequencerConfig is the sequencer's configuration in this scenario.
-func (s *Scenario) SequencerConfig() sequencer.Config {
+// SequencerConfig is the sequencer's configuration in this scenario (a
+// group's first member's).
+func (s *Scenario) SequencerConfig() sequencer.Config { return s.MemberConfig(0) }
+
+// MemberConfig is the configuration of the sequencer, or of group member
+// i.
+func (s *Scenario) MemberConfig(i int) sequencer.Config {
+	id := s.SeqIDs()[i]
 	cfg := sequencer.Config{
 		Genesis: s.cast.Genesis, Key: s.cast.SeqKey, Coinbase: coinbase,
 		MiniBlockInterval: s.interval, MiniBlocksPerBlock: s.perBlock, MinGap: s.minGap, BlockGap: s.blockGap,
@@ -295,7 +322,12 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 	if b := s.bug; b.miniGas > 0 {
 		cfg.MaxMiniBlockGas = b.miniGas
 	}
-	cfg.ObservePool = func(e sequencer.PoolEvent) { s.poolEvents = append(s.poolEvents, e) }
+	cfg.ObservePool = func(e sequencer.PoolEvent) { s.poolEvents[id] = append(s.poolEvents[id], e) }
+	if s.v.Group > 0 {
+		cfg.Key = s.cast.GroupKeys[i]
+		cfg.Group = s.groupConfig(i)
+		cfg.ObserveGroup = func(e sequencer.GroupEvent) { s.groupEvents = append(s.groupEvents, groupObs{id, e}) }
+	}
 	if s.v.Tight {
 		cfg.Pool = mempool.Config{MaxGap: 4, MaxTotal: 4, MaxPerAccount: 4}
 		cfg.MaxWaiters, cfg.MaxWaitersPerTx = 4, 1
@@ -309,7 +341,7 @@ func (s *Scenario) SequencerConfig() sequencer.Config {
 
 // FullnodeConfig is a fullnode's configuration in this scenario.
 func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
-	sources := []node.NodeID{SequencerID}
+	sources := s.SeqIDs()
 	for _, f := range s.fullnodes {
 		if f != id {
 			sources = append(sources, f)
@@ -334,19 +366,22 @@ func (s *Scenario) FullnodeConfig(id node.NodeID) fullnode.Config {
 
 // Nodes implements sim.Scenario.
 func (s *Scenario) Nodes() []sim.NodeSpec {
-	specs := []sim.NodeSpec{{ID: SequencerID, New: func() node.Node {
-		if s.v.Sequencer != nil {
-			return s.v.Sequencer(s.SequencerConfig())
-		}
-		n, err := sequencer.New(s.SequencerConfig())
-		if err != nil {
-			panic(err) // the scenario's own configuration
-		}
-		if s.byz != nil && (s.byz.kind == ByzPublishedLie || s.byz.kind == ByzEquivocation) {
-			return byzSequencer{n, s}
-		}
-		return n
-	}}}
+	var specs []sim.NodeSpec
+	for i, id := range s.SeqIDs() {
+		specs = append(specs, sim.NodeSpec{ID: id, New: func() node.Node {
+			if s.v.Sequencer != nil {
+				return s.v.Sequencer(s.MemberConfig(i))
+			}
+			n, err := sequencer.New(s.MemberConfig(i))
+			if err != nil {
+				panic(err) // the scenario's own configuration
+			}
+			if s.byz != nil && (s.byz.kind == ByzPublishedLie || s.byz.kind == ByzEquivocation) {
+				return byzSequencer{n, s}
+			}
+			return n
+		}})
+	}
 	for _, id := range s.fullnodes {
 		specs = append(specs, sim.NodeSpec{ID: id, New: func() node.Node {
 			if s.v.Fullnode != nil {
@@ -421,17 +456,38 @@ type clientState struct {
 	lastAt   uint64      // newest safe block seen, for reads at a block
 	lastMini uint64      // newest mini-block seen, for reads of a mini-block
 	lastTx   common.Hash // the newest transaction of the client with a receipt
+	seq      int         // the sequencer (group member) the client sends to
+}
+
+// seqFor is the sequencer a client sends to: the group member it believes
+// leads.
+func (s *Scenario) seqFor(st *clientState) node.NodeID {
+	ids := s.SeqIDs()
+	return ids[st.seq%len(ids)]
 }
 
 // Converged implements sim.Scenario: every fullnode holds the sequencer's
 // head, nothing is halted, and the sequencer has nothing left to execute.
 func (s *Scenario) Converged(w *sim.World) (bool, string) {
-	seq, ok := w.Node(SequencerID).(interface {
-		Ledger() *ledger.Ledger
-		Pool() *mempool.Pool
-	})
-	if !ok || seq.Ledger() == nil {
+	lead, seq := s.leader(w)
+	if seq == nil {
+		if s.v.Group > 0 {
+			return false, "no member of the sequencer group leads"
+		}
 		return false, "the sequencer is down"
+	}
+	if s.v.Group > 0 {
+		// Every member holds the leader's committed head.
+		head, _ := seq.Ledger().Head()
+		for _, id := range s.SeqIDs() {
+			n, ok := w.Node(id).(seqNode)
+			if !ok || n.Ledger() == nil {
+				return false, fmt.Sprintf("group member %s is down", id)
+			}
+			if h, _ := n.Ledger().Head(); h.Number+s.lag < head.Number {
+				return false, fmt.Sprintf("group member %s is at mini-block %d, the leader %s at %d", id, h.Number, lead, head.Number)
+			}
+		}
 	}
 	// What the pool holds ahead of a gap cannot run: only what it could
 	// execute must be gone.
@@ -496,18 +552,18 @@ func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
 	if st.resend != nil {
 		st.tries++
 		if st.tries <= 5 {
-			return SequencerID, st.resend, true
+			return s.seqFor(st), st.resend, true
 		}
 		st.resend = nil
 	}
 	for a := range accountsPerClient {
 		if acct := st.idx*accountsPerClient + a; !st.known[acct] {
-			return SequencerID, s.nonceRead(st, acct), true
+			return s.seqFor(st), s.nonceRead(st, acct), true
 		}
 	}
 	if c.Rand.Float64() < s.sendShare {
 		if !s.shared {
-			return SequencerID, s.send(c, st, -1), true
+			return s.seqFor(st), s.send(c, st, -1), true
 		}
 		// Any account of the group, at the nonce this client believes;
 		// others send from it too.
@@ -515,9 +571,9 @@ func (s *Scenario) NextCall(c *sim.Client) (node.NodeID, []byte, bool) {
 		members := s.groupAccounts(g)
 		acct := members[c.Rand.IntN(len(members))]
 		if !st.known[acct] {
-			return SequencerID, s.nonceRead(st, acct), true
+			return s.seqFor(st), s.nonceRead(st, acct), true
 		}
-		return SequencerID, s.send(c, st, acct), true
+		return s.seqFor(st), s.send(c, st, acct), true
 	}
 	return s.read(c, st)
 }
@@ -565,6 +621,9 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 	if err != nil {
 		return
 	}
+	if s.v.Group > 0 && a.Err != nil && a.Err.Kind == api.KindUnavailable && s.isSeq(last.Node) && last.Node == s.seqFor(st) {
+		st.seq++ // not the leader (or not yet): try the next member
+	}
 	if a.Err == nil && a.Safe > st.lastAt {
 		st.lastAt = a.Safe
 	}
@@ -575,14 +634,14 @@ func (s *Scenario) learn(st *clientState, last *sim.Op) {
 		if s.shared {
 			// Several clients may ask the same; the answer is this
 			// client's to learn from only if it is a pending nonce.
-			if call, err := api.DecodeCall(last.Input); a.Err == nil && err == nil && call.Method == api.MethodNonce && call.Tag.Kind == api.TagPending && last.Node == SequencerID {
+			if call, err := api.DecodeCall(last.Input); a.Err == nil && err == nil && call.Method == api.MethodNonce && call.Tag.Kind == api.TagPending && s.isSeq(last.Node) {
 				if acct := s.accountIndex(call.Address); acct >= 0 && !st.known[acct] {
 					st.nonce[acct], st.known[acct] = a.Nonce, true
 				}
 			}
 			return
 		}
-		if a.Err == nil && m.client == st.idx && m.read != (common.Address{}) && last.Node == SequencerID {
+		if a.Err == nil && m.client == st.idx && m.read != (common.Address{}) && s.isSeq(last.Node) {
 			for i := range accountsPerClient {
 				acct := st.idx*accountsPerClient + i
 				if s.cast.Addrs[acct] == m.read && !st.known[acct] && !m.token {
@@ -747,7 +806,7 @@ func (s *Scenario) send(c *sim.Client, st *clientState, account int) []byte {
 
 func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bool) {
 	r := c.Rand
-	to := SequencerID
+	to := s.seqFor(st)
 	if len(s.fullnodes) > 0 && r.Float64() < 0.6 {
 		to = s.fullnodes[r.IntN(len(s.fullnodes))]
 	}
@@ -767,7 +826,7 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 		tag = api.Safe
 	case x < 0.2 && st.lastAt > 0:
 		tag = api.AtBlock(1 + uint64(r.IntN(int(st.lastAt))))
-	case x < 0.27 && to != SequencerID:
+	case x < 0.27 && !s.isSeq(to):
 		tag = api.Finalized // fullnodes track finality; the sequencer does not
 	case x < 0.37:
 		tag = api.Pending // the open block's transactions executed, their receipts not out
@@ -805,9 +864,3 @@ func (s *Scenario) read(c *sim.Client, st *clientState) (node.NodeID, []byte, bo
 }
 
 func tokenSlot(holder common.Address) common.Hash { return contracts.TokenBalanceSlot(holder) }
-
-// SeqIDs are the sequencer's node names: one, or the group's members.
-func (s *Scenario) SeqIDs() []node.NodeID { return []node.NodeID{SequencerID} }
-
-// SeqKeys are the keys mini-blocks may be signed with.
-func (s *Scenario) SeqKeys() chain.KeySet { return chain.KeySet{s.cast.SeqAddr} }

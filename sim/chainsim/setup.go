@@ -41,24 +41,31 @@ var (
 
 // Cast is the genesis and the keys every run shares.
 type Cast struct {
-	Genesis   *core.Genesis
-	Alloc     types.GenesisAlloc // with the system contracts, as the reference executor needs it
-	Chain     *params.ChainConfig
-	SeqKey    *ecdsa.PrivateKey
-	SeqAddr   common.Address
-	Keys      []*ecdsa.PrivateKey // maxClients × accountsPerClient
-	Addrs     []common.Address
-	Signer    types.Signer
-	WrongSign types.Signer // another chain's signer, for bad input
-	Executor  *exec.Executor
-	Genesis0  *types.Block
+	Genesis *core.Genesis
+	Alloc   types.GenesisAlloc // with the system contracts, as the reference executor needs it
+	Chain   *params.ChainConfig
+	SeqKey  *ecdsa.PrivateKey
+	SeqAddr common.Address
+	// GroupKeys sign the mini-blocks of a sequencer group's members
+	// (maxGroup of them).
+	GroupKeys  []*ecdsa.PrivateKey
+	GroupAddrs []common.Address
+	Keys       []*ecdsa.PrivateKey // maxClients × accountsPerClient
+	Addrs      []common.Address
+	Signer     types.Signer
+	WrongSign  types.Signer // another chain's signer, for bad input
+	Executor   *exec.Executor
+	Genesis0   *types.Block
 	// ProverKeys sign the provers' statements (maxProvers of them).
 	ProverKeys  []*ecdsa.PrivateKey
 	ProverAddrs []common.Address
 }
 
-// maxProvers bounds the provers of a run.
-const maxProvers = 4
+// maxProvers bounds the provers of a run, maxGroup a sequencer group.
+const (
+	maxProvers = 4
+	maxGroup   = 5
+)
 
 var (
 	castOnce sync.Once
@@ -147,6 +154,11 @@ func buildCast() *Cast {
 	}
 	if c.Genesis0, _, err = exec.Genesis(c.Genesis); err != nil {
 		panic(err)
+	}
+	for i := range maxGroup {
+		k := key("meganode-sim-sequencer-group", i)
+		c.GroupKeys = append(c.GroupKeys, k)
+		c.GroupAddrs = append(c.GroupAddrs, crypto.PubkeyToAddress(k.PublicKey))
 	}
 	for i := range maxProvers {
 		k := key("meganode-sim-prover", i)

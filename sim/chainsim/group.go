@@ -1,0 +1,299 @@
+package chainsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
+	"github.com/meganode/meganode/node/ledger"
+	"github.com/meganode/meganode/node/mempool"
+	"github.com/meganode/meganode/node/sequencer"
+	"github.com/meganode/meganode/properties"
+	"github.com/meganode/meganode/sim"
+	"github.com/meganode/meganode/traces"
+)
+
+// The failover profile: a sequencer group of 3 (sequencer1…3) on raft,
+// whose leader the scenario crashes, kills, pauses and cuts off, one
+// fault at a time, while the world's own faults hit every other node.
+// Clients send to the member they believe leads and move to the next
+// when told it does not.
+
+// FailoverProfile is the sequencer group's profile.
+var FailoverProfile = NewProfile("failover", Variants{Group: 3})
+
+func init() { sim.Register(FailoverProfile) }
+
+// PropFailover is the liveness bound of a sequencer group: after its
+// leader is lost, committed mini-blocks resume within FailoverBound of
+// simulated time.
+const PropFailover = "P6 liveness (failover)"
+
+// FailoverBound bounds the time from a leader's loss to the group's next
+// committed mini-block. Raft's tick is 1 ms and its election timeout T is
+// three of the run's slowest round trips (10 ticks at least, 60 at
+// most with the chain profile's network): a new leader is elected T to
+// 2T after the followers last heard the old one, then a pre-vote's, a
+// vote's and two appends' round trips and syncs; the bound leaves room
+// for dropped votes and split elections.
+const FailoverBound = 500 * time.Millisecond
+
+// groupTick is the raft tick of the simulated group.
+const groupTick = time.Millisecond
+
+// seqMember names group member i (0-based).
+func seqMember(i int) node.NodeID { return node.NodeID(fmt.Sprintf("sequencer%d", i+1)) }
+
+// SeqIDs are the sequencer's node names: one, or the group's members.
+func (s *Scenario) SeqIDs() []node.NodeID {
+	if s.v.Group == 0 {
+		return []node.NodeID{SequencerID}
+	}
+	ids := make([]node.NodeID, s.v.Group)
+	for i := range ids {
+		ids[i] = seqMember(i)
+	}
+	return ids
+}
+
+// SeqKeys are the keys mini-blocks may be signed with.
+func (s *Scenario) SeqKeys() chain.KeySet {
+	if s.v.Group == 0 {
+		return chain.KeySet{s.cast.SeqAddr}
+	}
+	return slices.Clone(s.cast.GroupAddrs[:s.v.Group])
+}
+
+func (s *Scenario) isSeq(id node.NodeID) bool { return slices.Contains(s.SeqIDs(), id) }
+
+// groupConfig is member i's group configuration.
+func (s *Scenario) groupConfig(i int) *sequencer.GroupConfig {
+	g := &sequencer.GroupConfig{ID: uint64(i + 1), Tick: groupTick, ElectionTicks: s.electionTicks}
+	for j := range s.v.Group {
+		g.Members = append(g.Members, sequencer.Member{ID: uint64(j + 1), Node: seqMember(j), Key: s.cast.GroupAddrs[j]})
+	}
+	return g
+}
+
+// seqNode is what the checkers read of a sequencer.
+type seqNode interface {
+	Ledger() *ledger.Ledger
+	Pool() *mempool.Pool
+	Leads() (bool, uint64)
+}
+
+// leader is the member that leads at the newest term and executes, or
+// "" if none does (a lone sequencer always leads).
+func (s *Scenario) leader(w *sim.World) (node.NodeID, seqNode) {
+	var best node.NodeID
+	var bn seqNode
+	var bt uint64
+	for _, id := range s.SeqIDs() {
+		n, ok := w.Node(id).(seqNode)
+		if !ok || n.Ledger() == nil {
+			continue
+		}
+		if leads, term := n.Leads(); leads && (bn == nil || term > bt) {
+			best, bn, bt = id, n, term
+		}
+	}
+	return best, bn
+}
+
+// newest is the member whose ledger holds the most: the chain the checks
+// take as final (every member's is a prefix of it, checked).
+func (s *Scenario) newest(w *sim.World) (node.NodeID, ledgerNode) {
+	var best node.NodeID
+	var bn ledgerNode
+	var bh uint64
+	for _, id := range s.SeqIDs() {
+		n, ok := w.Node(id).(ledgerNode)
+		if !ok || n.Ledger() == nil {
+			continue
+		}
+		if h, _ := n.Ledger().Head(); bn == nil || h.Number > bh {
+			best, bn, bh = id, n, h.Number
+		}
+	}
+	return best, bn
+}
+
+// FaultTargets implements sim.FaultTargeter: with a group, the world's
+// faults hit every node but the members, which only the leader faults
+// hit, one at a time, so that a quorum is always up and the failover
+// bound always applies.
+func (s *Scenario) FaultTargets() []node.NodeID {
+	var ids []node.NodeID
+	for _, spec := range s.Nodes() {
+		if s.v.Group == 0 || !s.isSeq(spec.ID) {
+			ids = append(ids, spec.ID)
+		}
+	}
+	return ids
+}
+
+// leaderFaults are the failover profile's faults, aimed at the leader.
+func (s *Scenario) leaderFaults() []sim.FaultKind {
+	if s.v.Group == 0 {
+		return nil
+	}
+	every := 600 * time.Millisecond
+	lead := func(kind string) func(*rand.Rand) traces.PlannedFault {
+		return func(*rand.Rand) traces.PlannedFault { return traces.PlannedFault{Kind: kind, Node: "@leader"} }
+	}
+	return []sim.FaultKind{
+		{Name: "leader crash", Every: every, Plan: lead(sim.FaultCrash)},
+		{Name: "leader kill", Every: every, Plan: lead(sim.FaultKill)},
+		{Name: "leader pause", Every: every, Plan: lead(sim.FaultPause)},
+		{Name: "leader cut off", Every: every, Plan: lead(sim.FaultIsolate)},
+	}
+}
+
+// leaderLoss is a leader fault as it happened.
+type leaderLoss struct {
+	at   time.Duration
+	node node.NodeID
+	term uint64
+	kind string
+	heal time.Duration
+}
+
+// groupObs is a group event, with its member.
+type groupObs struct {
+	node node.NodeID
+	ev   sequencer.GroupEvent
+}
+
+// Resolve implements sim.TargetResolver: "@leader" is the member leading
+// now, hit only when every member runs and the last leader fault is
+// over (plus an election's time), so that a quorum stays up.
+func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bool) {
+	if f.Node != "@leader" || w.Now() < s.faultFree {
+		return "", false
+	}
+	for _, id := range s.SeqIDs() {
+		if !w.Running(id) {
+			return "", false
+		}
+	}
+	id, n := s.leader(w)
+	if n == nil {
+		return "", false
+	}
+	_, term := n.Leads()
+	s.losses = append(s.losses, leaderLoss{at: w.Now(), node: id, term: term, kind: f.Kind, heal: w.Now() + f.For})
+	s.faultFree = w.Now() + f.For + 50*time.Millisecond
+	return id, true
+}
+
+// failovers measures, for every leader loss, the time to the group's next
+// committed mini-block: from a new leader (a failover), or from the same
+// one once back (a pause or a cut shorter than an election). A loss whose
+// resumption takes longer than FailoverBound is a violation.
+func (s *Scenario) failovers(w *sim.World) (times []time.Duration, resumed []time.Duration, out []traces.Violation) {
+	commits := make([]groupObs, 0, len(s.groupEvents))
+	for _, o := range s.groupEvents {
+		if o.ev.Kind == sequencer.GroupCommitted {
+			commits = append(commits, o)
+		}
+	}
+	sort.SliceStable(commits, func(i, j int) bool { return commits[i].ev.At.Before(commits[j].ev.At) })
+	for _, l := range s.losses {
+		var next, nextTerm time.Duration = -1, -1
+		for _, c := range commits {
+			at := c.ev.At.Sub(sim.Epoch)
+			if at <= l.at {
+				continue
+			}
+			if next < 0 {
+				next = at
+			}
+			if c.ev.Term > l.term {
+				nextTerm = at
+				break
+			}
+		}
+		switch {
+		case nextTerm >= 0 && (next < 0 || nextTerm <= next || next >= l.heal):
+			times = append(times, nextTerm-l.at)
+			if nextTerm-l.at > FailoverBound {
+				out = append(out, traces.Violation{Property: PropFailover, At: nextTerm,
+					Detail: fmt.Sprintf("leader %s (term %d) lost at %v (%s); the next term's first mini-block committed %v later, beyond the bound %v", l.node, l.term, l.at, l.kind, nextTerm-l.at, FailoverBound)})
+			}
+		case next >= 0:
+			resumed = append(resumed, next-l.at)
+			if next-l.at > FailoverBound {
+				out = append(out, traces.Violation{Property: PropFailover, At: next,
+					Detail: fmt.Sprintf("leader %s (term %d) lost at %v (%s); mini-blocks resumed %v later, beyond the bound %v", l.node, l.term, l.at, l.kind, next-l.at, FailoverBound)})
+			}
+		case w.Now()-l.at > FailoverBound:
+			out = append(out, traces.Violation{Property: PropFailover, At: w.Now(),
+				Detail: fmt.Sprintf("leader %s (term %d) lost at %v (%s); no mini-block committed after it by the end of the run (%v)", l.node, l.term, l.at, l.kind, w.Now())})
+		}
+	}
+	return times, resumed, out
+}
+
+// checkGroup checks that every member's chain is a prefix of the final
+// one (P8 among the members), and measures the failovers.
+func (s *Scenario) checkGroup(w *sim.World, hashes []common.Hash) []traces.Violation {
+	if s.v.Group == 0 {
+		return nil
+	}
+	var out []traces.Violation
+	for _, id := range s.SeqIDs() {
+		n, ok := w.Node(id).(ledgerNode)
+		if !ok || n.Ledger() == nil {
+			continue
+		}
+		theirs, err := chainOf(n.Ledger())
+		if err != nil {
+			out = append(out, traces.Violation{Property: "P4 durability", At: w.Now(), Detail: fmt.Sprintf("%s cannot read its chain: %v", id, err)})
+			continue
+		}
+		for i, mb := range theirs {
+			if i >= len(hashes) || mb.Hash() != hashes[i] {
+				out = append(out, traces.Violation{Property: "P8 no fork", At: w.Now(), Detail: fmt.Sprintf("group member %s holds mini-block %d as %v, unlike the final chain", id, mb.Header.Number, mb.Hash())})
+				break
+			}
+		}
+	}
+	times, resumed, v := s.failovers(w)
+	out = append(out, v...)
+	w.Stat("failovers", float64(len(times)))
+	w.Stat("leader_losses", float64(len(s.losses)))
+	w.Stat("resumed_same_leader", float64(len(resumed)))
+	for _, t := range times {
+		w.Stat("failover_ms", float64(t)/float64(time.Millisecond))
+	}
+	terms := 0
+	for _, o := range s.groupEvents {
+		if o.ev.Kind == sequencer.GroupLed {
+			terms++
+		}
+	}
+	w.Stat("leaders_elected", float64(terms))
+	return out
+}
+
+// lostAcks counts the acknowledged transactions the final chain lacks.
+func lostAcks(acks []properties.Ack, final []*chain.MiniBlock) int {
+	in := map[common.Hash]bool{}
+	for _, mb := range final {
+		for _, tx := range mb.Txs {
+			in[tx.Hash()] = true
+		}
+	}
+	lost := 0
+	for _, a := range acks {
+		if !in[a.Tx] {
+			lost++
+		}
+	}
+	return lost
+}
