@@ -958,6 +958,15 @@ type TargetResolver interface {
 	Resolve(w *World, f traces.PlannedFault) (id node.NodeID, ok bool)
 }
 
+// Skew is how far a node's clock is off virtual time now (its env.Now()
+// is Epoch + virtual time + Skew).
+func (w *World) Skew(id node.NodeID) time.Duration {
+	if n := w.byID[id]; n != nil {
+		return n.skew
+	}
+	return 0
+}
+
 // Running reports whether a node is up and not paused.
 func (w *World) Running(id node.NodeID) bool {
 	n := w.byID[id]

@@ -232,7 +232,10 @@ func (s *Sequencer) recover() error {
 		// A group member reopening its ledger reopens its raft log too:
 		// the log hands out again what the reopened ledger lacks. It
 		// leads again, if it does, once it applied everything.
-		s.grp.leading, s.grp.ready, s.grp.proposed = false, false, nil
+		for _, d := range s.grp.deferred {
+			api.Reply(d.req, api.Failed(api.Errorf(api.KindUnavailable, "sequencer reopening its ledger after a disk error; send again")), nil)
+		}
+		s.grp.leading, s.grp.ready, s.grp.proposed, s.grp.deferred = false, false, nil, nil
 		if err := s.startGroup(); err != nil {
 			return err
 		}

@@ -210,6 +210,15 @@ var bugs = []struct {
 	// The order of IO (iobugs_test.go).
 	{"chain-bug-acks-before-sync", []string{properties.PropDurability},
 		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return newEarlyAck(mustSeq(c)) }}},
+	// A sequencer group's leader that acknowledges what it proposed,
+	// before the group committed it (iobugs_test.go): a failover loses
+	// it (P4).
+	{"failover-bug-acks-before-commit", []string{properties.PropDurability},
+		chainsim.Variants{Group: 3, Sequencer: func(c sequencer.Config) node.Node {
+			s := newEarlyAck(mustSeq(c))
+			s.proposals = true
+			return s
+		}}},
 	{"chain-bug-publishes-before-sync", []string{properties.PropNoFork},
 		chainsim.Variants{Sequencer: func(c sequencer.Config) node.Node { return earlyPublish{mustSeq(c)} }}},
 	{"chain-bug-drops-outputs-on-restart", []string{sim.PropLiveness},

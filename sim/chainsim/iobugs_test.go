@@ -34,11 +34,13 @@ import (
 // completion and the node hearing of it), so it can see each of them.
 
 // watchedDisk hands every mini-block the sequencer commits, as committed,
-// to a callback.
+// to a callback: from its ledger's records, or, with raftEntries, from the
+// entries it writes to its raft log (a group's leader: its proposals).
 type watchedDisk struct {
 	node.Disk
-	committed func(raw []byte)
-	failed    func()
+	committed   func(raw []byte)
+	failed      func()
+	raftEntries bool
 }
 
 func (d watchedDisk) NewBatch() node.Batch { return &watchedBatch{Batch: d.Disk.NewBatch(), d: d} }
@@ -51,9 +53,20 @@ type watchedBatch struct {
 
 var miniBlockPrefix = []byte("ledger/mb/")
 
+// raftEntryPrefix is the key prefix of raft log entries (node/raftlog,
+// under the default prefix "raft/").
+var raftEntryPrefix = []byte("raft/e")
+
 func (b *watchedBatch) Set(key, value []byte) {
-	if bytes.HasPrefix(key, miniBlockPrefix) {
+	switch {
+	case !b.d.raftEntries && bytes.HasPrefix(key, miniBlockPrefix):
 		b.mb = bytes.Clone(value)
+	case b.d.raftEntries && bytes.HasPrefix(key, raftEntryPrefix) && len(value) > 1+8+1+4:
+		// version | term (8) | type (1) | data | crc: data is a group
+		// entry, or empty (raft's own).
+		if _, mb, err := chain.DecodeGroupEntry(value[1+8+1 : len(value)-4]); err == nil {
+			b.mb, _ = mb.Encode()
+		}
 	}
 	b.Batch.Set(key, value)
 }
@@ -93,6 +106,10 @@ type earlyAck struct {
 	*sequencer.Sequencer
 	signer  types.Signer
 	waiting map[common.Hash][]*earlyReq
+	// proposals: a group member that answers from the mini-blocks it
+	// proposes, as it writes them to its raft log, before the group
+	// commits them (the ack-before-commit bug of a sequencer group).
+	proposals bool
 }
 
 func newEarlyAck(s *sequencer.Sequencer) *earlyAck {
@@ -102,12 +119,16 @@ func newEarlyAck(s *sequencer.Sequencer) *earlyAck {
 type earlyReq struct {
 	node.Request
 	early *api.Receipt // the receipt answered early, if any
+	group bool         // answered on a group's proposal, before raft committed it
 }
 
 func (r *earlyReq) Respond(body []byte) {
 	if r.early == nil {
 		r.Request.Respond(body)
 		return
+	}
+	if r.group {
+		return // answered already; a proposal lost may get another receipt, or none
 	}
 	if a, err := api.DecodeAnswer(body); err == nil && a.Receipt != nil {
 		if got, want := receiptKey(a.Receipt), receiptKey(r.early); got != want {
@@ -122,7 +143,7 @@ func receiptKey(r *api.Receipt) string {
 
 func (s *earlyAck) Start(env node.Env) error {
 	s.waiting = map[common.Hash][]*earlyReq{}
-	return s.Sequencer.Start(watchedEnv{env, watchedDisk{Disk: env.Disk(), committed: s.committed}})
+	return s.Sequencer.Start(watchedEnv{env, watchedDisk{Disk: env.Disk(), committed: s.committed, raftEntries: s.proposals}})
 }
 
 func (s *earlyAck) OnRequest(req node.Request) {
@@ -173,7 +194,7 @@ func (s *earlyAck) committed(raw []byte) {
 		body := (&api.Answer{Receipt: rec}).Encode()
 		for _, req := range reqs {
 			req.Request.Respond(body)
-			req.early = rec
+			req.early, req.group = rec, s.proposals
 		}
 	}
 }

@@ -236,7 +236,9 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	// them.
 	if !v.Tight {
 		s.bug = drawBuggify(rng)
-		if s.bug.byzantine && s.byz == nil {
+		if s.bug.byzantine && s.byz == nil && v.Group == 0 {
+			// (A group's members sign with their own keys: the
+			// byzantine actors are the lone sequencer's profiles'.)
 			s.byz = newByzantine(rng, ByzKinds, s.perBlock, len(s.provers))
 		}
 		if s.bug.buffer > 0 && s.blockGap >= 0 {
