@@ -83,6 +83,7 @@ var marks = []Mark{
 	{SeqGroupBackpressure, "a group's leader held a mini-block open: the previous one was still in the raft log", ScopeGroup},
 	{SeqGroupReopen, "a group member reopened its raft log after raft broke on a message", ScopeGroup},
 	{SeqGroupGap, "a group member lagged beyond the raft log's kept entries", ScopeGroup},
+	{FullStaleTerm, "fullnode refused a mini-block from a sequencer term older than its head's", ScopeGroup},
 }
 
 // Mark names.
@@ -128,6 +129,7 @@ const (
 	SeqGroupBackpressure = "sequencer-group/proposal-backpressure"
 	SeqGroupReopen       = "sequencer-group/raft-reopened"
 	SeqGroupGap          = "sequencer-group/beyond-the-log"
+	FullStaleTerm        = "fullnode/stale-term-refused"
 )
 
 // All lists every mark, sorted by name.

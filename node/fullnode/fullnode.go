@@ -437,6 +437,11 @@ func (f *Fullnode) receive(from node.NodeID, raw []byte) {
 		return
 	case n <= head.Number:
 		return // applied already
+	case mb.Header.Term < head.Term:
+		// Fencing: a sequencer group's terms never go back along the
+		// chain; this is a deposed leader's, whatever its signature.
+		f.refuseStale(from, mb, head.Term)
+		return
 	case n > head.Number+uint64(f.cfg.MaxBuffered):
 		f.metrics.Dropped++
 		f.env.Mark(cover.FullBufferFull)
@@ -473,8 +478,19 @@ func (f *Fullnode) drain() {
 			return
 		}
 		delete(f.buffer, head.Number+1)
+		if b.mb.Header.Term < head.Term {
+			f.refuseStale("", b.mb, head.Term) // buffered before the head's term was known
+			continue
+		}
 		f.apply(b.mb, b.raw)
 	}
+}
+
+// refuseStale refuses a mini-block from a term older than the head's.
+func (f *Fullnode) refuseStale(from node.NodeID, mb *chain.MiniBlock, term uint64) {
+	f.metrics.BadMiniBlocks++
+	f.env.Mark(cover.FullStaleTerm)
+	f.env.Log().Warn("refused a mini-block from an older sequencer term", "from", from, "mini-block", mb.Header.Number, "term", mb.Header.Term, "head term", term)
 }
 
 func (f *Fullnode) apply(mb *chain.MiniBlock, raw []byte) {

@@ -2,6 +2,7 @@ package fullnode
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"errors"
 	"math/big"
 	"slices"
@@ -543,5 +544,47 @@ func TestNothingIsServedBeforeItsSync(t *testing.T) {
 	}
 	if want := []uint64{1, 2, 3, 4, 5, 6}; !slices.Equal(seen, want) {
 		t.Fatalf("the runtime heard of %v, want %v", seen, want)
+	}
+}
+
+// Fencing: with a sequencer group's keys, a fullnode takes mini-blocks
+// signed by any member, and refuses one from a term older than its
+// head's, without halting; the right one still applies.
+func TestRefusesOlderTerm(t *testing.T) {
+	s := chaintest.Produce(t, 4, 50)
+	other := testKey("member", 2)
+	h := newHarness(t, s, func(c *Config) {
+		c.Sequencers = chain.KeySet{s.Sequencer(), crypto.PubkeyToAddress(other.PublicKey)}
+	})
+	raw1 := s.Resigned(t, 1, s.SeqKey, func(mb *chain.MiniBlock) { mb.Header.Term = 3 })
+	mb1, err := chain.DecodeMiniBlock(raw1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(n int, key *ecdsa.PrivateKey, term uint64, parent common.Hash) []byte {
+		return s.Resigned(t, n, key, func(mb *chain.MiniBlock) { mb.Header.Term, mb.Header.ParentHash = term, parent })
+	}
+	h.fn.OnMessage("seq", raw1)
+	h.env.CompleteSyncs(h.fn)
+	if h.head() != 1 {
+		t.Fatalf("head %d after mini-block 1", h.head())
+	}
+	before := h.fn.Metrics().BadMiniBlocks
+	h.fn.OnMessage("seq2", at(2, other, 2, mb1.Hash())) // a deposed leader's, from term 2
+	h.env.CompleteSyncs(h.fn)
+	if h.head() != 1 || h.fn.Halted() != nil || h.fn.Metrics().BadMiniBlocks != before+1 {
+		t.Fatalf("after a term-2 mini-block on a term-3 head: head %d, halted %v, refused %d (was %d)", h.head(), h.fn.Halted(), h.fn.Metrics().BadMiniBlocks, before)
+	}
+	good := at(2, other, 4, mb1.Hash()) // the next leader's, another member's key, a newer term
+	h.fn.OnMessage("seq2", good)
+	h.env.CompleteSyncs(h.fn)
+	if h.head() != 2 || h.fn.Halted() != nil {
+		t.Fatalf("the newer term's mini-block 2: head %d, halted %v", h.head(), h.fn.Halted())
+	}
+	outsider := s.Resigned(t, 3, testKey("impostor", 0), func(mb *chain.MiniBlock) { mb.Header.Term = 4 })
+	h.fn.OnMessage("seq2", outsider)
+	h.env.CompleteSyncs(h.fn)
+	if h.head() != 2 {
+		t.Fatalf("a mini-block signed by a key outside the group applied: head %d", h.head())
 	}
 }

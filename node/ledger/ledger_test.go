@@ -677,3 +677,36 @@ func TestViewsAreReadWhileTheOwnerAppends(t *testing.T) {
 		t.Fatalf("released view at %d, want %d", got, len(s.mbs))
 	}
 }
+
+// A sequencer group's terms never go back along the chain: a mini-block
+// from an older term than the head's is refused (ErrNotNext), one from the
+// same or a newer term applies.
+func TestAppendRefusesAnOlderTerm(t *testing.T) {
+	s := produce(t, 3, 10)
+	l := s.open(t, memdisk.New(), ledger.Config{})
+	resign := func(n int, term uint64, parent common.Hash) *chain.MiniBlock {
+		mb, err := chain.DecodeMiniBlock(s.raws[n-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb.Header.Term, mb.Header.ParentHash = term, parent
+		if err := mb.Seal(s.seqKey); err != nil {
+			t.Fatal(err)
+		}
+		return mb
+	}
+	_, genesis := l.Head()
+	one := resign(1, 5, genesis)
+	if err := l.Append(one, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(resign(2, 4, one.Hash()), nil); !errors.Is(err, ledger.ErrNotNext) {
+		t.Fatalf("term 4 after term 5: %v, want ErrNotNext", err)
+	}
+	if err := l.Append(resign(2, 5, one.Hash()), nil); err != nil {
+		t.Fatalf("the same term again: %v", err)
+	}
+	if head, _ := l.Head(); head.Number != 2 || head.Term != 5 {
+		t.Fatalf("head %d at term %d, want 2 at term 5", head.Number, head.Term)
+	}
+}

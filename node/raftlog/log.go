@@ -60,6 +60,8 @@ type Log struct {
 	seen             view // raft's state as the timer last saw it
 
 	failed error // set when raft broke: the Log is dead
+
+	passive bool // never campaigns (SetPassive)
 }
 
 type view struct {
@@ -266,7 +268,7 @@ func (l *Log) Tick() {
 			// does once its electionElapsed reaches ElectionTick.
 			_ = l.rn.ForgetLeader()
 		}
-		if l.elapsed >= l.timeout {
+		if l.elapsed >= l.timeout && !l.passive {
 			_ = l.rn.Campaign()
 			l.seen = l.view()
 			l.resetTimer()
@@ -451,6 +453,12 @@ func (l *Log) CaughtUp() bool {
 	t, err := l.store.Term(st.GetCommit())
 	return err == nil && t == st.GetTerm()
 }
+
+// SetPassive stops (or lets again) this member campaigning: it still
+// votes and replicates, but never becomes leader (only a member that
+// campaigns can). The owner sets it while it cannot lead, such as while
+// its state lags beyond the log.
+func (l *Log) SetPassive(p bool) { l.passive = p }
 
 // Err is what stopped the log (it wraps ErrFailed), or nil.
 func (l *Log) Err() error { return l.failed }

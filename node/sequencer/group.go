@@ -159,6 +159,9 @@ type group struct {
 	// index is the raft index of the ledger head's entry (0 after a
 	// restart until the log hands out the next entry).
 	index uint64
+	// lagging: the member missed entries the group compacted away (see
+	// applyEntry): it applies nothing more and never campaigns.
+	lagging bool
 	// backlog holds committed entries not applied yet: each applied one
 	// asks for a sync, and the syncs in flight are bounded
 	// (Config.MaxInFlight).
@@ -286,7 +289,7 @@ func (s *Sequencer) drainGroup() {
 	// proposal of an earlier term, if any, is decided: committed, or
 	// overtaken (the executor must start from a ledger that will not move
 	// under it).
-	if g.leading && !g.ready && s.down == nil && len(g.backlog) == 0 && g.proposed == nil && g.log.CaughtUp() {
+	if g.leading && !g.ready && !g.lagging && s.down == nil && len(g.backlog) == 0 && g.proposed == nil && g.log.CaughtUp() {
 		s.takeOver()
 	}
 }
@@ -295,9 +298,17 @@ func (s *Sequencer) drainGroup() {
 // announces it, as a lone sequencer's own mini-blocks.
 func (s *Sequencer) applyEntry(e raftlog.Entry) {
 	g := s.grp
-	if e.Snapshot {
-		s.env.Mark(cover.SeqGroupGap)
-		s.env.Log().Error("sequencer: this member lagged beyond the group's raft log: it must be seeded again from a peer's data", "compacted to", e.Index)
+	if e.Snapshot || g.lagging {
+		if !g.lagging {
+			// The entries it lacks are gone from the group's logs: it
+			// keeps voting and storing the log, but applies nothing and
+			// never campaigns, until an operator seeds it again from a
+			// peer's data directory.
+			s.env.Mark(cover.SeqGroupGap)
+			s.env.Log().Error("sequencer: this member lagged beyond the group's raft log: it votes but cannot lead; seed it again from a peer's data", "compacted to", e.Index)
+			g.lagging = true
+			g.log.SetPassive(true)
+		}
 		return
 	}
 	_, mb, err := chain.DecodeGroupEntry(e.Data)

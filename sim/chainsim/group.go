@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -170,10 +169,14 @@ type groupObs struct {
 }
 
 // Resolve implements sim.TargetResolver: "@leader" is the member leading
-// now, hit only when every member runs and the last leader fault is
-// over (plus an election's time), so that a quorum stays up.
+// now, hit only when every member runs, the last leader fault is over
+// (by 50 ms at least) and the group committed a mini-block since, so that
+// a quorum stays up and each loss has its own resumption to measure.
 func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bool) {
 	if f.Node != "@leader" || w.Now() < s.faultFree {
+		return "", false
+	}
+	if n := len(s.losses); n > 0 && !s.resumedAfter(w, s.losses[n-1]) {
 		return "", false
 	}
 	for _, id := range s.SeqIDs() {
@@ -191,33 +194,42 @@ func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bo
 	return id, true
 }
 
+// resumes reports whether a group event is the resumption of loss l: a
+// mini-block committed after it by a newer term, or by the same leader
+// once the fault is over. An entry of the old term that a new leader
+// commits first is part of the failover, not its end.
+func resumes(w *sim.World, o groupObs, l leaderLoss) (time.Duration, bool) {
+	if o.ev.Kind != sequencer.GroupCommitted {
+		return 0, false
+	}
+	// Member clocks start skewed (never jumped: the world's faults spare
+	// the members): back to virtual time.
+	at := o.ev.At.Add(-w.Skew(o.node)).Sub(sim.Epoch)
+	return at, at > l.at && (o.ev.Term > l.term || at >= l.heal)
+}
+
+// resumedAfter reports whether the group resumed after loss l.
+func (s *Scenario) resumedAfter(w *sim.World, l leaderLoss) bool {
+	for i := len(s.groupEvents) - 1; i >= 0; i-- {
+		if _, ok := resumes(w, s.groupEvents[i], l); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // failovers measures, for every leader loss, the time to the group's next
 // committed mini-block: from a new leader (a failover), or from the same
 // one once back (a pause or a cut shorter than an election). A loss whose
 // resumption takes longer than FailoverBound is a violation.
 func (s *Scenario) failovers(w *sim.World) (times []time.Duration, resumed []time.Duration, out []traces.Violation) {
-	commits := make([]groupObs, 0, len(s.groupEvents))
-	for _, o := range s.groupEvents {
-		if o.ev.Kind == sequencer.GroupCommitted {
-			// Member clocks start skewed (never jumped: the world's
-			// faults spare the members): back to virtual time.
-			o.ev.At = o.ev.At.Add(-w.Skew(o.node))
-			commits = append(commits, o)
-		}
-	}
-	sort.SliceStable(commits, func(i, j int) bool { return commits[i].ev.At.Before(commits[j].ev.At) })
 	for _, l := range s.losses {
-		// The resumption: the first mini-block committed after the loss
-		// by a newer term (a failover), or by the same leader once the
-		// fault is over (a pause or a cut shorter than an election). An
-		// entry of the old term that a new leader commits first is part
-		// of the failover, not its end.
 		var found *groupObs
-		for i := range commits {
-			c := &commits[i]
-			if at := c.ev.At.Sub(sim.Epoch); at > l.at && (c.ev.Term > l.term || at >= l.heal) {
-				found = c
-				break
+		var at time.Duration
+		for i := range s.groupEvents {
+			o := &s.groupEvents[i]
+			if t, ok := resumes(w, *o, l); ok && (found == nil || t < at) {
+				found, at = o, t
 			}
 		}
 		if found == nil {
@@ -227,7 +239,6 @@ func (s *Scenario) failovers(w *sim.World) (times []time.Duration, resumed []tim
 			}
 			continue
 		}
-		at := found.ev.At.Sub(sim.Epoch)
 		d := at - l.at
 		what := "the next term's first mini-block"
 		if found.ev.Term > l.term {
