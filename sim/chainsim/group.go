@@ -198,20 +198,20 @@ func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bo
 // mini-block committed after it by a newer term, or by the same leader
 // once the fault is over. An entry of the old term that a new leader
 // commits first is part of the failover, not its end.
-func resumes(w *sim.World, o groupObs, l leaderLoss) (time.Duration, bool) {
+func resumes(skew func(node.NodeID) time.Duration, o groupObs, l leaderLoss) (time.Duration, bool) {
 	if o.ev.Kind != sequencer.GroupCommitted {
 		return 0, false
 	}
 	// Member clocks start skewed (never jumped: the world's faults spare
 	// the members): back to virtual time.
-	at := o.ev.At.Add(-w.Skew(o.node)).Sub(sim.Epoch)
+	at := o.ev.At.Add(-skew(o.node)).Sub(sim.Epoch)
 	return at, at > l.at && (o.ev.Term > l.term || at >= l.heal)
 }
 
 // resumedAfter reports whether the group resumed after loss l.
 func (s *Scenario) resumedAfter(w *sim.World, l leaderLoss) bool {
 	for i := len(s.groupEvents) - 1; i >= 0; i-- {
-		if _, ok := resumes(w, s.groupEvents[i], l); ok {
+		if _, ok := resumes(w.Skew, s.groupEvents[i], l); ok {
 			return true
 		}
 	}
@@ -222,20 +222,20 @@ func (s *Scenario) resumedAfter(w *sim.World, l leaderLoss) bool {
 // committed mini-block: from a new leader (a failover), or from the same
 // one once back (a pause or a cut shorter than an election). A loss whose
 // resumption takes longer than FailoverBound is a violation.
-func (s *Scenario) failovers(w *sim.World) (times []time.Duration, resumed []time.Duration, out []traces.Violation) {
+func (s *Scenario) failovers(skew func(node.NodeID) time.Duration, now time.Duration) (times []time.Duration, resumed []time.Duration, out []traces.Violation) {
 	for _, l := range s.losses {
 		var found *groupObs
 		var at time.Duration
 		for i := range s.groupEvents {
 			o := &s.groupEvents[i]
-			if t, ok := resumes(w, *o, l); ok && (found == nil || t < at) {
+			if t, ok := resumes(skew, *o, l); ok && (found == nil || t < at) {
 				found, at = o, t
 			}
 		}
 		if found == nil {
-			if w.Now()-l.at > FailoverBound {
-				out = append(out, traces.Violation{Property: PropFailover, At: w.Now(),
-					Detail: fmt.Sprintf("leader %s (term %d) lost at %v (%s); no mini-block committed after it by the end of the run (%v)", l.node, l.term, l.at, l.kind, w.Now())})
+			if now-l.at > FailoverBound {
+				out = append(out, traces.Violation{Property: PropFailover, At: now,
+					Detail: fmt.Sprintf("leader %s (term %d) lost at %v (%s); no mini-block committed after it by the end of the run (%v)", l.node, l.term, l.at, l.kind, now)})
 			}
 			continue
 		}
@@ -279,7 +279,7 @@ func (s *Scenario) checkGroup(w *sim.World, hashes []common.Hash) []traces.Viola
 			}
 		}
 	}
-	times, resumed, v := s.failovers(w)
+	times, resumed, v := s.failovers(w.Skew, w.Now())
 	out = append(out, v...)
 	w.Stat("failovers", float64(len(times)))
 	w.Stat("leader_losses", float64(len(s.losses)))

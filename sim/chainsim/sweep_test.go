@@ -62,3 +62,43 @@ var shortSweepMarks = []string{
 	cover.SeqPipelined, cover.SeqEarlyClose, cover.SeqEarlySeal, cover.FullSyncBackpressure,
 	cover.ProverStatementsInFlight, cover.DAPutWhileSyncing, cover.ReleaseAfterReopen,
 }
+
+// The failover profile passes a short sweep: leaders crashed, killed,
+// paused and cut off, and every loss resumed within the bound, no
+// acknowledged transaction lost, the group's leadership changing hands;
+// and its seeds replay their fingerprints (P7).
+func TestShortFailoverSweep(t *testing.T) {
+	n := 150
+	if testing.Short() {
+		n = 40
+	}
+	seeds := sim.Shard{}.Seeds(1, n)
+	first := map[uint64][32]byte{}
+	marks := map[string]int{}
+	stats := map[string]float64{}
+	sim.Sweep(chainsim.FailoverProfile, seeds, 2, sim.Options{}, func(r *sim.Result) {
+		first[r.Config.Seed] = r.Fingerprint
+		for m := range r.Marks { // counting: order cannot leak
+			marks[m]++
+		}
+		for _, st := range r.Stats {
+			stats[st.Name] += st.Value
+		}
+		if r.Failed() {
+			t.Errorf("seed %d: %v (replay: go run ./cmd/megasim run --profile failover --seed %d)", r.Config.Seed, r.Violations, r.Config.Seed)
+		}
+	})
+	if stats["failovers"] < float64(n) || stats["acks_checked"] == 0 || stats["acks_lost"] != 0 {
+		t.Errorf("%v failovers, %v acknowledged transactions checked, %v lost, in %d seeds", stats["failovers"], stats["acks_checked"], stats["acks_lost"], n)
+	}
+	for _, m := range []string{cover.SeqGroupLed, cover.SeqGroupSteppedDown, cover.SeqGroupBackpressure} {
+		if marks[m] == 0 {
+			t.Errorf("no seed of %d reached the coverage mark %s", n, m)
+		}
+	}
+	for _, s := range seeds[:4] {
+		if again := sim.Run(chainsim.FailoverProfile, s, sim.Options{}); again.Fingerprint != first[s] {
+			t.Fatalf("failover seed %d gave two fingerprints", s)
+		}
+	}
+}
