@@ -52,11 +52,13 @@ devnet:
 
 ## chaos: build meganode and run a chaos campaign against a fresh devnet (not part of test): CYCLES kill -9s of the
 ## sequencer under load, then damaged fullnode data; closes with "N cycles, M acknowledged, L lost" (~5 min); CHAOS_ARGS go to meganode chaos
+## SEQUENCERS=3: a raft group of sequencers, whose leader each cycle kill -9s; it prints the failover times too
 CYCLES     ?= 50
+SEQUENCERS ?= 1
 CHAOS_ARGS ?=
 chaos:
 	$(GO) build -o bin/meganode ./cmd/meganode
-	./bin/meganode chaos --cycles $(CYCLES) $(CHAOS_ARGS)
+	./bin/meganode chaos --cycles $(CYCLES) --sequencers $(SEQUENCERS) $(CHAOS_ARGS)
 
 ## sweep: SEEDS seeds of the simulator's PROFILE on every CPU, with an HTML report in REPORT/index.html
 ## (FINGERPRINTS=FILE also writes every seed's fingerprint there: two sweeps of one build write the same file)

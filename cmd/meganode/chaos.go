@@ -35,6 +35,7 @@ import (
 // chaosOptions drive a chaos campaign.
 type chaosOptions struct {
 	cycles       int
+	sequencers   int // 1, or a group's size: each cycle then kill -9s the group's leader
 	seed         uint64
 	senders      int
 	rate         float64 // sends per second, all senders together; 0: each as fast as its receipts come
@@ -69,6 +70,7 @@ func chaos(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	o := chaosOptions{}
 	fs.IntVar(&o.cycles, "cycles", 50, "kill -9 cycles of the sequencer")
+	fs.IntVar(&o.sequencers, "sequencers", 1, "sequencers: 1, or an odd number for a raft group, whose leader each cycle kill -9s (and times the failover: from the kill to the next term's first mini-block)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of every choice the campaign makes (gaps, victims, damage); 0: a random one, printed")
 	fs.IntVar(&o.senders, "senders", 4, "sending accounts (devnet dev accounts 0..N-1, at most 10), each with one eth_sendRawTransactionSync in flight")
 	fs.Float64Var(&o.rate, "rate", 0, "sends per second, all senders together; 0: each sender sends again as soon as it has its receipt")
@@ -135,6 +137,8 @@ func (o *chaosOptions) check() error {
 	switch {
 	case o.cycles < 0:
 		return fmt.Errorf("--cycles %d: want 0 or more", o.cycles)
+	case o.sequencers < 1 || o.sequencers%2 == 0:
+		return fmt.Errorf("--sequencers %d: want 1, or an odd number (a raft group needs a majority)", o.sequencers)
 	case o.senders < 1 || o.senders > DevAccounts:
 		return fmt.Errorf("--senders %d: want 1 to %d (the devnet's funded accounts)", o.senders, DevAccounts)
 	case o.minGap <= 0 || o.maxGap < o.minGap:
@@ -715,6 +719,8 @@ type chaosCampaign struct {
 	recovery   map[string][]time.Duration
 	crashes    map[string]int
 	damageNote []string
+	failovers  []time.Duration // a group's: from the leader's kill to the next term's first mini-block
+	seqs       []string        // the sequencers' names: "sequencer", or the group's members
 }
 
 func (c *chaosCampaign) printf(format string, args ...any) {
@@ -781,7 +787,7 @@ func (c *chaosCampaign) prepare() error {
 		}
 		c.dir = d
 	}
-	nodes := 2 + c.o.fullnodes + c.o.provers
+	nodes := c.o.sequencers + 1 + c.o.fullnodes + c.o.provers
 	rpcPort, p2pPort, metricsPort := c.o.rpcPort, c.o.p2pPort, c.o.metricsPort
 	if rpcPort == 0 || p2pPort == 0 || metricsPort == 0 {
 		base, err := freePortRange(3*nodes + 2)
@@ -798,11 +804,16 @@ func (c *chaosCampaign) prepare() error {
 			metricsPort = base + 2*nodes + 1
 		}
 	}
-	plan, err := prepareDevnet(c.dir, c.o.fullnodes, c.o.provers, rpcPort, p2pPort, metricsPort, 10*time.Millisecond, 100, "text", DevGasLimit)
+	plan, err := prepareDevnetGroup(c.dir, c.o.sequencers, c.o.fullnodes, c.o.provers, rpcPort, p2pPort, metricsPort, 10*time.Millisecond, 100, "text", DevGasLimit)
 	if err != nil {
 		return err
 	}
 	c.plan = plan
+	for _, n := range plan.Nodes {
+		if n.Role == "sequencer" {
+			c.seqs = append(c.seqs, n.Name)
+		}
+	}
 	for _, n := range plan.Nodes {
 		c.nodes[n.Name] = n
 		cfg, err := loadConfig(flag.NewFlagSet(n.Name, flag.ContinueOnError), []string{"--config", n.Config})
@@ -887,7 +898,10 @@ func (c *chaosCampaign) run(ctx context.Context, start time.Time) int {
 			cl.Close()
 		}
 	}()
-	fmt.Fprintf(c.out, "chaos: devnet in %s: %d nodes, sequencer JSON-RPC http://%s\n", c.dir, len(c.plan.Nodes), c.nodes["sequencer"].RPC)
+	fmt.Fprintf(c.out, "chaos: devnet in %s: %d nodes, sequencer JSON-RPC http://%s\n", c.dir, len(c.plan.Nodes), c.nodes[c.seqs[0]].RPC)
+	if len(c.seqs) > 1 {
+		fmt.Fprintf(c.out, "chaos: a sequencer group of %d: each cycle kill -9s its leader\n", len(c.seqs))
+	}
 	for _, n := range c.plan.Nodes {
 		if _, err := c.sup.start(n.Name, "start", false); err != nil {
 			c.fail(n.Name, "%v", err)
@@ -950,7 +964,19 @@ func (c *chaosCampaign) run(ctx context.Context, start time.Time) int {
 // cycle kills the sequencer (and st.Other), restarts them, times their
 // recovery and checks every acknowledgement; it describes what happened.
 func (c *chaosCampaign) cycle(ctx context.Context, n int, st chaosStep) string {
-	victims := []string{"sequencer"}
+	victims := []string{c.seqs[0]}
+	var failover chan string
+	if len(c.seqs) > 1 {
+		leader, term, err := c.leader(ctx)
+		if err != nil {
+			c.fail("", "cycle %d: finding the group's leader: %v", n, err)
+			return "no leader to kill"
+		}
+		victims[0] = leader
+		failover = make(chan string, 1)
+		killed := time.Now()
+		go func() { failover <- c.timeFailover(ctx, n, leader, term, killed) }()
+	}
 	if st.Other != "" {
 		victims = append(victims, st.Other)
 	}
@@ -991,6 +1017,9 @@ func (c *chaosCampaign) cycle(ctx context.Context, n int, st chaosStep) string {
 	}
 	wg.Wait()
 	line := "kill -9 " + strings.Join(took, ", ")
+	if failover != nil {
+		line += " | " + <-failover
+	}
 	if ctx.Err() != nil {
 		return line
 	}
@@ -1067,13 +1096,22 @@ func (c *chaosCampaign) sender(ctx context.Context, i int) {
 	key := DevKey(i)
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	to := common.BigToAddress(big.NewInt(int64(0xc4a05000 + i)))
-	cl, err := gethrpc.DialOptions(ctx, "http://"+c.nodes["sequencer"].RPC,
-		gethrpc.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}))
-	if err != nil {
-		c.fail("", "sender %d: %v", i, err)
-		return
+	// A group's sender sends to the member it believes leads, and moves
+	// to the next after an error (a member that does not lead refuses
+	// sends, naming the leader), as a wallet given the members would.
+	var cls []*gethrpc.Client
+	for _, name := range c.seqs {
+		cl, err := gethrpc.DialOptions(ctx, "http://"+c.nodes[name].RPC,
+			gethrpc.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}))
+		if err != nil {
+			c.fail("", "sender %d: %v", i, err)
+			return
+		}
+		defer cl.Close()
+		cls = append(cls, cl)
 	}
-	defer cl.Close()
+	cur := i % len(cls)
+	cl := cls[cur]
 	var pace *time.Ticker
 	if c.o.rate > 0 {
 		pace = time.NewTicker(time.Duration(float64(c.o.senders) * float64(time.Second) / c.o.rate))
@@ -1093,7 +1131,16 @@ func (c *chaosCampaign) sender(ctx context.Context, i int) {
 				continue
 			}
 			if int64(n) <= maxAcked && ctx.Err() == nil {
-				c.fail("sequencer", "sender %d (%s): pending nonce %d, but nonce %d was acknowledged", i, from, n, maxAcked)
+				if len(cls) == 1 {
+					c.fail(c.seqs[0], "sender %d (%s): pending nonce %d, but nonce %d was acknowledged", i, from, n, maxAcked)
+				} else {
+					// A group member answers from what it applied,
+					// which may trail the leader's acknowledgement by a
+					// commit: ask again (the checks after every cycle
+					// find a loss).
+					sleepCtx(ctx, 20*time.Millisecond)
+					continue
+				}
 			}
 			nonce, known = uint64(n), true
 		}
@@ -1129,12 +1176,16 @@ func (c *chaosCampaign) sender(ctx context.Context, i int) {
 			c.unacked++
 			c.mu.Unlock()
 			known = false
+			if len(cls) > 1 {
+				cur = (cur + 1) % len(cls)
+				cl = cls[cur]
+			}
 			sleepCtx(ctx, 20*time.Millisecond)
 			continue
 		}
 		a := chaosAck{Hash: tx.Hash(), Sender: i, Nonce: nonce, Block: uint64(r.BlockNumber), BlockHash: r.BlockHash, Index: uint(r.Index), Status: uint64(r.Status)}
 		if r.TxHash != tx.Hash() {
-			c.fail("sequencer", "sender %d: the receipt of %s names transaction %s", i, tx.Hash(), r.TxHash)
+			c.fail(c.seqs[cur], "sender %d: the receipt of %s names transaction %s", i, tx.Hash(), r.TxHash)
 		}
 		c.mu.Lock()
 		c.acks = append(c.acks, a)
@@ -1161,7 +1212,7 @@ func (c *chaosCampaign) snapshotAcks() []chaosAck {
 func (c *chaosCampaign) checkAll(ctx context.Context, cycle int, within time.Duration, full bool) string {
 	acks := c.snapshotAcks()
 	t0 := time.Now()
-	names := append([]string{"sequencer"}, c.names("fullnode")...)
+	names := append(slices.Clone(c.seqs), c.names("fullnode")...)
 	res := make([]chaosVerified, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
@@ -1169,7 +1220,7 @@ func (c *chaosCampaign) checkAll(ctx context.Context, cycle int, within time.Dur
 		go func() {
 			defer wg.Done()
 			w := within
-			if name == "sequencer" {
+			if c.lone(name) { // a lone sequencer holds what it acknowledged at once
 				w = 5 * time.Second
 			}
 			r := mrand.New(mrand.NewPCG(c.o.seed, uint64(cycle)<<8|uint64(i)))
@@ -1262,7 +1313,7 @@ func (c *chaosCampaign) verify(ctx context.Context, cycle int, name string, acks
 		}
 		return v
 	}
-	if head < need && name != "sequencer" {
+	if head < need && !c.lone(name) {
 		c.fail(name, "%s: at block %d, short of block %d (the newest acknowledged) after %v", when, head, need, within)
 	}
 	nLost := 0
@@ -1297,7 +1348,7 @@ func (c *chaosCampaign) verify(ctx context.Context, cycle int, name string, acks
 			} else {
 				v.fresh++
 			}
-		case name == "sequencer":
+		case c.lone(name):
 			c.lose(a, fmt.Sprintf("%s, %s: its block %d is gone (head %d)", name, when, a.Block, head))
 			nLost++
 		case firstShort < 0 && i >= done:
@@ -1480,9 +1531,10 @@ func (c *chaosCampaign) blocks(ctx context.Context, name string, from, to uint64
 func (c *chaosCampaign) agree(ctx context.Context, name string, upto uint64) ([]string, error) {
 	var bad []string
 	const step = 2000
+	ref := c.ref(ctx)
 	for from := uint64(1); from <= upto; from += step {
 		to := min(from+step-1, upto)
-		want, err := c.blocks(ctx, "sequencer", from, to)
+		want, err := c.blocks(ctx, ref, from, to)
 		if err != nil {
 			return bad, fmt.Errorf("sequencer's blocks %d..%d: %w", from, to, err)
 		}
@@ -1610,7 +1662,7 @@ func (c *chaosCampaign) wipeAndResync(ctx context.Context, name string) (string,
 // resync waits for node name to reach the sequencer's head and compares
 // their blocks up to it.
 func (c *chaosCampaign) resync(ctx context.Context, name string, p *chaosProc) (uint64, []string, error) {
-	target, err := c.head(ctx, "sequencer")
+	target, err := c.head(ctx, c.ref(ctx))
 	if err != nil {
 		return 0, nil, fmt.Errorf("the sequencer's head: %w", err)
 	}
@@ -1649,9 +1701,10 @@ func (c *chaosCampaign) resync(ctx context.Context, name string, p *chaosProc) (
 func (c *chaosCampaign) final(ctx context.Context) {
 	// Let what was in flight when the load stopped seal.
 	sleepCtx(ctx, 1500*time.Millisecond)
-	target, err := c.head(ctx, "sequencer")
+	ref := c.ref(ctx)
+	target, err := c.head(ctx, ref)
 	if err != nil {
-		c.fail("sequencer", "at the end: eth_blockNumber: %v", err)
+		c.fail(ref, "at the end: eth_blockNumber: %v", err)
 		return
 	}
 	res := c.checkAll(ctx, 0, c.o.syncWithin, true)
@@ -1695,11 +1748,12 @@ func (c *chaosCampaign) final(ctx context.Context) {
 func (c *chaosCampaign) checkNonces(ctx context.Context, i int) string {
 	from := crypto.PubkeyToAddress(DevKey(i).PublicKey)
 	var count hexutil.Uint64
+	ref := c.ref(ctx)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := c.rpcs["sequencer"].CallContext(cctx, &count, "eth_getTransactionCount", from, "latest")
+	err := c.rpcs[ref].CallContext(cctx, &count, "eth_getTransactionCount", from, "latest")
 	cancel()
 	if err != nil {
-		c.fail("sequencer", "at the end: sender %d's count: %v", i, err)
+		c.fail(ref, "at the end: sender %d's count: %v", i, err)
 		return ""
 	}
 	c.mu.Lock()
@@ -1730,8 +1784,8 @@ func (c *chaosCampaign) checkNonces(ctx context.Context, i int) string {
 		for j, h := range ask {
 			elems[j] = gethrpc.BatchElem{Method: "eth_getTransactionReceipt", Args: []any{h}, Result: &rs[j]}
 		}
-		if err := c.batch(ctx, "sequencer", elems); err != nil {
-			c.fail("sequencer", "at the end: sender %d's unacknowledged receipts: %v", i, err)
+		if err := c.batch(ctx, ref, elems); err != nil {
+			c.fail(ref, "at the end: sender %d's unacknowledged receipts: %v", i, err)
 			return ""
 		}
 		for j, r := range rs {
@@ -1743,10 +1797,10 @@ func (c *chaosCampaign) checkNonces(ctx context.Context, i int) string {
 	probs := nonceProblems(uint64(count), acked, included)
 	for k, p := range probs {
 		if k == 5 {
-			c.fail("sequencer", "sender %d: … %d nonce problems in all", i, len(probs))
+			c.fail(ref, "sender %d: … %d nonce problems in all", i, len(probs))
 			break
 		}
-		c.fail("sequencer", "sender %d (%s): %s", i, from, p)
+		c.fail(ref, "sender %d (%s): %s", i, from, p)
 	}
 	return fmt.Sprintf("sender %d: count %d, %d acknowledged, %d more taken by its unacknowledged sends, no gaps: %v",
 		i, count, len(acked), len(included), len(probs) == 0)
@@ -1765,6 +1819,10 @@ func (c *chaosCampaign) finish(start time.Time, cycles int) int {
 	seq := c.recovery["sequencer"]
 	fmt.Fprintf(w, "%d cycles, %d acknowledged, %d lost\n", cycles, len(c.acks), len(c.lost))
 	fmt.Fprintf(w, "recovery p50 %d ms, max %d ms (sequencer, %d restarts)\n", percentile(seq, 0.5).Milliseconds(), percentile(seq, 1).Milliseconds(), len(seq))
+	if len(c.seqs) > 1 {
+		fmt.Fprintf(w, "failover p50 %d ms, max %d ms (%d leader kills; from the kill -9 to the next term's first mini-block on another member)\n",
+			percentile(c.failovers, 0.5).Milliseconds(), percentile(c.failovers, 1).Milliseconds(), len(c.failovers))
+	}
 	for _, role := range []string{"fullnode", "prover"} {
 		if ds := c.recovery[role]; len(ds) > 0 {
 			fmt.Fprintf(w, "recovery %s p50 %d ms, max %d ms (%d restarts)\n", role, percentile(ds, 0.5).Milliseconds(), percentile(ds, 1).Milliseconds(), len(ds))
@@ -1807,3 +1865,107 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// isSeq says whether node name is a sequencer (a group member).
+func (c *chaosCampaign) isSeq(name string) bool { return slices.Contains(c.seqs, name) }
+
+// groupMiniBlock is what the campaign reads of a group member's newest
+// mini-block.
+type groupMiniBlock struct {
+	Number hexutil.Uint64  `json:"number"`
+	Term   hexutil.Uint64  `json:"term"`
+	Signer *common.Address `json:"signer"`
+}
+
+// newestMiniBlock is member name's newest mini-block: its number, the term
+// it was built in and who signed it.
+func (c *chaosCampaign) newestMiniBlock(ctx context.Context, name string) (*groupMiniBlock, error) {
+	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	var head struct {
+		MiniBlock hexutil.Uint64 `json:"miniBlockNumber"`
+	}
+	cl := c.rpcs[name]
+	if err := cl.CallContext(cctx, &head, "meganode_head"); err != nil {
+		return nil, err
+	}
+	var mb *groupMiniBlock
+	if err := cl.CallContext(cctx, &mb, "meganode_getMiniBlockByNumber", head.MiniBlock); err != nil {
+		return nil, err
+	}
+	if mb == nil {
+		return nil, fmt.Errorf("mini-block %d, its head, not found", head.MiniBlock)
+	}
+	return mb, nil
+}
+
+// leader finds the group's leader: the signer of the newest mini-block
+// any member holds, and its term.
+func (c *chaosCampaign) leader(ctx context.Context) (string, uint64, error) {
+	var best *groupMiniBlock
+	var last error
+	for _, name := range c.seqs {
+		mb, err := c.newestMiniBlock(ctx, name)
+		if err != nil {
+			last = err
+			continue
+		}
+		if best == nil || mb.Number > best.Number {
+			best = mb
+		}
+	}
+	if best == nil {
+		return "", 0, fmt.Errorf("no member answers: %v", last)
+	}
+	if best.Signer != nil {
+		for _, name := range c.seqs {
+			if common.HexToAddress(c.nodes[name].Address) == *best.Signer {
+				return name, uint64(best.Term), nil
+			}
+		}
+	}
+	return "", 0, fmt.Errorf("mini-block %d is signed by %v, no member's key", best.Number, best.Signer)
+}
+
+// ref is the sequencer the campaign checks others against: the lone
+// sequencer, or the group's leader (any member that answers, if none
+// can be found).
+func (c *chaosCampaign) ref(ctx context.Context) string {
+	if len(c.seqs) == 1 {
+		return c.seqs[0]
+	}
+	if name, _, err := c.leader(ctx); err == nil {
+		return name
+	}
+	return c.seqs[0]
+}
+
+// timeFailover polls the members other than the killed leader until one
+// holds a mini-block of a newer term than the leader's: the failover's
+// end. It says how long that took from the kill, and records it.
+func (c *chaosCampaign) timeFailover(ctx context.Context, cycle int, killed string, term uint64, at time.Time) string {
+	const within = 30 * time.Second
+	for time.Since(at) < within && ctx.Err() == nil {
+		for _, name := range c.seqs {
+			if name == killed {
+				continue
+			}
+			mb, err := c.newestMiniBlock(ctx, name)
+			if err == nil && uint64(mb.Term) > term {
+				d := time.Since(at)
+				c.mu.Lock()
+				c.failovers = append(c.failovers, d)
+				c.mu.Unlock()
+				return fmt.Sprintf("failover to term %d in %d ms", mb.Term, d.Milliseconds())
+			}
+		}
+		sleepCtx(ctx, 2*time.Millisecond)
+	}
+	if ctx.Err() == nil {
+		c.fail("", "cycle %d: no mini-block of a term after %d within %v of killing the leader %s", cycle, term, within, killed)
+	}
+	return "no failover"
+}
+
+// lone says whether node name is a lone sequencer (not a group member).
+func (c *chaosCampaign) lone(name string) bool { return len(c.seqs) == 1 && name == c.seqs[0] }

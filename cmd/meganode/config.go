@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/meganode/meganode/node"
+	"github.com/meganode/meganode/node/chain"
 	"github.com/meganode/meganode/node/rpc"
 	"github.com/meganode/meganode/node/sequencer"
 )
@@ -46,16 +48,22 @@ type Config struct {
 	RPCTxFeeCap            float64 `toml:"rpc.txfeecap" help:"refuse JSON-RPC sends whose fee (fee cap × gas) exceeds this, in ether; 0: no cap (sequencer)"`
 	RPCGasCap              uint64  `toml:"rpc.gascap" help:"gas cap of eth_call and eth_estimateGas; 0: no cap but the node's own, 50,000,000 (sequencer, fullnode)"`
 	// Where a node sends what it does not serve itself.
-	SequencerRPC string `toml:"sequencer-rpc" help:"the sequencer's JSON-RPC URL: the transactions this node's clients send are checked here, then forwarded there (fullnode)"`
+	SequencerRPC string `toml:"sequencer-rpc" help:"the sequencer's JSON-RPC URL: the transactions this node's clients send are checked here, then forwarded there; a sequencer group's members' URLs, comma-separated: forwarded to the one that leads (fullnode)"`
 	FinalityRPC  string `toml:"finality-rpc" help:"a fullnode's JSON-RPC URL, named in the error a read at the finalized tag gets here (sequencer)"`
 
-	Sequencer     string   `toml:"sequencer" help:"the sequencer's signing address (fullnode, prover, da)"`
-	SequencerPeer string   `toml:"sequencer-peer" help:"the sequencer's peer id (fullnode, da)"`
-	DAPeer        string   `toml:"da-peer" help:"the DA node's peer id (sequencer, prover, fullnode)"`
-	FullnodePeers []string `toml:"fullnode-peers" help:"other fullnodes' peer ids, asked for missing mini-blocks (fullnode)"`
-	Provers       []string `toml:"provers" help:"the provers' signing addresses whose attestations count (fullnode)"`
-	ProverPeers   []string `toml:"prover-peers" help:"the provers' peer ids, asked for attestations (fullnode)"`
-	Quorum        int      `toml:"quorum" help:"attestations that finalize a block; 0: a majority of provers (fullnode)"`
+	Sequencer     string `toml:"sequencer" help:"the sequencer's signing address (fullnode, prover, da)"`
+	SequencerPeer string `toml:"sequencer-peer" help:"the sequencer's peer id (fullnode, da)"`
+	// A sequencer group (node/sequencer's GroupConfig).
+	Sequencers         []string `toml:"sequencers" help:"a sequencer group's signing addresses, one per member, in member order: mini-blocks signed by any are accepted (fullnode, prover, da; and each member); overrides sequencer"`
+	SequencerPeers     []string `toml:"sequencer-peers" help:"a sequencer group's peer ids, in member order (each member; fullnode: asked for mini-blocks; da: whose puts count); overrides sequencer-peer"`
+	GroupID            int      `toml:"group.id" help:"this sequencer's member number in its group, 1 to the number of sequencers; 0: a lone sequencer (sequencer)"`
+	GroupTick          Duration `toml:"group.tick" help:"a sequencer group's raft tick: the leader's heartbeats go every tick (sequencer)"`
+	GroupElectionTicks int      `toml:"group.election-ticks" help:"ticks a member waits without hearing the leader before it campaigns, plus a random 0 to as many more (sequencer)"`
+	DAPeer             string   `toml:"da-peer" help:"the DA node's peer id (sequencer, prover, fullnode)"`
+	FullnodePeers      []string `toml:"fullnode-peers" help:"other fullnodes' peer ids, asked for missing mini-blocks (fullnode)"`
+	Provers            []string `toml:"provers" help:"the provers' signing addresses whose attestations count (fullnode)"`
+	ProverPeers        []string `toml:"prover-peers" help:"the provers' peer ids, asked for attestations (fullnode)"`
+	Quorum             int      `toml:"quorum" help:"attestations that finalize a block; 0: a majority of provers (fullnode)"`
 
 	Coinbase           string   `toml:"coinbase" help:"address that receives priority fees (sequencer)"`
 	MinerGasPrice      uint64   `toml:"miner.gasprice" help:"least tip (priority fee per gas; a legacy transaction's gas price) a transaction must offer, in wei; 0: none (sequencer)"`
@@ -92,6 +100,7 @@ func defaultConfig() Config {
 		RPCTxFeeCap: rpc.DefaultTxFeeCap, RPCGasCap: rpc.DefaultGasCap, MinerGasPrice: sequencer.DefaultMinTip, TxPoolOrder: "tip",
 		HTTPAPI: slices.Clone(rpc.Namespaces), HTTPVHosts: []string{"localhost"},
 		PProfAddr: "127.0.0.1", PProfPort: 6060, HealthMaxLag: Duration{2 * time.Second},
+		GroupTick: Duration{DefaultGroupTick}, GroupElectionTicks: DefaultGroupElectionTicks,
 	}
 }
 
@@ -200,6 +209,15 @@ func (c *Config) check() error {
 	if c.HealthMaxLag.Duration < 0 {
 		return fmt.Errorf("health.max-lag %v: want 0 or more (0: no bound)", c.HealthMaxLag)
 	}
+	if len(c.SequencerPeers) > 0 && len(c.Sequencers) > 0 && len(c.SequencerPeers) != len(c.Sequencers) {
+		return fmt.Errorf("sequencers lists %d addresses, sequencer-peers %d peer ids: one of each per member, in the same order", len(c.Sequencers), len(c.SequencerPeers))
+	}
+	if c.GroupID < 0 || (c.GroupID > 0 && (c.GroupID > len(c.Sequencers) || len(c.SequencerPeers) != len(c.Sequencers))) {
+		return fmt.Errorf("group.id %d: want 0 (a lone sequencer) or 1 to the number of sequencers (%d), with as many sequencer-peers (%d)", c.GroupID, len(c.Sequencers), len(c.SequencerPeers))
+	}
+	if c.GroupTick.Duration <= 0 || c.GroupElectionTicks < 2 {
+		return fmt.Errorf("group.tick %v, group.election-ticks %d: want a positive tick and 2 ticks or more", c.GroupTick, c.GroupElectionTicks)
+	}
 	return nil
 }
 
@@ -228,4 +246,64 @@ func writeConfig(path string, c *Config) error {
 		return err
 	}
 	return f.Close()
+}
+
+// A sequencer group's raft tick and election timeout, by default: 2 ms and
+// 10 ticks, so that a leader lost is replaced 20 to 40 ms after the
+// followers last heard it, on a LAN or loopback.
+const (
+	DefaultGroupTick          = 2 * time.Millisecond
+	DefaultGroupElectionTicks = 10
+)
+
+// sequencerKeys are the keys mini-blocks must be signed with one of: the
+// group's (sequencers), or the lone sequencer's.
+func (c *Config) sequencerKeys() (chain.KeySet, error) {
+	list := c.Sequencers
+	if len(list) == 0 {
+		if c.Sequencer == "" {
+			return nil, fmt.Errorf("sequencer: no sequencer address configured (sequencer or sequencers)")
+		}
+		list = []string{c.Sequencer}
+	}
+	var keys chain.KeySet
+	for _, s := range list {
+		a, err := parseAddress("sequencer", s)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, a)
+	}
+	return keys, nil
+}
+
+// sequencerNodes are the sequencer's peer ids: the group's, or the lone
+// sequencer's.
+func (c *Config) sequencerNodes() []node.NodeID {
+	if len(c.SequencerPeers) > 0 {
+		return peerIDs(c.SequencerPeers)
+	}
+	if c.SequencerPeer == "" {
+		return nil
+	}
+	return []node.NodeID{node.NodeID(c.SequencerPeer)}
+}
+
+// group is a group member's configuration (nil for a lone sequencer).
+func (c *Config) group() (*sequencer.GroupConfig, error) {
+	if c.GroupID == 0 {
+		return nil, nil
+	}
+	keys, err := c.sequencerKeys()
+	if err != nil {
+		return nil, err
+	}
+	g := &sequencer.GroupConfig{ID: uint64(c.GroupID), Tick: c.GroupTick.Duration, ElectionTicks: c.GroupElectionTicks,
+		// Under the p2p bound on a message (16 MiB): a raft append carries
+		// one entry at least.
+		MaxEntryBytes: 12 << 20}
+	for i, id := range c.SequencerPeers {
+		g.Members = append(g.Members, sequencer.Member{ID: uint64(i + 1), Node: node.NodeID(id), Key: keys[i]})
+	}
+	return g, nil
 }

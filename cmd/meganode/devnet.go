@@ -72,6 +72,7 @@ type devnetPlan struct {
 func devnet(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	sequencers := fs.Int("sequencers", 1, "sequencers: 1, or an odd number for a replicated sequencer group (raft) whose leader executes and which fails over when it is lost")
 	fullnodes := fs.Int("fullnodes", 2, "fullnodes")
 	provers := fs.Int("provers", 2, "provers")
 	dir := fs.String("dir", "devnet", "directory for keys, configs, data and logs; an existing devnet there is started again")
@@ -84,10 +85,10 @@ func devnet(args []string, stdout, stderr io.Writer) int {
 	gasLimit := fs.Uint64("gas-limit", DevGasLimit, "block gas limit of a new devnet's genesis (an existing devnet keeps its own)")
 	prepare := fs.Bool("prepare-only", false, "write keys, genesis and configs, print the plan, and start nothing")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: meganode devnet [--fullnodes N --provers N] [--dir DIR] [flags]
+		fmt.Fprintln(stderr, `usage: meganode devnet [--sequencers N --fullnodes N --provers N] [--dir DIR] [flags]
 
-Starts a local cluster on 127.0.0.1 as separate processes: a sequencer, a DA
-node, fullnodes and provers. It generates their keys and a genesis that funds
+Starts a local cluster on 127.0.0.1 as separate processes: a sequencer (or a
+group of them, --sequencers 3), a DA node, fullnodes and provers. It generates their keys and a genesis that funds
 well-known dev accounts, prints the RPC endpoints and the funded keys, and
 runs until Ctrl-C, which stops every node gracefully.`)
 		fs.PrintDefaults()
@@ -95,7 +96,11 @@ runs until Ctrl-C, which stops every node gracefully.`)
 	if err := fs.Parse(args); err != nil {
 		return exitFlag(err)
 	}
-	plan, err := prepareDevnet(*dir, *fullnodes, *provers, *rpcPort, *p2pPort, *metricsPort, *interval, *perBlock, *logFormat, *gasLimit)
+	if *sequencers < 1 || *sequencers%2 == 0 {
+		fmt.Fprintf(stderr, "meganode devnet: --sequencers %d: want 1, or an odd number (a raft group needs a majority)\n", *sequencers)
+		return 2
+	}
+	plan, err := prepareDevnetGroup(*dir, *sequencers, *fullnodes, *provers, *rpcPort, *p2pPort, *metricsPort, *interval, *perBlock, *logFormat, *gasLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "meganode devnet: %v\n", err)
 		return 1
@@ -107,9 +112,16 @@ runs until Ctrl-C, which stops every node gracefully.`)
 	return runDevnet(plan, nodeFlags(fs), stdout, stderr)
 }
 
-// prepareDevnet writes a devnet into dir, or reads the one there; a new
-// devnet's genesis has block gas limit gasLimit.
+// prepareDevnet writes a devnet with one sequencer into dir, or reads the
+// one there; a new devnet's genesis has block gas limit gasLimit.
 func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort int, interval time.Duration, perBlock int, logFormat string, gasLimit uint64) (*devnetPlan, error) {
+	return prepareDevnetGroup(dir, 1, fullnodes, provers, rpcPort, p2pPort, metricsPort, interval, perBlock, logFormat, gasLimit)
+}
+
+// prepareDevnetGroup is prepareDevnet with sequencers sequencers: more
+// than one make a raft group, sequencer1…N, whose JSON-RPC ports come
+// first.
+func prepareDevnetGroup(dir string, sequencers, fullnodes, provers, rpcPort, p2pPort, metricsPort int, interval time.Duration, perBlock int, logFormat string, gasLimit uint64) (*devnetPlan, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -125,8 +137,15 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	names := []string{"sequencer", "da"}
-	roles := []string{"sequencer", "da"}
+	names := []string{"sequencer"}
+	roles := []string{"sequencer"}
+	if sequencers > 1 {
+		names, roles = nil, nil
+		for i := range sequencers {
+			names, roles = append(names, fmt.Sprintf("sequencer%d", i+1)), append(roles, "sequencer")
+		}
+	}
+	names, roles = append(names, "da"), append(roles, "da")
 	for i := range fullnodes {
 		names, roles = append(names, fmt.Sprintf("fullnode%d", i+1)), append(roles, "fullnode")
 	}
@@ -135,7 +154,7 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 	}
 	plan := &devnetPlan{ChainID: DevChainID}
 	byRole := map[string][]*devnetNode{}
-	fullnodeRPC := 0
+	nextRPC := 0
 	for i, name := range names {
 		keyFile := filepath.Join(dir, name+".key")
 		addr, id, err := writeKey(keyFile)
@@ -146,12 +165,9 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 			P2P:     fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", p2pPort+i, id),
 			Metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort+i),
 			Config:  filepath.Join(dir, name+".toml"), Log: filepath.Join(dir, name+".log")}
-		switch roles[i] {
-		case "sequencer":
-			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort)
-		case "fullnode":
-			fullnodeRPC++
-			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort+fullnodeRPC)
+		if roles[i] == "sequencer" || roles[i] == "fullnode" {
+			n.RPC = fmt.Sprintf("127.0.0.1:%d", rpcPort+nextRPC)
+			nextRPC++
 		}
 		plan.Nodes = append(plan.Nodes, n)
 	}
@@ -173,6 +189,10 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		proverAddrs = append(proverAddrs, n.Address)
 	}
 	seq, daNode := byRole["sequencer"][0], byRole["da"][0]
+	var seqAddrs, seqIDs, seqRPCs []string
+	for _, m := range byRole["sequencer"] {
+		seqAddrs, seqIDs, seqRPCs = append(seqAddrs, m.Address), append(seqIDs, m.ID), append(seqRPCs, "http://"+m.RPC)
+	}
 	for i := range plan.Nodes {
 		n := &plan.Nodes[i]
 		datadir := filepath.Join(dir, n.Name)
@@ -192,15 +212,22 @@ func prepareDevnet(dir string, fullnodes, provers, rpcPort, p2pPort, metricsPort
 		}
 		c.RPC, c.Metrics = n.RPC, n.Metrics
 		c.Sequencer, c.SequencerPeer, c.DAPeer = seq.Address, seq.ID, daNode.ID
+		if sequencers > 1 {
+			c.Sequencer, c.SequencerPeer = "", ""
+			c.Sequencers, c.SequencerPeers = seqAddrs, seqIDs
+		}
 		c.MiniBlockInterval, c.MiniBlocksPerBlock = Duration{interval}, perBlock
 		switch n.Role {
 		case "sequencer":
-			c.Coinbase = seq.Address
+			c.Coinbase = seq.Address // every member's: whoever leads, the fees go to one place
+			if sequencers > 1 {
+				c.GroupID = slices.Index(seqIDs, n.ID) + 1
+			}
 			if fns := byRole["fullnode"]; len(fns) > 0 {
 				c.FinalityRPC = "http://" + fns[0].RPC
 			}
 		case "fullnode":
-			c.SequencerRPC = "http://" + seq.RPC
+			c.SequencerRPC = strings.Join(seqRPCs, ",")
 			for _, id := range ids("fullnode") {
 				if id != n.ID {
 					c.FullnodePeers = append(c.FullnodePeers, id)
@@ -247,8 +274,12 @@ func printPlan(w io.Writer, dir string, plan *devnetPlan) {
 	for _, n := range plan.Nodes {
 		counts[n.Role]++
 	}
-	fmt.Fprintf(w, "meganode devnet in %s: 1 sequencer, %d fullnodes, %d provers, 1 DA; chain id %d\n",
-		dir, counts["fullnode"], counts["prover"], plan.ChainID)
+	seqs := "1 sequencer"
+	if counts["sequencer"] > 1 {
+		seqs = fmt.Sprintf("a group of %d sequencers (raft; the leader executes, sends to another member are refused with its name)", counts["sequencer"])
+	}
+	fmt.Fprintf(w, "meganode devnet in %s: %s, %d fullnodes, %d provers, 1 DA; chain id %d\n",
+		dir, seqs, counts["fullnode"], counts["prover"], plan.ChainID)
 	for _, n := range plan.Nodes {
 		what := ""
 		switch n.Role {

@@ -37,7 +37,7 @@ const miniBlockStaleSlack = 256
 // yet): a mini-block the sequencer did sign but more than
 // miniBlockStaleSlack below it is stale (runtime.ErrStale: ignored, neither
 // delivered nor forwarded, its sender not blamed).
-func gossipValidator(sequencer common.Address, provers []common.Address, head func() uint64) func(node.Topic, []byte) error {
+func gossipValidator(sequencer chain.KeySet, provers []common.Address, head func() uint64) func(node.Topic, []byte) error {
 	return func(topic node.Topic, msg []byte) error {
 		switch topic {
 		case chain.TopicMiniBlocks:
@@ -45,7 +45,7 @@ func gossipValidator(sequencer common.Address, provers []common.Address, head fu
 			if err != nil {
 				return err
 			}
-			if err := mb.VerifySigner(sequencer); err != nil {
+			if err := mb.VerifyKeys(sequencer); err != nil {
 				return err
 			}
 			if head != nil {
@@ -59,7 +59,7 @@ func gossipValidator(sequencer common.Address, provers []common.Address, head fu
 			if err != nil {
 				return err
 			}
-			_, err = b.OpenSealed(chain.KeySet{sequencer})
+			_, err = b.OpenSealed(sequencer)
 			return err
 		case chain.TopicAttestations:
 			var signer common.Address
@@ -95,23 +95,24 @@ func gossipValidator(sequencer common.Address, provers []common.Address, head fu
 }
 
 // gossipIdentities is whom a role's gossip must come from: the sequencer
-// (the node itself for the sequencer) and, on a fullnode, the provers. ok
-// is false where the configuration names no sequencer: then no validator.
-func gossipIdentities(role string, cfg *Config, key *ecdsa.PrivateKey) (seq common.Address, provers []common.Address, ok bool, err error) {
-	if role == "sequencer" {
-		return crypto.PubkeyToAddress(key.PublicKey), nil, true, nil
+// (the node itself for a lone sequencer; the group for a member) and, on a
+// fullnode, the provers. ok is false where the configuration names no
+// sequencer: then no validator.
+func gossipIdentities(role string, cfg *Config, key *ecdsa.PrivateKey) (seq chain.KeySet, provers []common.Address, ok bool, err error) {
+	if role == "sequencer" && cfg.GroupID == 0 {
+		return chain.KeySet{crypto.PubkeyToAddress(key.PublicKey)}, nil, true, nil
 	}
-	if cfg.Sequencer == "" {
-		return common.Address{}, nil, false, nil
+	if cfg.Sequencer == "" && len(cfg.Sequencers) == 0 {
+		return nil, nil, false, nil
 	}
-	if seq, err = parseAddress("sequencer", cfg.Sequencer); err != nil {
-		return common.Address{}, nil, false, err
+	if seq, err = cfg.sequencerKeys(); err != nil {
+		return nil, nil, false, err
 	}
 	if role == "fullnode" {
 		for _, p := range cfg.Provers {
 			a, err := parseAddress("prover", p)
 			if err != nil {
-				return common.Address{}, nil, false, err
+				return nil, nil, false, err
 			}
 			provers = append(provers, a)
 		}

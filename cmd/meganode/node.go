@@ -335,12 +335,15 @@ type nodeStatus struct {
 		Verified, Refused, Inconclusive, Ignored uint64
 	} `json:"-"`
 	Marked []string `json:"provers_marked,omitempty"`
+	// A sequencer group member: whether it leads (and executes), and its
+	// raft term.
+	Leader bool   `json:"leader,omitempty"`
+	Term   uint64 `json:"term,omitempty"`
 }
 
 // buildNode makes the role's node from the configuration, and the sampler
 // that reads its status (on the loop).
 func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKey, onMiniBlock func(*chain.MiniBlock)) (node.Node, func() nodeStatus, error) {
-	seqAddr := func() (common.Address, error) { return parseAddress("sequencer", cfg.Sequencer) }
 	switch role {
 	case "sequencer":
 		var coinbase common.Address
@@ -354,8 +357,12 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 		if err != nil {
 			return nil, nil, err
 		}
+		grp, err := cfg.group()
+		if err != nil {
+			return nil, nil, err
+		}
 		s, err := sequencer.New(sequencer.Config{
-			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer),
+			Genesis: gen, Key: key, Coinbase: coinbase, DA: node.NodeID(cfg.DAPeer), Group: grp,
 			MiniBlockInterval: cfg.MiniBlockInterval.Duration, MiniBlocksPerBlock: cfg.MiniBlocksPerBlock, MinGap: cfg.MinGap.Duration, BlockGap: cfg.BlockGap.Duration, MaxSealShare: cfg.MaxSealShare,
 			MaxMiniBlockGas: cfg.MaxMiniBlockGas, Pool: mempool.Config{Order: order},
 			MinTip: new(big.Int).SetUint64(cfg.MinerGasPrice), OnMiniBlock: onMiniBlock,
@@ -369,10 +376,13 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 				head, _ := l.Head()
 				st.Running, st.Head, st.Safe, st.Mempool = true, head.Number, l.Safe().Header.Number.Uint64(), s.Pool().Len()
 			}
+			if grp != nil {
+				st.Leader, st.Term = s.Leads()
+			}
 			return st
 		}, nil
 	case "fullnode":
-		sa, err := seqAddr()
+		sa, err := cfg.sequencerKeys()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -384,12 +394,12 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			}
 			provers = append(provers, a)
 		}
-		sources := append([]node.NodeID{node.NodeID(cfg.SequencerPeer)}, peerIDs(cfg.FullnodePeers)...)
+		sources := append(cfg.sequencerNodes(), peerIDs(cfg.FullnodePeers)...)
 		if cfg.DAPeer != "" {
 			sources = append(sources, node.NodeID(cfg.DAPeer))
 		}
 		f, err := fullnode.New(fullnode.Config{
-			Genesis: gen, Sequencers: chain.KeySet{sa}, Sources: sources, Provers: provers, ProverNodes: peerIDs(cfg.ProverPeers),
+			Genesis: gen, Sequencers: sa, Sources: sources, Provers: provers, ProverNodes: peerIDs(cfg.ProverPeers),
 			Quorum: cfg.Quorum, OnMiniBlock: onMiniBlock,
 		})
 		if err != nil {
@@ -413,7 +423,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			return st
 		}, nil
 	case "prover":
-		sa, err := seqAddr()
+		sa, err := cfg.sequencerKeys()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -422,7 +432,7 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			workers = goruntime.NumCPU()
 		}
 		p, err := prover.New(prover.Config{
-			Genesis: gen, Key: key, Sequencers: chain.KeySet{sa}, DA: node.NodeID(cfg.DAPeer),
+			Genesis: gen, Key: key, Sequencers: sa, DA: node.NodeID(cfg.DAPeer),
 			MaxConcurrent: workers, Parallel: parallel(workers),
 		})
 		if err != nil {
@@ -433,11 +443,11 @@ func buildNode(role string, cfg *Config, gen *core.Genesis, key *ecdsa.PrivateKe
 			return nodeStatus{Running: true, Safe: p.Low(), Attested: m.Attested, ProverLag: p.Head() - p.Low()}
 		}, nil
 	case "da":
-		sa, err := seqAddr()
+		sa, err := cfg.sequencerKeys()
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := da.New(da.Config{Sequencers: []node.NodeID{node.NodeID(cfg.SequencerPeer)}, SequencerKeys: chain.KeySet{sa}})
+		d, err := da.New(da.Config{Sequencers: cfg.sequencerNodes(), SequencerKeys: sa})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -283,6 +283,10 @@ type miniBlockJSON struct {
 	Transactions []common.Hash  `json:"transactions"`
 	// SealedBlockHash is the hash of the EVM block this mini-block seals.
 	SealedBlockHash *common.Hash `json:"sealedBlockHash,omitempty"`
+	// Term is the raft term of the sequencer group's leader that built
+	// it, and Signer that leader's key (a sequencer group only).
+	Term   hexutil.Uint64  `json:"term,omitempty"`
+	Signer *common.Address `json:"signer,omitempty"`
 }
 
 func marshalMiniBlock(mb *chain.MiniBlock) *miniBlockJSON {
@@ -290,7 +294,12 @@ func marshalMiniBlock(mb *chain.MiniBlock) *miniBlockJSON {
 	out := &miniBlockJSON{
 		Number: hexutil.Uint64(h.Number), BlockNumber: hexutil.Uint64(h.BlockNumber), Index: hexutil.Uint64(h.Index),
 		Timestamp: hexutil.Uint64(h.TimeMicros), Hash: mb.Hash(), ParentHash: h.ParentHash, GasUsed: hexutil.Uint64(h.GasUsed),
-		Transactions: make([]common.Hash, len(mb.Txs)),
+		Transactions: make([]common.Hash, len(mb.Txs)), Term: hexutil.Uint64(h.Term),
+	}
+	if h.Term > 0 {
+		if a, err := mb.Signer(); err == nil {
+			out.Signer = &a
+		}
 	}
 	for i, tx := range mb.Txs {
 		out.Transactions[i] = tx.Hash()

@@ -78,7 +78,9 @@ type Config struct {
 	// connection; default 128.
 	MaxSubscriptionsPerConn int
 	// Forward, when set, is the sequencer's JSON-RPC URL: sends are checked
-	// here, then forwarded there (a fullnode's setting).
+	// here, then forwarded there (a fullnode's setting). For a sequencer
+	// group, the members' URLs, comma-separated: sends go to the leader
+	// (see forwarder).
 	Forward string
 	// FinalityFrom, when set, is a fullnode's JSON-RPC URL that the error
 	// for the finalized tag names on a node that does not track finality
@@ -176,7 +178,7 @@ func NewServer(b Backend, cfg Config) (*Server, error) {
 		quit:   make(chan struct{}),
 	}
 	if cfg.Forward != "" {
-		s.fwd = &forwarder{url: cfg.Forward}
+		s.fwd = newForwarder(cfg.Forward)
 	}
 	s.rpc.SetHTTPBodyLimit(cfg.MaxBodyBytes)
 	s.rpc.SetWebsocketReadLimit(int64(cfg.MaxBodyBytes))
