@@ -1880,12 +1880,16 @@ type groupMiniBlock struct {
 // newestMiniBlock is member name's newest mini-block: its number, the term
 // it was built in and who signed it.
 func (c *chaosCampaign) newestMiniBlock(ctx context.Context, name string) (*groupMiniBlock, error) {
+	return newestMiniBlockOf(ctx, c.rpcs[name])
+}
+
+// newestMiniBlockOf is a node's newest mini-block, by its client.
+func newestMiniBlockOf(ctx context.Context, cl *gethrpc.Client) (*groupMiniBlock, error) {
 	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	var head struct {
 		MiniBlock hexutil.Uint64 `json:"miniBlockNumber"`
 	}
-	cl := c.rpcs[name]
 	if err := cl.CallContext(cctx, &head, "meganode_head"); err != nil {
 		return nil, err
 	}

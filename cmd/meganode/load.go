@@ -45,6 +45,7 @@ type loadOptions struct {
 // loadResult is what a load run measured.
 type loadResult struct {
 	Sent, Confirmed, Failed int
+	FirstErr                string // the first failure, described
 	Elapsed                 time.Duration
 	Latencies               []time.Duration // send to receipt, sorted
 }
@@ -98,6 +99,9 @@ pointed at any Ethereum node (with --funder-key for a funded account there).`)
 		return 1
 	}
 	fmt.Fprintf(stdout, "load: %d transfers confirmed of %d sent (%d failed) in %v\n", res.Confirmed, res.Sent, res.Failed, res.Elapsed.Round(time.Millisecond))
+	if res.FirstErr != "" {
+		fmt.Fprintf(stdout, "load: the first failure: %s\n", res.FirstErr)
+	}
 	fmt.Fprintf(stdout, "erc20_tps %.0f tx/s\nlatency_ms_p50 %.1f ms\nlatency_ms_p99 %.1f ms\n", res.tps(),
 		float64(res.percentile(0.5).Microseconds())/1000, float64(res.percentile(0.99).Microseconds())/1000)
 	return 0
@@ -376,7 +380,15 @@ func driveLoad(ctx context.Context, c *loadClient, o loadOptions, s *loadSetup) 
 				sent.Add(1)
 				r, err := c.send(ctx, o, key, n, token, new(big.Int), 100_000, contracts.TokenTransfer(to, big.NewInt(1)))
 				if err != nil || r.Status != types.ReceiptStatusSuccessful {
-					failed.Add(1)
+					if failed.Add(1) == 1 {
+						what := "reverted"
+						if err != nil {
+							what = err.Error()
+						}
+						mu.Lock()
+						res.FirstErr = what
+						mu.Unlock()
+					}
 					if n2, err := c.eth.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey)); err == nil {
 						n = n2
 					}

@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/meganode/meganode/sim"
+	"github.com/meganode/meganode/sim/chainsim"
 	_ "github.com/meganode/meganode/sim/chainsim" // the chain profile (the default)
 	_ "github.com/meganode/meganode/sim/register" // the register profile
 	"github.com/meganode/meganode/traces"
@@ -297,7 +299,42 @@ func cmdBench(args []string, out, log io.Writer) (int, error) {
 	wall = time.Since(start)
 	fmt.Fprintf(log, "megasim bench: sweep of %d %s seeds on %d CPUs in %v\n", *seeds, base.Name, runtime.NumCPU(), wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "sweep_seeds_per_hour %.0f seeds/h\n", float64(*seeds)/wall.Hours())
+	benchFailover(out, log, max(*seeds/4, 10))
 	return 0, nil
+}
+
+// benchFailover prints the failover times of a sequencer group in
+// simulation (the failover-bench profile: raft tick 1 ms, election
+// timeout 10 ticks, a fast network), from the leader's loss to the next
+// term's first committed mini-block, in simulated time.
+func benchFailover(out, log io.Writer, seeds int) {
+	var times []float64
+	lost, acks := 0.0, 0.0
+	failed := 0
+	sim.Sweep(chainsim.FailoverBenchProfile, sim.Shard{}.Seeds(1, seeds), runtime.NumCPU(), sim.Options{}, func(r *sim.Result) {
+		if r.Failed() {
+			failed++
+		}
+		for _, st := range r.Stats {
+			switch st.Name {
+			case "failover_ms":
+				times = append(times, st.Value)
+			case "acks_lost":
+				lost += st.Value
+			case "acks_checked":
+				acks += st.Value
+			}
+		}
+	})
+	slices.Sort(times)
+	if len(times) == 0 {
+		fmt.Fprintf(log, "megasim bench: no failover in %d failover-bench seeds\n", seeds)
+		return
+	}
+	fmt.Fprintf(log, "megasim bench: %d failovers in %d failover-bench seeds (%d failed a property; raft tick 1 ms, election timeout 10 ticks; %0.f acknowledged transactions, %.0f lost)\n",
+		len(times), seeds, failed, acks, lost)
+	fmt.Fprintf(out, "sim_failover_ms_p50 %.1f ms\n", times[len(times)/2])
+	fmt.Fprintf(out, "sim_failover_ms_max %.1f ms\n", times[len(times)-1])
 }
 
 func cmdShrink(args []string, out, log io.Writer) (int, error) {

@@ -57,8 +57,9 @@ const (
 	// A sequencer group (node/sequencer over node/raftlog): raft's
 	// messages between members, and the data of a raft entry (a
 	// mini-block and its block's witness).
-	FormatRaftV1       Format = 0xE1
-	FormatGroupEntryV1 Format = 0xE2
+	FormatRaftV1         Format = 0xE1
+	FormatGroupEntryV1   Format = 0xE2
+	FormatGroupAppliedV1 Format = 0xE3 // node/sequencer: the raft index its ledger's head came from
 )
 
 func (f Format) String() string {
@@ -111,6 +112,8 @@ func (f Format) String() string {
 		return "raft/v1"
 	case FormatGroupEntryV1:
 		return "group-entry/v1"
+	case FormatGroupAppliedV1:
+		return "group-applied/v1"
 	}
 	return fmt.Sprintf("unknown format 0x%02x", byte(f))
 }

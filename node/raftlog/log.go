@@ -46,6 +46,7 @@ type Log struct {
 	// (or not, after a write error), then waiting for sync syncID.
 	rd      *raft.Ready
 	written bool
+	sent    bool // its messages went out already (a leader's: see settle)
 	syncing bool
 	syncID  node.SyncID
 	diskErr error // the last write error, cleared by a write that succeeds
@@ -505,6 +506,18 @@ func (l *Log) settle() {
 			l.rd, l.written = &rd, false
 		}
 		if !l.written {
+			if !l.sent && l.rn.BasicStatus().RaftState == raft.StateLeader && leaderMayPresend(l.rd) {
+				// A leader sends its appends and heartbeats while it
+				// writes them (raft thesis §10.2.1; etcd's server does the
+				// same): what it hands out still waits for its own sync
+				// (release), and raft counts a follower's acknowledgement
+				// only once that follower synced. So its heartbeats never
+				// wait behind its disk.
+				for _, m := range l.rd.Messages {
+					l.send(m)
+				}
+				l.sent = true
+			}
 			wrote, err := l.write(l.rd)
 			if err != nil {
 				if l.diskErr == nil {
@@ -594,9 +607,12 @@ func (l *Log) setGuard(b node.Batch) {
 // messages and its committed entries; then raft advances.
 func (l *Log) release() {
 	rd := l.rd
-	l.rd, l.written, l.syncing = nil, false, false
-	for _, m := range rd.Messages {
-		l.send(m)
+	sent := l.sent
+	l.rd, l.written, l.syncing, l.sent = nil, false, false, false
+	if !sent {
+		for _, m := range rd.Messages {
+			l.send(m)
+		}
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		md := rd.Snapshot.GetMetadata()
@@ -661,4 +677,23 @@ func (l *Log) observe() {
 func (l *Log) resetTimer() {
 	l.elapsed = 0
 	l.timeout = l.cfg.ElectionTicks + l.env.Rand().IntN(l.cfg.ElectionTicks)
+}
+
+// leaderMayPresend reports whether a leader's Ready may send its messages
+// before its write is durable: when they are appends, heartbeats and
+// snapshots only (a leader's), and the Ready changes no vote (a leader's
+// hard state changes its commit index only: the term and vote it was
+// elected with were synced before its vote requests went out).
+func leaderMayPresend(rd *raft.Ready) bool {
+	if !raft.IsEmptyHardState(rd.HardState) && rd.HardState.GetVote() == raft.None {
+		return false
+	}
+	for _, m := range rd.Messages {
+		switch m.GetType() {
+		case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -191,11 +191,13 @@ func (s *Sequencer) startGroup() error {
 	for i, m := range g.Members {
 		peers[i] = raftlog.Peer{ID: m.ID, Node: m.Node}
 	}
-	// Applied 0: the log hands out everything it keeps; what the ledger
-	// holds already is skipped. Entries are compacted only once the
-	// ledger holds them durably, so the first kept one follows the head.
+	// The log hands out what follows the entry the ledger's head came
+	// from (recorded after each apply; with no record, everything it
+	// keeps, and what the ledger holds already is skipped). Entries are
+	// compacted only once the ledger holds them durably, so the first
+	// kept one follows the head.
 	log, err := raftlog.Open(s.env, raftlog.Config{
-		ID: g.ID, Peers: peers, ElectionTicks: g.ElectionTicks, KeepEntries: g.KeepEntries,
+		ID: g.ID, Peers: peers, ElectionTicks: g.ElectionTicks, KeepEntries: g.KeepEntries, Applied: s.appliedIndex(),
 		MaxEntryBytes: g.MaxEntryBytes, MaxUncommittedBytes: uint64(2 * g.MaxEntryBytes),
 	})
 	if err != nil {
@@ -357,6 +359,7 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		return
 	}
 	g.index = e.Index
+	s.recordApplied(e.Index, n)
 	s.observeGroup(GroupCommitted, mb.Header.Term, n)
 	index := e.Index
 	s.out.Sync(func() {
@@ -517,4 +520,44 @@ func (s *Sequencer) takeOver() {
 	}
 	s.lastSeal = s.env.Now()
 	s.publish()
+}
+
+// keyApplied is where a member records the raft index its ledger's head
+// came from.
+var keyApplied = []byte("seq/raft-applied")
+
+type appliedRec struct{ Index, MiniBlock uint64 }
+
+// recordApplied records, in its own batch after the ledger's, that the
+// ledger's head, mini-block n, came from raft entry index: a restart then
+// takes up the log after it. The record is never ahead of the ledger (a
+// crash keeps a prefix of the batches) nor of raft's durable commit (only
+// handed-out entries are applied); a lost one costs replaying entries the
+// ledger skips.
+func (s *Sequencer) recordApplied(index, n uint64) {
+	b := s.env.Disk().NewBatch()
+	b.Set(keyApplied, chain.FrameRLP(chain.FormatGroupAppliedV1, &appliedRec{index, n}))
+	if err := b.Commit(); err != nil {
+		s.env.Log().Warn("sequencer: cannot record the applied raft index", "index", index, "err", err)
+	}
+}
+
+// appliedIndex is the recorded raft index of the ledger's head, or 0 when
+// there is none, or it does not match the ledger (then the log hands out
+// everything it keeps).
+func (s *Sequencer) appliedIndex() uint64 {
+	raw, err := s.env.Disk().Get(keyApplied)
+	if err != nil {
+		return 0
+	}
+	var r appliedRec
+	if err := chain.UnframeRLP(chain.FormatGroupAppliedV1, raw, &r); err != nil {
+		s.env.Log().Warn("sequencer: the applied raft index record is damaged; replaying the raft log", "err", err)
+		return 0
+	}
+	if head, _ := s.led.Head(); r.MiniBlock > head.Number {
+		s.env.Log().Warn("sequencer: the applied raft index names a mini-block past the ledger's head; replaying the raft log", "mini-block", r.MiniBlock, "head", head.Number)
+		return 0
+	}
+	return r.Index
 }

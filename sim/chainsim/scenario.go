@@ -76,6 +76,9 @@ type Variants struct {
 	// Group is the size of the sequencer group (the failover profile);
 	// 0: a lone sequencer.
 	Group int
+	// ElectionTicks fixes a group's election timeout, in ticks of 1 ms;
+	// 0: three of the run's slowest round trips (10 ticks at least).
+	ElectionTicks int
 	// Tight shrinks every bound (pool, waiters, buffers, caches, pending
 	// bundles, response sizes) so that runs reach them: the tight profile.
 	Tight bool
@@ -217,6 +220,9 @@ func New(cfg *sim.Config, rng *rand.Rand, v Variants) *Scenario {
 	// sync before it), and 10 ticks at least.
 	rtt := 2*time.Duration(float64(cfg.Latency.Max)*(1+cfg.Jitter)) + 2*cfg.SyncLatency.Max
 	s.electionTicks = max(10, int((3*rtt+groupTick-1)/groupTick))
+	if v.ElectionTicks > 0 {
+		s.electionTicks = v.ElectionTicks
+	}
 	s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.interval))
 	if s.minGap > 0 {
 		s.lag = 1 + uint64(2*float64(cfg.Latency.Max)*(1+cfg.Jitter)/float64(s.minGap))
