@@ -81,7 +81,7 @@ func (w *workload) prepareWitness(perBlock, blocks int, log io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("witness: block %d: %w", i+1, err)
 		}
-		o, err := b.Open(chain.KeySet{r.sequencer})
+		o, err := b.Open(chain.Keys(r.sequencer))
 		if err != nil {
 			return fmt.Errorf("witness: %w", err)
 		}
@@ -195,7 +195,7 @@ func (w *workload) witnessTimes() ([]float64, error) {
 	r := w.wit
 	var validate, geth []float64
 	for _, b := range r.blocks {
-		o, err := b.bundle.Open(chain.KeySet{r.sequencer})
+		o, err := b.bundle.Open(chain.Keys(r.sequencer))
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +207,7 @@ func (w *workload) witnessTimes() ([]float64, error) {
 			return nil, fmt.Errorf("block %d: prover.Validate: %s", b.header.Number, v.Fault)
 		}
 
-		if o, err = b.bundle.Open(chain.KeySet{r.sequencer}); err != nil {
+		if o, err = b.bundle.Open(chain.Keys(r.sequencer)); err != nil {
 			return nil, err
 		}
 		runtime.GC()

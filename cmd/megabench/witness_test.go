@@ -47,7 +47,7 @@ func TestWitnessBlocksValidate(t *testing.T) {
 		t.Fatalf("%d blocks, want 2", len(w.wit.blocks))
 	}
 	for _, b := range w.wit.blocks {
-		o, err := b.bundle.Open(chain.KeySet{w.wit.sequencer})
+		o, err := b.bundle.Open(chain.Keys(w.wit.sequencer))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestWitnessBlocksValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		bad := &chain.BlockBundle{Number: b.bundle.Number, MiniBlocks: b.bundle.MiniBlocks, Witness: enc}
-		if o, err = bad.Open(chain.KeySet{w.wit.sequencer}); err != nil {
+		if o, err = bad.Open(chain.Keys(w.wit.sequencer)); err != nil {
 			t.Fatal(err)
 		}
 		if v := prover.Validate(w.ex, o); v.Fault == "" {

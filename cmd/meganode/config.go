@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ type Config struct {
 	SequencerPeer string `toml:"sequencer-peer" help:"the sequencer's peer id (fullnode, da)"`
 	// A sequencer group (node/sequencer's GroupConfig).
 	Sequencers         []string `toml:"sequencers" help:"a sequencer group's signing addresses, one per member, in member order: mini-blocks signed by any are accepted (fullnode, prover, da; and each member); overrides sequencer"`
+	SequencersRetired  []string `toml:"sequencers-retired" help:"keys a sequencer group's mini-blocks may be signed with besides the members': ADDRESS for a member's new key while it is rotated in, ADDRESS@N for an old one rotated out, up to mini-block N, the last it signed (fullnode, prover, da, each member)"`
 	SequencerPeers     []string `toml:"sequencer-peers" help:"a sequencer group's peer ids, in member order (each member; fullnode: asked for mini-blocks; da: whose puts count); overrides sequencer-peer"`
 	GroupID            int      `toml:"group.id" help:"this sequencer's member number in its group, 1 to the number of sequencers; 0: a lone sequencer (sequencer)"`
 	GroupTick          Duration `toml:"group.tick" help:"a sequencer group's raft tick: the leader's heartbeats go every tick (sequencer)"`
@@ -278,9 +280,34 @@ func (c *Config) sequencerKeys() (chain.KeySet, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, a)
+		keys = append(keys, chain.Key{Addr: a})
 	}
-	return keys, nil
+	retired, err := c.retiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	return append(keys, retired...), nil
+}
+
+// retiredKeys parses sequencers-retired: ADDRESS, or ADDRESS@N (a key
+// that may sign mini-blocks up to N).
+func (c *Config) retiredKeys() ([]chain.Key, error) {
+	var out []chain.Key
+	for _, s := range c.SequencersRetired {
+		addr, last, bounded := strings.Cut(s, "@")
+		a, err := parseAddress("sequencers-retired", addr)
+		if err != nil {
+			return nil, err
+		}
+		k := chain.Key{Addr: a}
+		if bounded {
+			if k.Last, err = strconv.ParseUint(last, 10, 64); err != nil || k.Last == 0 {
+				return nil, fmt.Errorf("sequencers-retired %q: want ADDRESS or ADDRESS@N, N the last mini-block the key signed (1 or more)", s)
+			}
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // sequencerNodes are the sequencer's peer ids: the group's, or the lone
@@ -304,12 +331,16 @@ func (c *Config) group() (*sequencer.GroupConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &sequencer.GroupConfig{ID: uint64(c.GroupID), Tick: c.GroupTick.Duration, ElectionTicks: c.GroupElectionTicks,
+	retired, err := c.retiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	g := &sequencer.GroupConfig{ID: uint64(c.GroupID), Tick: c.GroupTick.Duration, ElectionTicks: c.GroupElectionTicks, Retired: retired,
 		// Under the p2p bound on a message (16 MiB): a raft append carries
 		// one entry at least.
 		MaxEntryBytes: 12 << 20}
 	for i, id := range c.SequencerPeers {
-		g.Members = append(g.Members, sequencer.Member{ID: uint64(i + 1), Node: node.NodeID(id), Key: keys[i]})
+		g.Members = append(g.Members, sequencer.Member{ID: uint64(i + 1), Node: node.NodeID(id), Key: keys[i].Addr})
 	}
 	return g, nil
 }

@@ -261,3 +261,41 @@ func TestDevnetLogFormatAppliesOnRestart(t *testing.T) {
 		}
 	}
 }
+
+// A sequencer group's configuration: members in order, keys, retired keys
+// with their bounds, and the errors an operator gets for a wrong one.
+func TestGroupConfig(t *testing.T) {
+	a, b, c3, old := "0x1000000000000000000000000000000000000001", "0x2000000000000000000000000000000000000002", "0x3000000000000000000000000000000000000003", "0x4000000000000000000000000000000000000004"
+	load := func(args ...string) (*Config, error) {
+		return loadConfig(flag.NewFlagSet("sequencer", flag.ContinueOnError), args)
+	}
+	c, err := load("--sequencers", a+","+b+","+c3, "--sequencer-peers", "p1,p2,p3", "--group.id", "2", "--sequencers-retired", old+"@99,"+a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.group()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ID != 2 || len(g.Members) != 3 || g.Members[1].Node != "p2" || g.Members[1].Key != common.HexToAddress(b) || g.Tick != DefaultGroupTick || g.ElectionTicks != DefaultGroupElectionTicks {
+		t.Fatalf("group %+v", g)
+	}
+	keys := g.Keys()
+	if !keys.Allows(common.HexToAddress(old), 99) || keys.Allows(common.HexToAddress(old), 100) || !keys.Allows(common.HexToAddress(c3), 1<<40) {
+		t.Fatalf("keys %v: the retired key must sign up to 99 only, members without bound", keys)
+	}
+	for _, bad := range [][]string{
+		{"--sequencers", a + "," + b, "--sequencer-peers", "p1,p2,p3"},                                        // counts differ
+		{"--sequencers", a, "--sequencer-peers", "p1", "--group.id", "2"},                                     // no such member
+		{"--sequencers", a, "--sequencer-peers", "p1", "--group.election-ticks", "1"},                         // timeout too short
+		{"--sequencers", a, "--sequencer-peers", "p1", "--group.id", "1", "--sequencers-retired", old + "@x"}, // bad bound
+	} {
+		c, err := load(bad...)
+		if err == nil {
+			_, err = c.group()
+		}
+		if err == nil {
+			t.Errorf("%v: accepted", bad)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func gossipValidator(sequencer chain.KeySet, provers []common.Address, head func
 // sequencer: then no validator.
 func gossipIdentities(role string, cfg *Config, key *ecdsa.PrivateKey) (seq chain.KeySet, provers []common.Address, ok bool, err error) {
 	if role == "sequencer" && cfg.GroupID == 0 {
-		return chain.KeySet{crypto.PubkeyToAddress(key.PublicKey)}, nil, true, nil
+		return chain.Keys(crypto.PubkeyToAddress(key.PublicKey)), nil, true, nil
 	}
 	if cfg.Sequencer == "" && len(cfg.Sequencers) == 0 {
 		return nil, nil, false, nil

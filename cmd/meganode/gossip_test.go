@@ -28,7 +28,7 @@ func TestGossipValidator(t *testing.T) {
 	seqKey, proverKey, otherKey := key(), key(), key()
 	seq, prover := crypto.PubkeyToAddress(seqKey.PublicKey), crypto.PubkeyToAddress(proverKey.PublicKey)
 	var head atomic.Uint64 // 0: the node holds nothing yet
-	validate := gossipValidator(chain.KeySet{seq}, []common.Address{prover}, head.Load)
+	validate := gossipValidator(chain.Keys(seq), []common.Address{prover}, head.Load)
 
 	miniBlockAt := func(k *ecdsa.PrivateKey, n uint64) []byte {
 		mb := &chain.MiniBlock{Header: chain.MiniBlockHeader{Number: n, BlockNumber: 1}, Diff: &chain.Diff{}}
@@ -124,7 +124,7 @@ func TestGossipValidator(t *testing.T) {
 		}
 	}
 	// No head (a role that does not follow mini-blocks): nothing is stale.
-	if err := gossipValidator(chain.KeySet{seq}, nil, nil)(chain.TopicMiniBlocks, miniBlockAt(seqKey, 1)); err != nil {
+	if err := gossipValidator(chain.Keys(seq), nil, nil)(chain.TopicMiniBlocks, miniBlockAt(seqKey, 1)); err != nil {
 		t.Errorf("without a head: %v", err)
 	}
 }

@@ -63,14 +63,21 @@ func TestKeySet(t *testing.T) {
 		t.Fatal(err)
 	}
 	me := crypto.PubkeyToAddress(testKey.PublicKey)
-	if err := mb.VerifyKeys(KeySet{{1}, me, {2}}); err != nil {
+	if err := mb.VerifyKeys(Keys(common.Address{1}, me, common.Address{2})); err != nil {
 		t.Fatalf("signed by a member: %v", err)
 	}
-	if err := mb.VerifyKeys(KeySet{{1}, {2}}); !errors.Is(err, ErrInvalidSigner) {
+	if err := mb.VerifyKeys(Keys(common.Address{1}, common.Address{2})); !errors.Is(err, ErrInvalidSigner) {
 		t.Fatalf("signed by no member: %v, want ErrInvalidSigner", err)
 	}
 	if err := mb.VerifyKeys(nil); !errors.Is(err, ErrInvalidSigner) {
 		t.Fatalf("an empty key set: %v, want ErrInvalidSigner", err)
+	}
+	// A retired key signs up to its last mini-block (this one is 42).
+	if err := mb.VerifyKeys(KeySet{{Addr: me, Last: 42}}); err != nil {
+		t.Fatalf("a key retired at the mini-block it signed: %v", err)
+	}
+	if err := mb.VerifyKeys(KeySet{{Addr: common.Address{1}}, {Addr: me, Last: 41}}); !errors.Is(err, ErrInvalidSigner) {
+		t.Fatalf("a key retired before the mini-block it signed: %v, want ErrInvalidSigner", err)
 	}
 }
 

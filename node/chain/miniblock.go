@@ -111,33 +111,62 @@ func (m *MiniBlock) Signer() (common.Address, error) {
 
 // VerifySigner checks that the mini-block was signed by want.
 func (m *MiniBlock) VerifySigner(want common.Address) error {
-	return m.VerifyKeys(KeySet{want})
+	return m.VerifyKeys(Keys(want))
 }
 
-// VerifyKeys checks that the mini-block was signed by one of keys: a
-// lone sequencer's key, or a sequencer group's.
+// VerifyKeys checks that the mini-block was signed by one of keys, one
+// that may sign its number: a lone sequencer's key, or a sequencer
+// group's, or a retired key up to its last mini-block.
 func (m *MiniBlock) VerifyKeys(keys KeySet) error {
 	got, err := m.Signer()
 	if err != nil {
 		return err
 	}
-	if !keys.Has(got) {
+	if !keys.Allows(got, m.Header.Number) {
 		return fmt.Errorf("%w: mini-block %d signed by %v, want %v", ErrInvalidSigner, m.Header.Number, got, keys)
 	}
 	return nil
 }
 
+// Key is a key that may sign mini-blocks: up to mini-block Last when it
+// is retired (rotated out: it signed nothing after, and a thief who has
+// it can sign nothing anyone takes), with no bound when Last is 0.
+type Key struct {
+	Addr common.Address
+	Last uint64
+}
+
 // KeySet is the keys a chain's mini-blocks may be signed with: one for a
 // lone sequencer, one per member for a sequencer group (any member may
-// lead, and signs with its own key). It is configuration, the same on
-// every node of a chain; rotating a key is a change of it (see the
-// README, "Sequencer failover").
-type KeySet []common.Address
+// lead, and signs with its own key), and the retired ones, each up to its
+// last mini-block. It is configuration, the same on every node of a
+// chain; rotating a key is a change of it (see the README, "Sequencer
+// failover").
+type KeySet []Key
 
-// Has reports whether a is one of the keys.
+// Keys is the key set of addrs, none bounded.
+func Keys(addrs ...common.Address) KeySet {
+	k := make(KeySet, len(addrs))
+	for i, a := range addrs {
+		k[i] = Key{Addr: a}
+	}
+	return k
+}
+
+// Allows reports whether a may sign mini-block n.
+func (k KeySet) Allows(a common.Address, n uint64) bool {
+	for _, x := range k {
+		if x.Addr == a && (x.Last == 0 || n <= x.Last) {
+			return true
+		}
+	}
+	return false
+}
+
+// Has reports whether a is one of the keys, bounded or not.
 func (k KeySet) Has(a common.Address) bool {
 	for _, x := range k {
-		if x == a {
+		if x.Addr == a {
 			return true
 		}
 	}
@@ -145,14 +174,17 @@ func (k KeySet) Has(a common.Address) bool {
 }
 
 func (k KeySet) String() string {
-	if len(k) == 1 {
-		return k[0].Hex()
-	}
 	parts := make([]string, len(k))
-	for i, a := range k {
-		parts[i] = a.Hex()
+	for i, x := range k {
+		parts[i] = x.Addr.Hex()
+		if x.Last > 0 {
+			parts[i] += fmt.Sprintf(" (to mini-block %d)", x.Last)
+		}
 	}
-	return "one of [" + strings.Join(parts, " ") + "]"
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "one of [" + strings.Join(parts, ", ") + "]"
 }
 
 // miniBlockRLP is the wire layout of a mini-block.

@@ -44,7 +44,7 @@ func FuzzBlockBundle(f *testing.F) {
 			t.Fatalf("accepted %d mini-blocks, %d witness bytes", n, len(bb.Witness))
 		}
 		checkCanonical(t, rec, bb, chain.DecodeBlockBundle)
-		o, err := bb.Open(chain.KeySet{seqAddr})
+		o, err := bb.Open(chain.Keys(seqAddr))
 		if err != nil {
 			return
 		}

@@ -154,7 +154,7 @@ func TestBlockBundleRoundTripAndOpen(t *testing.T) {
 	if got.Commitment() != crypto.Keccak256Hash(enc) {
 		t.Fatal("commitment is not keccak256 of the encoding")
 	}
-	o, err := got.Open(chain.KeySet{seqAddr})
+	o, err := got.Open(chain.Keys(seqAddr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func openErr(t *testing.T, bundle *chain.BlockBundle, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = got.Open(chain.KeySet{seqAddr})
+	_, err = got.Open(chain.Keys(seqAddr))
 	if err == nil {
 		t.Fatalf("opened a bad bundle (want %q)", want)
 	}
@@ -225,26 +225,26 @@ func TestOpenRefuses(t *testing.T) {
 		}
 		bundle := b.next(4)
 		openErr(t, bundle, "mini-block 2: ")
-		if _, err := bundle.Open(chain.KeySet{seqAddr}); !errors.Is(err, chain.ErrInvalidSigner) {
+		if _, err := bundle.Open(chain.Keys(seqAddr)); !errors.Is(err, chain.ErrInvalidSigner) {
 			t.Fatalf("got %v, want ErrInvalidSigner", err)
 		}
 		// OpenSealed checks only the seal's signature: the signed last
 		// header commits to mini-block 2 through the parent hashes, so its
 		// own signature does not matter.
-		if _, err := bundle.OpenSealed(chain.KeySet{seqAddr}); err != nil {
+		if _, err := bundle.OpenSealed(chain.Keys(seqAddr)); err != nil {
 			t.Fatalf("OpenSealed: %v", err)
 		}
 		// The whole bundle by the other key opens for that key only.
 		b = newBuilder(t)
 		b.key = otherSeq
 		bundle = b.next(2)
-		if _, err := bundle.Open(chain.KeySet{seqAddr}); !errors.Is(err, chain.ErrInvalidSigner) {
+		if _, err := bundle.Open(chain.Keys(seqAddr)); !errors.Is(err, chain.ErrInvalidSigner) {
 			t.Fatalf("got %v, want ErrInvalidSigner", err)
 		}
-		if _, err := bundle.Open(chain.KeySet{crypto.PubkeyToAddress(otherSeq.PublicKey)}); err != nil {
+		if _, err := bundle.Open(chain.Keys(crypto.PubkeyToAddress(otherSeq.PublicKey))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bundle.OpenSealed(chain.KeySet{seqAddr}); !errors.Is(err, chain.ErrInvalidSigner) {
+		if _, err := bundle.OpenSealed(chain.Keys(seqAddr)); !errors.Is(err, chain.ErrInvalidSigner) {
 			t.Fatalf("OpenSealed of another key's bundle: got %v, want ErrInvalidSigner", err)
 		}
 	})
@@ -357,7 +357,7 @@ func TestBlockBundleCorruption(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if _, err := got.Open(chain.KeySet{seqAddr}); err == nil {
+		if _, err := got.Open(chain.Keys(seqAddr)); err == nil {
 			opened++
 			// Only a change in the witness's state or codes can go unseen:
 			// those are for the prover's stateless execution to check.
@@ -587,7 +587,7 @@ func TestProofDecodersNeverPanic(t *testing.T) {
 // what decodes as a bundle.
 func decodeAll(rec []byte) {
 	if b, err := chain.DecodeBlockBundle(rec); err == nil {
-		_, _ = b.Open(chain.KeySet{seqAddr})
+		_, _ = b.Open(chain.Keys(seqAddr))
 	}
 	if a, err := chain.DecodeAttestation(rec); err == nil {
 		_, _ = a.Signer()

@@ -89,7 +89,7 @@ func testStream(t *testing.T) *chaintest.Stream {
 func newHarness(t *testing.T, mutate func(*da.Config)) *harness {
 	t.Helper()
 	s := testStream(t)
-	h := &harness{t: t, s: s, cfg: da.Config{Sequencers: []node.NodeID{seqID}, SequencerKeys: chain.KeySet{s.Sequencer()}}, disk: &testDisk{Disk: memdisk.New()}}
+	h := &harness{t: t, s: s, cfg: da.Config{Sequencers: []node.NodeID{seqID}, SequencerKeys: chain.Keys(s.Sequencer())}, disk: &testDisk{Disk: memdisk.New()}}
 	if mutate != nil {
 		mutate(&h.cfg)
 	}
@@ -219,7 +219,7 @@ func (h *harness) askBlobs(hashes ...common.Hash) *chain.DABlobs {
 }
 
 func TestConfig(t *testing.T) {
-	if _, err := da.New(da.Config{SequencerKeys: chain.KeySet{{1}}}); err == nil {
+	if _, err := da.New(da.Config{SequencerKeys: chain.Keys(common.Address{1})}); err == nil {
 		t.Error("no sequencer: accepted")
 	}
 	if _, err := da.New(da.Config{Sequencers: []node.NodeID{seqID}}); err == nil {
@@ -326,7 +326,7 @@ func TestEquivocationIsRefused(t *testing.T) {
 	})
 	if b, err := chain.DecodeBlockBundle(other); err != nil {
 		t.Fatal(err)
-	} else if _, err := b.Open(chain.KeySet{h.s.Sequencer()}); err != nil {
+	} else if _, err := b.Open(chain.Keys(h.s.Sequencer())); err != nil {
 		t.Fatalf("the second history does not open: %v", err)
 	}
 	// Acked with the head, without the refused bundle's commitment, and
@@ -459,7 +459,7 @@ func TestServesBlockRanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Open(chain.KeySet{h.s.Sequencer()}); err != nil {
+		if _, err := b.Open(chain.Keys(h.s.Sequencer())); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -32,7 +32,7 @@ type harness struct {
 
 func newHarness(t *testing.T, s *chaintest.Stream, mutate func(*Config)) *harness {
 	t.Helper()
-	cfg := Config{Genesis: s.Gen, Sequencers: chain.KeySet{crypto.PubkeyToAddress(s.SeqKey.PublicKey)}, Sources: []node.NodeID{"seq", "peer"}}
+	cfg := Config{Genesis: s.Gen, Sequencers: chain.Keys(crypto.PubkeyToAddress(s.SeqKey.PublicKey)), Sources: []node.NodeID{"seq", "peer"}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -554,7 +554,7 @@ func TestRefusesOlderTerm(t *testing.T) {
 	s := chaintest.Produce(t, 4, 50)
 	other := testKey("member", 2)
 	h := newHarness(t, s, func(c *Config) {
-		c.Sequencers = chain.KeySet{s.Sequencer(), crypto.PubkeyToAddress(other.PublicKey)}
+		c.Sequencers = chain.Keys(s.Sequencer(), crypto.PubkeyToAddress(other.PublicKey))
 	})
 	raw1 := s.Resigned(t, 1, s.SeqKey, func(mb *chain.MiniBlock) { mb.Header.Term = 3 })
 	mb1, err := chain.DecodeMiniBlock(raw1)

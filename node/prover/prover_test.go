@@ -26,7 +26,7 @@ type harness struct {
 
 func newHarness(t *testing.T, s *chaintest.Stream, disk *memdisk.Disk, mutate func(*Config)) *harness {
 	t.Helper()
-	cfg := Config{Genesis: s.Gen, Key: nodetest.Key("prover", 0), Sequencers: chain.KeySet{s.Sequencer()}}
+	cfg := Config{Genesis: s.Gen, Key: nodetest.Key("prover", 0), Sequencers: chain.Keys(s.Sequencer())}
 	if mutate != nil {
 		mutate(&cfg)
 	}

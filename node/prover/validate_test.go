@@ -19,7 +19,7 @@ func opened(t testing.TB, s *chaintest.Stream, raw []byte) *chain.Opened {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := b.Open(chain.KeySet{s.Sequencer()})
+	o, err := b.Open(chain.Keys(s.Sequencer()))
 	if err != nil {
 		t.Fatal(err)
 	}

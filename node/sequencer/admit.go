@@ -188,7 +188,15 @@ func (s *Sequencer) admit(tx *types.Transaction, from common.Address) error {
 	cost := new(big.Int).Mul(tx.GasFeeCap(), new(big.Int).SetUint64(tx.Gas()))
 	cost.Add(cost, tx.Value())
 	if c, overflow := uint256.FromBig(cost); overflow || balance.Lt(c) {
+		if err := s.uncommitted(from, tx.Nonce(), c, overflow); err != nil {
+			return err
+		}
 		return api.Errorf(api.KindInsufficientFunds, "insufficient funds for gas * price + value: address %v have %v want %v", from, balance, cost)
+	}
+	if tx.Nonce() < nonce {
+		if err := s.uncommitted(from, tx.Nonce(), nil, false); err != nil {
+			return err
+		}
 	}
 	if tx.GasFeeCap().Cmp(s.header.BaseFee) < 0 {
 		return api.Errorf(api.KindFee, "max fee per gas less than block base fee: address %v, maxFeePerGas: %v, baseFee: %v", from, tx.GasFeeCap(), s.header.BaseFee)
@@ -284,4 +292,24 @@ func (s *Sequencer) observe(ev PoolEvent) {
 	if s.cfg.ObservePool != nil {
 		s.cfg.ObservePool(ev)
 	}
+}
+
+// uncommitted is a group member's answer to a send that the open block's
+// state refuses (nonce used, or funds spent) but the committed state does
+// not: the open block may yet be lost with a leader, so the refusal would
+// not be definite. It is nil for a lone sequencer, or when the committed
+// state refuses the send too (then the refusal stands). cost is the
+// send's maximum cost when its funds are in question.
+func (s *Sequencer) uncommitted(from common.Address, nonce uint64, cost *uint256.Int, overflow bool) error {
+	if s.grp == nil {
+		return nil
+	}
+	acct, _ := s.led.State().Account(from)
+	switch {
+	case cost == nil && nonce >= acct.Nonce:
+		return api.Errorf(api.KindUnderpriced, "nonce %d of %v is taken by a transaction executed and not yet committed by the sequencer group: it cannot be replaced; send again if that one fails", nonce, from)
+	case cost != nil && !overflow && !acct.Balance.Lt(cost):
+		return api.Errorf(api.KindUnavailable, "the funds of %v are spent by transactions executed and not yet committed by the sequencer group; send again", from)
+	}
+	return nil
 }

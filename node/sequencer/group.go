@@ -68,6 +68,11 @@ type GroupConfig struct {
 	// MaxEntryBytes bounds one mini-block with its witness in the log
 	// (default chain.MaxRecordSize).
 	MaxEntryBytes int
+	// Retired are keys the group's mini-blocks may be signed with besides
+	// the members' own: a member's new key while it is rotated in (no
+	// bound), and its old one once rotated out, up to the last mini-block
+	// it signed (see the README, "Sequencer failover").
+	Retired []chain.Key
 }
 
 // DefaultGroupKeepEntries is GroupConfig.KeepEntries's default.
@@ -106,13 +111,14 @@ func (g *GroupConfig) withDefaults(self common.Address) (*GroupConfig, error) {
 	return &c, nil
 }
 
-// Keys are the group's keys: what fullnodes, provers and DA accept.
+// Keys are the group's keys: the members' and the retired ones, what
+// fullnodes, provers and DA accept too.
 func (g *GroupConfig) Keys() chain.KeySet {
 	var k chain.KeySet
 	for _, m := range g.Members {
-		k = append(k, m.Key)
+		k = append(k, chain.Key{Addr: m.Key})
 	}
-	return k
+	return append(k, g.Retired...)
 }
 
 // timerRaft is the raft tick's timer.
@@ -332,7 +338,14 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		node.Broken("sequencer: committed mini-block %d after ledger head %d", n, head.Number)
 	}
 	if err := mb.VerifyKeys(g.cfg.Keys()); err != nil {
-		node.Broken("sequencer: committed mini-block %d: %v", n, err)
+		// Another member signs with a key this one does not take: a key
+		// rotated in here last (the configuration's order is wrong). It
+		// applies nothing more and never campaigns until restarted with
+		// the key accepted.
+		s.env.Log().Error("sequencer: a committed mini-block is signed by a key this member does not accept: add it (sequencers, sequencers-retired) and restart", "mini-block", n, "err", err)
+		g.lagging = true
+		g.log.SetPassive(true)
+		return
 	}
 	raw, witness := e.Data, []byte(nil)
 	p := g.proposed
