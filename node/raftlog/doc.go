@@ -30,16 +30,16 @@
 // entries and let raft advance. Until then it takes no new Ready; Step,
 // Tick and Propose still run raft, whose new work waits for the next one.
 // So a follower's append acknowledgement and a vote never leave before
-// what they promise is on disk, and the leader's own entries are durable
-// before it sends them (which is stricter than raft requires: a leader may
-// send its appends while it writes them, thesis §10.2.1; this costs one
-// sync of latency on the leader and may be relaxed later). A Ready with
+// what they promise is on disk. A leader sends its appends and heartbeats
+// while it writes them (raft thesis §10.2.1; etcd's server does the same),
+// when its Ready holds nothing else and changes no vote: what it hands out
+// as committed still waits for its own sync, so nothing anyone acts on is
+// committed before the leader and a quorum hold it durably. A Ready with
 // nothing to write (heartbeats, rejections) goes out at once: what it
-// depends on was synced with an earlier one. The price of the rule: while a
-// leader's Ready waits for its sync, its heartbeats wait too, so a sync
-// slower than the election timeout costs it its leadership (raft itself
-// requires only acknowledgements and votes to wait, and a later step may
-// let the rest go at once).
+// depends on was synced with an earlier one. While a Ready waits for its
+// sync, raft's later messages wait for the next Ready: a leader's next
+// heartbeats wait for one sync, and a sync slower than the election
+// timeout costs it its leadership.
 //
 // A crash loses at most the Readys not synced, whose messages never left:
 // the log reopens (Open) from what is durable. The Config.Applied the

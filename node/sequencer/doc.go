@@ -32,6 +32,13 @@
 // runs it on every core before the step; the simulator inline. Reads are
 // served off the step (Serve) from the released view.
 //
+// A sequencer may be one member of a replicated group (Config.Group,
+// group.go): only the raft leader executes, each mini-block goes through
+// the group's raft log (node/raftlog) before anything depends on it, and
+// every member applies the committed mini-blocks to its ledger, so that
+// whichever is elected next carries on at the next height. The raft term
+// is in each mini-block's header (fencing).
+//
 // In the data flow of DESIGN.md §1 it sits between clients (node/api) and
 // the fullnodes (node/fullnode), which receive its mini-blocks by gossip
 // and range requests. On restart it restores the snapshot, re-applies the

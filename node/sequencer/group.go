@@ -129,10 +129,10 @@ type GroupEventKind uint8
 
 // The group events.
 const (
-	GroupLed       GroupEventKind = iota + 1 // this member was elected, and has applied everything committed
-	GroupSteppedDown                         // this member stopped leading
-	GroupCommitted                           // a mini-block committed and applied here (not yet durable in the ledger)
-	GroupLost                                // this member's proposal was not committed: another leader's mini-block took its place
+	GroupLed         GroupEventKind = iota + 1 // this member was elected, and has applied everything committed
+	GroupSteppedDown                           // this member stopped leading
+	GroupCommitted                             // a mini-block committed and applied here (not yet durable in the ledger)
+	GroupLost                                  // this member's proposal was not committed: another leader's mini-block took its place
 )
 
 // GroupEvent is what a member tells Config.ObserveGroup.

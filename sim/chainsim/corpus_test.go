@@ -91,6 +91,7 @@ func TestWriteCorpus(t *testing.T) {
 		"chain-bug-drops-outputs-on-restart": "a sequencer that restarts afresh after a disk error drops the receipts of its syncs in flight: clients wait in silence (P6)",
 		"chain-bug-ignores-tip":              "a sequencer whose pool serves first come, first served runs a lower tip while it holds a higher one executable (P9)",
 		"chain-bug-stale-reads":              "a sequencer whose latest reads lag a block answers a client's read after its receipt with the state before it (P1)",
+		"failover-bug-acks-before-commit":    "a sequencer group's leader that answers from the mini-blocks it proposes, before raft commits them, loses the receipts when it is lost (P4)",
 	}
 	for _, b := range bugs {
 		t.Run(b.name, func(t *testing.T) {
@@ -110,6 +111,9 @@ func TestWriteCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 				real := "chain"
+				if b.v.Group > 0 {
+					real = "failover"
+				}
 				switch len(b.v.Byzantine) {
 				case 0:
 				case 1:
