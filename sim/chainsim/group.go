@@ -168,13 +168,31 @@ func (s *Scenario) leaderFaults() []sim.FaultKind {
 	}
 	every := 600 * time.Millisecond
 	lead := func(kind string) func(*rand.Rand) traces.PlannedFault {
-		return func(*rand.Rand) traces.PlannedFault { return traces.PlannedFault{Kind: kind, Node: "@leader"} }
+		return func(rng *rand.Rand) traces.PlannedFault {
+			return traces.PlannedFault{Kind: kind, Node: "@leader", Symmetric: kind == sim.FaultSyncCrash && rng.IntN(2) == 0}
+		}
+	}
+	// Any member, drawn now, hit when it comes if the group can take it
+	// (see Resolve): the faults of the chain profile that a group's
+	// durability rests on.
+	member := func(kind string) func(*rand.Rand) traces.PlannedFault {
+		return func(rng *rand.Rand) traces.PlannedFault {
+			f := traces.PlannedFault{Kind: kind, Node: "@member", Peer: string(seqMember(rng.IntN(s.v.Group))), Symmetric: rng.IntN(2) == 0}
+			if kind == sim.FaultSlowDisk {
+				f.By = time.Duration(5+rng.IntN(46)) * time.Millisecond
+			}
+			return f
+		}
 	}
 	return []sim.FaultKind{
 		{Name: "leader crash", Every: every, Plan: lead(sim.FaultCrash)},
 		{Name: "leader kill", Every: every, Plan: lead(sim.FaultKill)},
 		{Name: "leader pause", Every: every, Plan: lead(sim.FaultPause)},
 		{Name: "leader cut off", Every: every, Plan: lead(sim.FaultIsolate)},
+		{Name: "leader sync crash", Every: 2 * every, Plan: lead(sim.FaultSyncCrash)},
+		{Name: "member sync crash", Every: 2 * every, Plan: member(sim.FaultSyncCrash)},
+		{Name: "member crash", Every: 2 * every, Plan: member(sim.FaultCrash)},
+		{Name: "member slow disk", Every: 2 * every, Plan: member(sim.FaultSlowDisk)},
 	}
 }
 
@@ -194,11 +212,14 @@ type groupObs struct {
 }
 
 // Resolve implements sim.TargetResolver: "@leader" is the member leading
-// now, hit only when every member runs, the last leader fault is over
-// (by 50 ms at least) and the group committed a mini-block since, so that
-// a quorum stays up and each loss has its own resumption to measure.
+// now, "@member" the member the plan drew (Peer); either is hit only when
+// every member runs, the last group fault is over (by 50 ms at least) and
+// the group committed a mini-block since the last leader loss, so that a
+// quorum stays up and each loss has its own resumption to measure. A
+// fault that hits the leader (or, with a sync crash, will at its next
+// sync) is a leader loss.
 func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bool) {
-	if f.Node != "@leader" || w.Now() < s.faultFree {
+	if (f.Node != "@leader" && f.Node != "@member") || w.Now() < s.faultFree {
 		return "", false
 	}
 	if n := len(s.losses); n > 0 && !s.resumedAfter(w, s.losses[n-1]) {
@@ -214,9 +235,15 @@ func (s *Scenario) Resolve(w *sim.World, f traces.PlannedFault) (node.NodeID, bo
 		return "", false
 	}
 	_, term := n.Leads()
-	s.losses = append(s.losses, leaderLoss{at: w.Now(), node: id, term: term, kind: f.Kind, heal: w.Now() + f.For})
+	target := id
+	if f.Node == "@member" {
+		target = node.NodeID(f.Peer)
+	}
+	if target == id && f.Kind != sim.FaultSlowDisk {
+		s.losses = append(s.losses, leaderLoss{at: w.Now(), node: id, term: term, kind: f.Kind, heal: w.Now() + f.For})
+	}
 	s.faultFree = w.Now() + f.For + 50*time.Millisecond
-	return id, true
+	return target, true
 }
 
 // resumes reports whether a group event is the resumption of loss l: a
