@@ -374,15 +374,23 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 	g.index = e.Index
 	s.recordApplied(e.Index, n)
 	s.observeGroup(GroupCommitted, mb.Header.Term, n)
-	index := e.Index
-	s.out.Sync(func() {
-		s.announce(n)
-		if s.grp == g {
-			if err := g.log.Applied(index); err != nil {
-				s.env.Log().Warn("raft log compaction", "err", err)
+	// Announced now: raftlog hands an entry out only once the sync of the
+	// Ready that committed it completed, so the mini-block is durable on
+	// this member's disk (in its raft log) and on a quorum's; a crash that
+	// loses the ledger's batch gets it handed out again (the applied
+	// record is never ahead of the ledger). The ledger's own sync only
+	// lets the log compact what it covers.
+	s.announce(n)
+	if !s.out.Full() {
+		index := e.Index
+		s.out.Sync(func() {
+			if s.grp == g {
+				if err := g.log.Applied(index); err != nil {
+					s.env.Log().Warn("raft log compaction", "err", err)
+				}
 			}
-		}
-	})
+		})
+	}
 	if mine {
 		g.proposed = nil
 		if g.ready {
