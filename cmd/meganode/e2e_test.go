@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,12 +79,18 @@ func freePorts(t *testing.T, n int) int {
 }
 
 func startCluster(t *testing.T, fullnodes, provers int) *cluster {
+	return startGroupCluster(t, 1, fullnodes, provers)
+}
+
+// startGroupCluster is startCluster with sequencers sequencers (more than
+// one: a raft group).
+func startGroupCluster(t *testing.T, sequencers, fullnodes, provers int) *cluster {
 	t.Helper()
 	bin := meganodeBinary(t)
 	dir := t.TempDir()
-	nodes := 2 + fullnodes + provers
+	nodes := sequencers + 1 + fullnodes + provers
 	base := freePorts(t, 3*nodes+2)
-	out, err := exec.Command(bin, "devnet", "--prepare-only", "--dir", dir,
+	out, err := exec.Command(bin, "devnet", "--prepare-only", "--dir", dir, "--sequencers", fmt.Sprint(sequencers),
 		"--fullnodes", fmt.Sprint(fullnodes), "--provers", fmt.Sprint(provers),
 		"--rpc-port", fmt.Sprint(base), "--p2p-port", fmt.Sprint(base+nodes+1), "--metrics-port", fmt.Sprint(base+2*nodes+1),
 		"--mini-blocks-per-block", "20").CombinedOutput()
@@ -587,4 +594,114 @@ func checkReceiptBlock(t *testing.T, ctx context.Context, cl *ethclient.Client, 
 	if n, err := cl.BlockNumber(ctx); err != nil || n < r.BlockNumber.Uint64() {
 		t.Fatalf("eth_blockNumber %d (%v), behind the receipt's block %v", n, err, r.BlockNumber)
 	}
+}
+
+// TestDevnetGroupFailover runs a devnet whose sequencer is a raft group of
+// 3 and a wallet that sends through a fullnode (which forwards to the
+// leader): the leader is killed with kill -9 under load, another member
+// takes over, sends go on, and every acknowledged transaction is in the
+// chain of every member and the fullnode, in the block its receipt named.
+func TestDevnetGroupFailover(t *testing.T) {
+	if testing.Short() && os.Getenv("MEGANODE_E2E") == "0" {
+		t.Skip("MEGANODE_E2E=0")
+	}
+	c := startGroupCluster(t, 3, 1, 0)
+	full := c.dial("fullnode1", false)
+	defer full.Close()
+	members := []string{"sequencer1", "sequencer2", "sequencer3"}
+	for _, m := range members {
+		c.dial(m, false).Close()
+	}
+	ct := chainTx{signer: types.LatestSignerForChainID(big.NewInt(DevChainID)), chainID: big.NewInt(DevChainID)}
+	to := common.HexToAddress("0x5000000000000000000000000000000000000005")
+	type ack struct {
+		hash  common.Hash
+		block common.Hash
+	}
+	var (
+		mu     sync.Mutex
+		acks   []ack
+		failed int
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for key := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var nonce uint64
+			for ctx.Err() == nil {
+				raw := ct.sign(t, key, nonce, &to, 21_000, nil, big.NewInt(1))
+				var r struct {
+					TxHash    common.Hash `json:"transactionHash"`
+					BlockHash common.Hash `json:"blockHash"`
+				}
+				sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+				err := full.CallContext(sctx, &r, "eth_sendRawTransactionSync", hexutil.Bytes(raw))
+				scancel()
+				if err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+					var n hexutil.Uint64
+					if full.CallContext(context.Background(), &n, "eth_getTransactionCount", crypto.PubkeyToAddress(DevKey(key).PublicKey), "latest") == nil {
+						nonce = uint64(n)
+					}
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				acks = append(acks, ack{r.TxHash, r.BlockHash})
+				mu.Unlock()
+				nonce++
+			}
+		}()
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acks) }
+	within(t, 30*time.Second, "acknowledged sends before the kill", func() bool { return count() >= 20 })
+	leaderURL, err := groupLeaderRPC(c.plan, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leader string
+	for _, m := range members {
+		if "http://"+c.node(m).RPC == leaderURL {
+			leader = m
+		}
+	}
+	before := count()
+	c.kill9(leader)
+	killed := time.Now()
+	within(t, 15*time.Second, "acknowledged sends after the leader's kill", func() bool { return count() >= before+20 })
+	mu.Lock()
+	nfailed := failed
+	mu.Unlock()
+	t.Logf("leader %s killed; 20 more sends acknowledged %v later (%d sends failed meanwhile, retried)", leader, time.Since(killed).Round(time.Millisecond), nfailed)
+	newLeader, err := groupLeaderRPC(c.plan, 10*time.Second)
+	if err != nil || newLeader == leaderURL {
+		t.Fatalf("after the kill the leader is %s (%v), the killed one was %s", newLeader, err, leaderURL)
+	}
+	c.start(leader) // it rejoins as a follower
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	got := slices.Clone(acks)
+	mu.Unlock()
+	for _, name := range append(slices.Clone(members), "fullnode1") {
+		cl := ethclient.NewClient(c.dial(name, false))
+		within(t, 20*time.Second, name+" holds every acknowledged transaction", func() bool {
+			for _, a := range got {
+				r, err := cl.TransactionReceipt(context.Background(), a.hash)
+				if err != nil {
+					return false
+				}
+				if r.BlockHash != a.block {
+					t.Fatalf("%s: transaction %v is in block %v, its receipt said %v", name, a.hash, r.BlockHash, a.block)
+				}
+			}
+			return true
+		})
+		cl.Close()
+	}
+	c.requireAlive()
 }
