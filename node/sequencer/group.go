@@ -162,15 +162,12 @@ type group struct {
 	term    uint64
 	// proposed is the mini-block in the log, at most one.
 	proposed *proposal
-	// index is the raft index of the ledger head's entry (0 after a
-	// restart until the log hands out the next entry).
-	index uint64
 	// lagging: the member missed entries the group compacted away (see
 	// applyEntry): it applies nothing more and never campaigns.
 	lagging bool
-	// backlog holds committed entries not applied yet: each applied one
-	// asks for a sync, and the syncs in flight are bounded
-	// (Config.MaxInFlight).
+	// backlog holds committed entries taken from the log and not applied
+	// yet: those left when the ledger had to be reopened midway (the
+	// reopened log hands them out again).
 	backlog []raftlog.Entry
 	// deferred are the sends that came while a mini-block was in the
 	// log: the executor's base state lacks what it flushed until the
@@ -189,8 +186,8 @@ func (s *Sequencer) observeGroup(kind GroupEventKind, term, mb uint64) {
 	}
 }
 
-// startGroup opens the member's raft log (after the ledger) and starts its
-// tick.
+// startGroup opens the member's raft log (after the ledger) and takes what
+// it hands out; Start arms the raft tick.
 func (s *Sequencer) startGroup() error {
 	g := s.cfg.Group
 	peers := make([]raftlog.Peer, len(g.Members))
@@ -238,6 +235,9 @@ func (s *Sequencer) propose(mb *chain.MiniBlock, raw, witness []byte, last bool,
 func (s *Sequencer) onGroupTimer() {
 	g := s.grp
 	s.env.After(g.cfg.Tick, timerRaft)
+	if s.down != nil {
+		return // the ledger, and the log with it, reopen first
+	}
 	if err := g.log.Err(); err != nil {
 		s.reopenGroup(err)
 		return
@@ -254,7 +254,8 @@ func (s *Sequencer) reopenGroup(err error) {
 	s.stepDown("the raft log stopped")
 	s.resolveProposal(nil)
 	if err := s.startGroup(); err != nil {
-		s.env.Log().Error("sequencer: cannot reopen the raft log", "err", err)
+		// Reopened with the ledger after RetryRecovery (recover).
+		s.fail(fmt.Errorf("reopening the raft log: %w", err))
 	}
 }
 
@@ -276,7 +277,7 @@ func (s *Sequencer) onGroupMessage(from node.NodeID, msg []byte) {
 func (s *Sequencer) drainGroup() {
 	g := s.grp
 	g.backlog = append(g.backlog, g.log.Committed()...)
-	for len(g.backlog) > 0 && s.down == nil && s.grp == g && !s.out.Full() {
+	for len(g.backlog) > 0 && s.down == nil && s.grp == g {
 		e := g.backlog[0]
 		g.backlog[0] = raftlog.Entry{}
 		g.backlog = g.backlog[1:]
@@ -332,7 +333,6 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		if mb.Hash() != hash {
 			node.Broken("sequencer: committed mini-block %d is %v, the ledger holds %v", n, mb.Hash(), hash)
 		}
-		g.index = e.Index
 		return
 	case n > head.Number+1:
 		node.Broken("sequencer: committed mini-block %d after ledger head %d", n, head.Number)
@@ -371,7 +371,6 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		s.fail(err)
 		return
 	}
-	g.index = e.Index
 	s.recordApplied(e.Index, n)
 	s.observeGroup(GroupCommitted, mb.Header.Term, n)
 	// Announced now: raftlog hands an entry out only once the sync of the
