@@ -644,6 +644,13 @@ func (l *Log) send(m *pb.Message) {
 	if n == "" {
 		node.Broken("raftlog: raft sends %s to %d, not a member", m.GetType(), m.GetTo())
 	}
+	if m.GetType() == pb.MsgPreVoteResp && !m.GetReject() {
+		// It would vote for that candidate: it holds off its own campaign
+		// for a timeout, as raft does once it grants a vote, so that two
+		// followers that lost the leader together split their votes less
+		// often (liveness only: a pre-vote changes no state).
+		l.elapsed = 0
+	}
 	l.env.Send(n, encodeMessage(m))
 }
 

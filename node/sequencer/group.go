@@ -121,8 +121,11 @@ func (g *GroupConfig) Keys() chain.KeySet {
 	return append(k, g.Retired...)
 }
 
-// timerRaft is the raft tick's timer.
-const timerRaft node.TimerID = 6
+// Timers: the raft tick, and a new leader's first close.
+const (
+	timerRaft node.TimerID = 6
+	timerLead node.TimerID = 7
+)
 
 // GroupEventKind names what a GroupEvent reports.
 type GroupEventKind uint8
@@ -540,6 +543,17 @@ func (s *Sequencer) takeOver() {
 	}
 	s.lastSeal = s.env.Now()
 	s.publish()
+	// Its first mini-block goes out at once, not at the schedule's next
+	// tick: fullnodes and clients see the new leader a mini-block interval
+	// sooner.
+	s.env.After(0, timerLead)
+}
+
+// leadClose closes a new leader's first mini-block.
+func (s *Sequencer) leadClose() {
+	if s.down == nil && s.grp != nil && s.grp.ready && s.grp.proposed == nil {
+		s.close(s.sealDue())
+	}
 }
 
 // keyApplied is where a member records the raft index its ledger's head

@@ -353,6 +353,8 @@ func (s *Sequencer) OnTimer(id node.TimerID) {
 	case timerExpire:
 		s.expire()
 		s.env.After(expireEvery, timerExpire)
+	case timerLead:
+		s.leadClose()
 	case timerRaft:
 		if s.grp != nil {
 			s.onGroupTimer()
