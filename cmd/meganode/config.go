@@ -252,8 +252,8 @@ func writeConfig(path string, c *Config) error {
 
 // A sequencer group's raft tick and election timeout, by default: 2 ms and
 // 10 ticks, so that a leader lost is replaced 20 to 40 ms after the
-// followers last heard it (make chaos SEQUENCERS=3: failover p50 77 ms,
-// max 109 ms on the 2-core devnet). The leader's heartbeats wait for its
+// followers last heard it (make chaos SEQUENCERS=3: failover p50 73 ms,
+// max 128 ms on the 2-core devnet). The leader's heartbeats wait for its
 // step, and a block's seal (roots, witness) takes tens of ms under load
 // on a small machine: there, under saturating load, 10 ticks saw 4
 // needless elections in 10 s (each a failover's worth of refused sends),
