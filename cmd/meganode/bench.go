@@ -14,8 +14,6 @@ import (
 	"time"
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
-
-	"github.com/ethereum/go-ethereum/common"
 )
 
 // bench starts a devnet of separate processes in a temporary directory,
@@ -225,33 +223,34 @@ func (n *benchNet) load(run benchRun, duration time.Duration, stdout, stderr io.
 // groupLeaderRPC finds the JSON-RPC URL of a devnet's sequencer group's
 // leader: the signer of the newest mini-block its members hold.
 func groupLeaderRPC(plan *devnetPlan, within time.Duration) (string, error) {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		var best *groupMiniBlock
-		for _, n := range plan.Nodes {
-			if n.Role != "sequencer" {
-				continue
-			}
-			cl, err := gethrpc.Dial("http://" + n.RPC)
-			if err != nil {
-				continue
-			}
-			mb, err := newestMiniBlockOf(context.Background(), cl)
-			cl.Close()
-			if err == nil && (best == nil || mb.Number > best.Number) {
-				best = mb
-			}
+	var members []devnetNode
+	clients := map[string]*gethrpc.Client{}
+	for _, n := range plan.Nodes {
+		if n.Role != "sequencer" {
+			continue
 		}
-		if best != nil && best.Signer != nil {
-			for _, n := range plan.Nodes {
-				if n.Role == "sequencer" && common.HexToAddress(n.Address) == *best.Signer {
-					return "http://" + n.RPC, nil
+		cl, err := gethrpc.Dial("http://" + n.RPC) // HTTP: dials nothing yet
+		if err != nil {
+			return "", err
+		}
+		defer cl.Close()
+		members, clients[n.Name] = append(members, n), cl
+	}
+	deadline := time.Now().Add(within)
+	var last error
+	for time.Now().Before(deadline) {
+		name, _, err := groupLeader(context.Background(), members, func(name string) *gethrpc.Client { return clients[name] })
+		if err == nil {
+			for _, m := range members {
+				if m.Name == name {
+					return "http://" + m.RPC, nil
 				}
 			}
 		}
+		last = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	return "", fmt.Errorf("no leader of the sequencer group found within %v", within)
+	return "", fmt.Errorf("no leader of the sequencer group found within %v: %v", within, last)
 }
 
 // freePortRange finds n consecutive free ports on 127.0.0.1, below the

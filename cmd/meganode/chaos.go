@@ -1903,13 +1903,23 @@ func newestMiniBlockOf(ctx context.Context, cl *gethrpc.Client) (*groupMiniBlock
 	return mb, nil
 }
 
-// leader finds the group's leader: the signer of the newest mini-block
-// any member holds, and its term.
+// leader finds the group's leader and its term.
 func (c *chaosCampaign) leader(ctx context.Context) (string, uint64, error) {
+	members := make([]devnetNode, len(c.seqs))
+	for i, name := range c.seqs {
+		members[i] = c.nodes[name]
+	}
+	return groupLeader(ctx, members, func(name string) *gethrpc.Client { return c.rpcs[name] })
+}
+
+// groupLeader finds a sequencer group's leader among its members: the
+// signer of the newest mini-block any member holds, and its term. rpc is
+// a member's JSON-RPC client.
+func groupLeader(ctx context.Context, members []devnetNode, rpc func(name string) *gethrpc.Client) (string, uint64, error) {
 	var best *groupMiniBlock
 	var last error
-	for _, name := range c.seqs {
-		mb, err := c.newestMiniBlock(ctx, name)
+	for _, m := range members {
+		mb, err := newestMiniBlockOf(ctx, rpc(m.Name))
 		if err != nil {
 			last = err
 			continue
@@ -1922,9 +1932,9 @@ func (c *chaosCampaign) leader(ctx context.Context) (string, uint64, error) {
 		return "", 0, fmt.Errorf("no member answers: %v", last)
 	}
 	if best.Signer != nil {
-		for _, name := range c.seqs {
-			if common.HexToAddress(c.nodes[name].Address) == *best.Signer {
-				return name, uint64(best.Term), nil
+		for _, m := range members {
+			if common.HexToAddress(m.Address) == *best.Signer {
+				return m.Name, uint64(best.Term), nil
 			}
 		}
 	}

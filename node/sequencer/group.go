@@ -323,7 +323,7 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		}
 		return
 	}
-	_, mb, err := chain.DecodeGroupEntry(e.Data)
+	ge, mb, err := chain.DecodeGroupEntry(e.Data)
 	if err != nil {
 		node.Broken("sequencer: committed raft entry %d does not decode: %v", e.Index, err)
 	}
@@ -350,14 +350,12 @@ func (s *Sequencer) applyEntry(e raftlog.Entry) {
 		g.log.SetPassive(true)
 		return
 	}
-	raw, witness := e.Data, []byte(nil)
+	raw, witness := ge.MiniBlock, ge.Witness
 	p := g.proposed
 	mine := p != nil && p.mb.Header.Number == n && p.hash == mb.Hash()
 	if mine {
-		mb, raw, witness = p.mb, p.raw, p.witness // the same pointer: the ledger reuses the body roots it computed
+		mb = p.mb // the same pointer: the ledger reuses the body roots it computed
 	} else {
-		ge, _, _ := chain.DecodeGroupEntry(e.Data)
-		raw, witness = ge.MiniBlock, ge.Witness
 		if p != nil && p.mb.Header.Number == n {
 			s.resolveProposal(mb)
 		}
